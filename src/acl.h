@@ -1,0 +1,111 @@
+/*
+ * acl: Squid's access control lists and allow/deny rule lists.  Pure: the
+ * caller describes a transaction in struct acl_ctx and gets a verdict.
+ */
+#ifndef BASCULE_ACL_H
+#define BASCULE_ACL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum acl_type {
+	ACL_ALL = 0,
+	ACL_SRC,       /* client address: addresses, CIDR, ranges a-b */
+	ACL_DST,       /* server address (needs DNS) */
+	ACL_PORT,      /* destination port: numbers and ranges */
+	ACL_METHOD,    /* request method, case-sensitive */
+	ACL_DSTDOMAIN, /* host name, IDNA-canonical, ".suffix" patterns */
+	ACL_MANAGER,   /* cache_object: URLs and /squid-internal-mgr/ paths */
+};
+
+struct acl_net {
+	int     family; /* AF_INET or AF_INET6 */
+	uint8_t lo[16]; /* inclusive range, network byte order */
+	uint8_t hi[16];
+};
+
+struct acl_range {
+	uint32_t lo, hi;
+};
+
+struct acl {
+	char         *name;
+	enum acl_type type;
+	bool          predefined; /* all, localhost, to_localhost, manager */
+	size_t        n;          /* entries in the array for the type */
+	union {
+		struct acl_net   *nets;    /* SRC, DST */
+		struct acl_range *ranges;  /* PORT */
+		char            **strings; /* METHOD, DSTDOMAIN (sorted) */
+	} u;
+};
+
+struct acl_ref {
+	const struct acl *acl;
+	bool              negate; /* written as !NAME */
+};
+
+enum access_action {
+	ACCESS_DENY = 0,
+	ACCESS_ALLOW,
+};
+
+/* One "http_access allow|deny [!]ACL..." line. */
+struct access_rule {
+	enum access_action action;
+	size_t             n;
+	struct acl_ref    *refs;
+	char             *where; /* "FILE:LINE", for debugging logs */
+};
+
+struct access_list {
+	size_t              n;
+	struct access_rule *rules;
+};
+
+/* What is known of a transaction when an access list is checked. */
+struct acl_ctx {
+	const struct sockaddr *src;   /* client address (after PROXY header) */
+	const struct sockaddr *dst;   /* NULL while not yet resolved */
+	const char            *method;
+	const char            *host;  /* canonical host name or IP literal */
+	uint16_t               port;
+	const char            *url;   /* request target as received, or NULL */
+};
+
+enum acl_verdict {
+	ACL_NO_MATCH = 0,
+	ACL_MATCH,
+	ACL_NEED_DST, /* a dst ACL was reached before DNS: resolve, retry */
+};
+
+/*
+ * Squid semantics: the first rule whose ACLs all match decides; with no
+ * match the answer is the opposite of the last rule's action; with no rules
+ * at all it is if_empty.  *rule (may be NULL) is set to the deciding rule,
+ * or NULL for a default.  ACL_NEED_DST is returned as *need_dst = true and
+ * ACCESS_DENY; call again once ctx->dst is set.
+ */
+enum access_action access_check(const struct access_list *list,
+                                const struct acl_ctx *ctx,
+                                enum access_action if_empty,
+                                const struct access_rule **rule,
+                                bool *need_dst);
+
+enum acl_verdict acl_match(const struct acl *acl, const struct acl_ctx *ctx);
+
+/*
+ * Adds one value (as written on an acl line, or a line of an acl file) to
+ * acl.  Returns 0, or -1 with *why set.  Flags such as -i are handled by
+ * the configuration parser before values reach this function.
+ */
+int  acl_add_value(struct acl *acl, const char *value, const char **why);
+/* Sorts and deduplicates after the last acl_add_value(). */
+void acl_finish(struct acl *acl);
+void acl_clear(struct acl *acl);
+/* "src" -> ACL_SRC; -1 if unknown, with *why naming a known-later type. */
+int  acl_type_from_name(const char *name, const char **why);
+
+#endif

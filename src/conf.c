@@ -1,0 +1,2123 @@
+#include "config.h"
+
+/*
+ * conf: configuration generations.  Reads Squid's configuration language
+ * (files, includes, ACL value files), fills a struct conf from a table of
+ * directives, collects every diagnostic as "FILE:LINE: message", and frees a
+ * generation when its last reference goes.
+ *
+ * The table below drives parsing, defaults, ranges and what a reload cannot
+ * change.  Each value type has one typed parser; a parser reports a problem
+ * in a caller-supplied cause buffer and the dispatcher prefixes it with the
+ * place and the directive's name.
+ */
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "acl.h"
+#include "conf.h"
+#include "hostname.h"
+#include "i18n.h" /* _(): -k parse prints these messages translated */
+
+#define INCLUDE_DEPTH_MAX 16
+#define CAUSE_MAX         512
+#define ACL_NAME_MAX      64
+
+/* Value types: one typed parser each. */
+enum dir_type {
+	DT_DURATION = 0, /* uint64_t milliseconds */
+	DT_SIZE,         /* uint64_t bytes */
+	DT_UINT,         /* unsigned */
+	DT_COUNT,        /* uint64_t */
+	DT_BOOL,         /* bool, on|off */
+	DT_STRING,       /* char *, one word */
+	DT_PATH,         /* char *, NULL for "none" */
+	DT_HOSTNAME,     /* char *, canonical host name */
+	DT_FORWARDED_FOR,
+	DT_NAMESERVERS, /* char **, NULL-terminated, appended to */
+	DT_LISTEN,      /* http_port lines */
+	DT_ACL,
+	DT_ACCESS, /* struct access_list, allow|deny [!]ACL... */
+	DT_ACCESS_LOG,
+	DT_INCLUDE,
+	DT_IGNORED, /* Squid's, not needed here: warn */
+};
+
+enum dir_flags {
+	DIR_RESTART = 1 << 0, /* a reload keeps the running value */
+};
+
+struct directive {
+	const char   *name;
+	enum dir_type type;
+	size_t        offset;   /* of the field in struct conf */
+	uint64_t      min, max; /* DURATION, SIZE, UINT, COUNT */
+	const char   *def;      /* default as written in a file; NULL: none */
+	unsigned      flags;
+};
+
+/* Kept by hand: one kind of directive per line reads best. */
+/* clang-format off */
+/* offsetof() that fails to compile unless the field has type T. */
+#define FIELD(f, T) \
+	_Generic(((struct conf *)0)->f, T: offsetof(struct conf, f))
+
+#define SEC(n)     ((uint64_t)(n) * 1000)
+#define MINUTES(n) SEC((uint64_t)(n) * 60)
+#define HOURS(n)   MINUTES((uint64_t)(n) * 60)
+#define DAYS(n)    HOURS((uint64_t)(n) * 24)
+#define KB(n)      ((uint64_t)(n) << 10)
+#define MB(n)      ((uint64_t)(n) << 20)
+
+/* name, field of struct conf, then min, max, default or flags */
+#define DURATION(n, f, lo, hi, def) \
+	{ n, DT_DURATION, FIELD(f, uint64_t), lo, hi, def, 0 }
+#define SIZE(n, f, lo, hi, def) \
+	{ n, DT_SIZE, FIELD(f, uint64_t), lo, hi, def, 0 }
+#define UINT(n, f, lo, hi, def, fl) \
+	{ n, DT_UINT, FIELD(f, unsigned), lo, hi, def, fl }
+#define COUNT(n, f, lo, hi, def, fl) \
+	{ n, DT_COUNT, FIELD(f, uint64_t), lo, hi, def, fl }
+#define BOOL(n, f, def) \
+	{ n, DT_BOOL, FIELD(f, bool), 0, 0, def, 0 }
+#define STRING(n, f, fl) \
+	{ n, DT_STRING, FIELD(f, char *), 0, 0, NULL, fl }
+#define PATH(n, f, def, fl) \
+	{ n, DT_PATH, FIELD(f, char *), 0, 0, def, fl }
+#define HOSTNAME(n, f) \
+	{ n, DT_HOSTNAME, FIELD(f, char *), 0, 0, NULL, 0 }
+#define FORWARDED_FOR(n, f, def) \
+	{ n, DT_FORWARDED_FOR, FIELD(f, enum forwarded_for), 0, 0, def, 0 }
+#define NAMESERVERS(n, f) \
+	{ n, DT_NAMESERVERS, FIELD(f, char **), 0, 0, NULL, 0 }
+#define LISTEN(n, f, fl) \
+	{ n, DT_LISTEN, FIELD(f, struct listen_conf *), 0, 0, NULL, fl }
+#define ACCESS(n, f) \
+	{ n, DT_ACCESS, FIELD(f, struct access_list), 0, 0, NULL, 0 }
+#define ACL(n)        { n, DT_ACL, 0, 0, 0, NULL, 0 }
+#define ACCESS_LOG(n) { n, DT_ACCESS_LOG, 0, 0, 0, NULL, 0 }
+#define INCLUDE(n)    { n, DT_INCLUDE, 0, 0, 0, NULL, 0 }
+#define IGNORED(n)    { n, DT_IGNORED, 0, 0, 0, NULL, 0 }
+/* clang-format on */
+
+/* Keep in step with conf_directive_names[] below. */
+static const struct directive directives[] = {
+	LISTEN("http_port", listeners, DIR_RESTART),
+	ACL("acl"),
+	ACCESS("http_access", http_access),
+	INCLUDE("include"),
+	ACCESS_LOG("access_log"),
+	PATH("pid_filename", pid_filename, RUNSTATEDIR "/bascule/bascule.pid",
+	     DIR_RESTART),
+	STRING("cache_effective_user", cache_effective_user, DIR_RESTART),
+	UINT("workers", workers, 1, 64, "1", DIR_RESTART),
+	PATH("hosts_file", hosts_file, "/etc/hosts", 0),
+	NAMESERVERS("dns_nameservers", dns_nameservers),
+	HOSTNAME("visible_hostname", visible_hostname),
+	BOOL("via", via, "on"),
+	FORWARDED_FOR("forwarded_for", forwarded_for, "on"),
+	DURATION("connect_timeout", connect_timeout, SEC(1), MINUTES(10),
+	         "30 seconds"),
+	DURATION("read_timeout", read_timeout, SEC(1), DAYS(1), "15 minutes"),
+	DURATION("client_idle_pconn_timeout", client_idle_pconn_timeout, 0,
+	         DAYS(1), "2 minutes"),
+	DURATION("server_idle_pconn_timeout", server_idle_pconn_timeout, 0,
+	         DAYS(1), "1 minute"),
+	DURATION("client_lifetime", client_lifetime, MINUTES(1), DAYS(365),
+	         "1 day"),
+	DURATION("shutdown_lifetime", shutdown_lifetime, 0, HOURS(1),
+	         "30 seconds"),
+	SIZE("request_header_max_size", request_header_max_size, KB(1), MB(1),
+	     "64 KB"),
+	COUNT("max_filedescriptors", max_filedescriptors, 0, 1048576, "0",
+	      DIR_RESTART),
+
+	IGNORED("sslcrtd_program"),
+	IGNORED("sslcrtd_children"),
+	IGNORED("cache_dir"),
+	IGNORED("coredump_dir"),
+	IGNORED("refresh_pattern"),
+	IGNORED("cache_mem"),
+	IGNORED("maximum_object_size"),
+	IGNORED("minimum_object_size"),
+	IGNORED("maximum_object_size_in_memory"),
+	IGNORED("cache_replacement_policy"),
+	IGNORED("memory_replacement_policy"),
+	IGNORED("cache_swap_low"),
+	IGNORED("cache_swap_high"),
+	IGNORED("cache_log"),
+	IGNORED("cache_store_log"),
+	IGNORED("logfile_rotate"),
+	IGNORED("dns_v4_first"),
+	IGNORED("cache"),
+	IGNORED("memory_pools"),
+	IGNORED("httpd_suppress_version_string"),
+	IGNORED("error_directory"),
+	IGNORED("icp_port"),
+	IGNORED("htcp_port"),
+	IGNORED("icp_access"),
+	IGNORED("htcp_access"),
+	IGNORED("snmp_port"),
+	IGNORED("snmp_access"),
+	IGNORED("cache_mgr"),
+	IGNORED("cachemgr_passwd"),
+	IGNORED("pinger_enable"),
+	IGNORED("store_id_program"),
+	IGNORED("url_rewrite_program"),
+	IGNORED("url_rewrite_children"),
+	IGNORED("quick_abort_min"),
+	IGNORED("quick_abort_max"),
+	IGNORED("quick_abort_pct"),
+	IGNORED("negative_ttl"),
+	IGNORED("ipcache_size"),
+	IGNORED("fqdncache_size"),
+	IGNORED("client_db"),
+	IGNORED("buffered_logs"),
+	IGNORED("logformat"),
+	IGNORED("strip_query_terms"),
+	IGNORED("umask"),
+	IGNORED("cache_effective_group"),
+	IGNORED("append_domain"),
+	IGNORED("half_closed_clients"),
+	IGNORED("detect_broken_pconn"),
+	IGNORED("client_persistent_connections"),
+	IGNORED("server_persistent_connections"),
+	IGNORED("pconn_lifetime"),
+};
+
+#define NDIRECTIVES (sizeof(directives) / sizeof(directives[0]))
+
+const char *const conf_directive_names[] = {
+	"http_port",
+	"acl",
+	"http_access",
+	"include",
+	"access_log",
+	"pid_filename",
+	"cache_effective_user",
+	"workers",
+	"hosts_file",
+	"dns_nameservers",
+	"visible_hostname",
+	"via",
+	"forwarded_for",
+	"connect_timeout",
+	"read_timeout",
+	"client_idle_pconn_timeout",
+	"server_idle_pconn_timeout",
+	"client_lifetime",
+	"shutdown_lifetime",
+	"request_header_max_size",
+	"max_filedescriptors",
+
+	"sslcrtd_program",
+	"sslcrtd_children",
+	"cache_dir",
+	"coredump_dir",
+	"refresh_pattern",
+	"cache_mem",
+	"maximum_object_size",
+	"minimum_object_size",
+	"maximum_object_size_in_memory",
+	"cache_replacement_policy",
+	"memory_replacement_policy",
+	"cache_swap_low",
+	"cache_swap_high",
+	"cache_log",
+	"cache_store_log",
+	"logfile_rotate",
+	"dns_v4_first",
+	"cache",
+	"memory_pools",
+	"httpd_suppress_version_string",
+	"error_directory",
+	"icp_port",
+	"htcp_port",
+	"icp_access",
+	"htcp_access",
+	"snmp_port",
+	"snmp_access",
+	"cache_mgr",
+	"cachemgr_passwd",
+	"pinger_enable",
+	"store_id_program",
+	"url_rewrite_program",
+	"url_rewrite_children",
+	"quick_abort_min",
+	"quick_abort_max",
+	"quick_abort_pct",
+	"negative_ttl",
+	"ipcache_size",
+	"fqdncache_size",
+	"client_db",
+	"buffered_logs",
+	"logformat",
+	"strip_query_terms",
+	"umask",
+	"cache_effective_group",
+	"append_domain",
+	"half_closed_clients",
+	"detect_broken_pconn",
+	"client_persistent_connections",
+	"server_persistent_connections",
+	"pconn_lifetime",
+	NULL,
+};
+
+_Static_assert(sizeof(conf_directive_names) / sizeof(conf_directive_names[0]) ==
+                       NDIRECTIVES + 1,
+               "conf_directive_names[] and directives[] differ in length");
+
+/* The order the type names of enum acl_type have, for messages. */
+static const char *const acl_type_names[] = {
+	[ACL_ALL] = "all",         [ACL_SRC] = "src",
+	[ACL_DST] = "dst",         [ACL_PORT] = "port",
+	[ACL_METHOD] = "method",   [ACL_DSTDOMAIN] = "dstdomain",
+	[ACL_MANAGER] = "manager",
+};
+
+static const char *const forwarded_for_names[] = {
+	[FORWARDED_FOR_ON] = "on",
+	[FORWARDED_FOR_OFF] = "off",
+	[FORWARDED_FOR_TRANSPARENT] = "transparent",
+	[FORWARDED_FOR_DELETE] = "delete",
+	[FORWARDED_FOR_TRUNCATE] = "truncate",
+};
+
+/* One word of a directive line; "quoted" for a "..." token. */
+struct token {
+	char *s;
+	bool  quoted;
+};
+
+struct loader {
+	struct conf      *c;
+	struct conf_diag *diag;
+	const char       *file; /* being read, as named */
+	unsigned          line; /* first line of the directive being parsed */
+	char             *stack[INCLUDE_DEPTH_MAX + 1]; /* realpath()s */
+	size_t            depth;
+	bool              oom;
+	bool              access_log_seen;
+	char             *access_log_none; /* where "access_log none" was */
+};
+
+/* Growable byte string for logical lines and file contents. */
+struct strbuf {
+	char  *p;
+	size_t len, cap;
+};
+
+/* Diagnostics */
+
+static void __attribute__((format(printf, 3, 0)))
+diag_vadd(struct conf_diag *d, bool is_error, const char *fmt, va_list ap)
+{
+	struct conf_msg *v;
+	va_list          aq;
+	char            *text;
+	int              n;
+
+	if (is_error)
+		d->nerrors++; /* counted even if the text cannot be kept */
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return;
+	text = malloc((size_t)n + 1);
+	if (text == NULL)
+		return;
+	if (vsnprintf(text, (size_t)n + 1, fmt, ap) != n) {
+		free(text);
+		return;
+	}
+	v = realloc(d->v, (d->n + 1) * sizeof(*v));
+	if (v == NULL) {
+		free(text);
+		return;
+	}
+	d->v = v;
+	d->v[d->n].is_error = is_error;
+	d->v[d->n].text = text;
+	d->n++;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+diag_add(struct conf_diag *d, bool is_error, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_vadd(d, is_error, fmt, ap);
+	va_end(ap);
+}
+
+/* "FILE:LINE: " + message; line 0 means the file as a whole. */
+static void __attribute__((format(printf, 5, 0)))
+report_v(struct loader *ld, bool is_error, const char *file, unsigned line,
+         const char *fmt, va_list ap)
+{
+	char msg[CAUSE_MAX * 2];
+	int  n;
+
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		msg[0] = '\0';
+	else if ((size_t)n >= sizeof(msg))
+		memcpy(msg + sizeof(msg) - 4, "...", 4); /* truncated: say so */
+	if (line > 0)
+		diag_add(ld->diag, is_error, "%s:%u: %s", file, line, msg);
+	else
+		diag_add(ld->diag, is_error, "%s: %s", file, msg);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+diag_error(struct loader *ld, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report_v(ld, true, ld->file, ld->line, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+diag_warning(struct loader *ld, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report_v(ld, false, ld->file, ld->line, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+diag_error_at(struct loader *ld, const char *file, unsigned line,
+              const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report_v(ld, true, file, line, fmt, ap);
+	va_end(ap);
+}
+
+static void
+out_of_memory(struct loader *ld)
+{
+	if (!ld->oom)
+		diag_error(ld, "%s", _("out of memory"));
+	ld->oom = true;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+set_cause(char *cause, const char *fmt, ...)
+{
+	va_list ap;
+	int     n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cause, CAUSE_MAX, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		cause[0] = '\0';
+	else if (n >= CAUSE_MAX)
+		memcpy(cause + CAUSE_MAX - 4, "...", 4);
+}
+
+/* Small helpers */
+
+/*
+ * Makes room for element n of an array whose capacity is the next power of
+ * two at or above n (4 at least): grows when n is 0 or a power of two.
+ */
+static int
+grow(void **array, size_t n, size_t size)
+{
+	void  *p;
+	size_t cap;
+
+	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
+		return 0;
+	cap = n == 0 ? 4 : n * 2;
+	if (cap > SIZE_MAX / size)
+		return -1;
+	p = realloc(*array, cap * size);
+	if (p == NULL)
+		return -1;
+	*array = p;
+	return 0;
+}
+
+static int
+strbuf_append(struct strbuf *b, const char *s, size_t len)
+{
+	if (len >= b->cap - b->len || b->p == NULL) {
+		size_t cap = b->cap ? b->cap : 256;
+		char  *p;
+
+		while (len >= cap - b->len) {
+			if (cap > SIZE_MAX / 2)
+				return -1;
+			cap *= 2;
+		}
+		p = realloc(b->p, cap);
+		if (p == NULL)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, len);
+	b->len += len;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static char
+ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool
+ascii_eq_icase(const char *a, const char *b)
+{
+	for (; *a != '\0' && ascii_lower(*a) == ascii_lower(*b); a++, b++)
+		continue;
+	return *a == '\0' && *b == '\0';
+}
+
+/* "FILE:LINE" of the directive being parsed, malloc'd. */
+static char *
+where_now(struct loader *ld)
+{
+	char *s;
+	int   n;
+
+	n = snprintf(NULL, 0, "%s:%u", ld->file, ld->line);
+	if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+		return NULL;
+	if (snprintf(s, (size_t)n + 1, "%s:%u", ld->file, ld->line) != n) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Whole file into b (NUL-terminated); -1 with errno. */
+static int
+read_file(const char *path, struct strbuf *b)
+{
+	char   chunk[8192];
+	FILE  *f;
+	size_t n;
+	int    saved;
+
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	b->len = 0;
+	if (strbuf_append(b, "", 0) < 0)
+		goto fail_nomem;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (strbuf_append(b, chunk, n) < 0)
+			goto fail_nomem;
+	if (ferror(f)) {
+		saved = errno != 0 ? errno : EIO;
+		fclose(f);
+		errno = saved;
+		return -1;
+	}
+	fclose(f);
+	return 0;
+fail_nomem:
+	fclose(f);
+	errno = ENOMEM;
+	return -1;
+}
+
+/* Number formatting for range messages */
+
+/* "30 s", "10 min", "1500 ms": the largest unit that divides ms. */
+static void
+format_duration(uint64_t ms, char *out, size_t outsz)
+{
+	static const struct {
+		uint64_t    ms;
+		const char *unit;
+	} units[] = {
+		{ DAYS(1), "d" }, { HOURS(1), "h" }, { MINUTES(1), "min" },
+		{ SEC(1), "s" },  { 1, "ms" },
+	};
+	size_t i;
+	int    n;
+
+	for (i = 0; ms != 0 && i < sizeof(units) / sizeof(units[0]); i++)
+		if (ms % units[i].ms == 0)
+			break;
+	if (ms == 0)
+		i = 3; /* "0 s" */
+	n = snprintf(out, outsz, "%llu %s",
+	             (unsigned long long)(ms / units[i].ms), units[i].unit);
+	assert(n > 0 && (size_t)n < outsz); /* 20 digits and a unit fit */
+	(void)n;
+}
+
+/* "1023 bytes", "64 KB", "2 MB" */
+static void
+format_size(uint64_t bytes, char *out, size_t outsz)
+{
+	const char *unit = "bytes";
+	int         n;
+
+	if (bytes != 0 && bytes % MB(1) == 0) {
+		bytes >>= 20;
+		unit = "MB";
+	} else if (bytes != 0 && bytes % KB(1) == 0) {
+		bytes >>= 10;
+		unit = "KB";
+	}
+	n = snprintf(out, outsz, "%llu %s", (unsigned long long)bytes, unit);
+	assert(n > 0 && (size_t)n < outsz); /* 20 digits and a unit fit */
+	(void)n;
+}
+
+static void
+format_quantity(enum dir_type type, uint64_t v, char *out, size_t outsz)
+{
+	if (type == DT_DURATION)
+		format_duration(v, out, outsz);
+	else
+		format_size(v, out, outsz);
+}
+
+/* Typed parsers: 0, or -1 with cause set */
+
+static int
+expect_args(const struct token *args, size_t nargs, size_t min, size_t max,
+            char *cause)
+{
+	if (nargs < min) {
+		set_cause(cause, "%s", _("missing value"));
+		return -1;
+	}
+	if (nargs > max) {
+		set_cause(cause, _("unexpected '%s'"), args[max].s);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * "N", "N.F" times unit, truncated to an integer.  Up to six fraction
+ * digits count; N * unit must fit 64 bits.
+ */
+static int
+parse_scaled(const char *s, size_t len, uint64_t unit, uint64_t *out,
+             char *cause)
+{
+	uint64_t ip = 0, frac = 0, div = 1;
+	size_t   i = 0;
+	bool     digits = false;
+
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (ip > (UINT64_MAX - d) / 10)
+			goto too_large;
+		ip = ip * 10 + d;
+		digits = true;
+	}
+	if (i < len && s[i] == '.') {
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+			if (div < 1000000) {
+				frac = frac * 10 + (uint64_t)(s[i] - '0');
+				div *= 10;
+			}
+			digits = true;
+		}
+	}
+	if (!digits || i != len) {
+		set_cause(cause, _("'%.*s' is not a number"), (int)len, s);
+		return -1;
+	}
+	if (ip > UINT64_MAX / unit)
+		goto too_large;
+	ip *= unit;
+	/* frac < 10^6 and unit < 2^40 here, so no overflow */
+	frac = frac * unit / div;
+	if (ip > UINT64_MAX - frac)
+		goto too_large;
+	*out = ip + frac;
+	return 0;
+too_large:
+	set_cause(cause, _("'%.*s' is too large"), (int)len, s);
+	return -1;
+}
+
+struct unit {
+	const char *name;
+	uint64_t    scale;
+};
+
+static const struct unit duration_units[] = {
+	{ "ms", 1 },
+	{ "msec", 1 },
+	{ "millisecond", 1 },
+	{ "milliseconds", 1 },
+	{ "s", SEC(1) },
+	{ "sec", SEC(1) },
+	{ "second", SEC(1) },
+	{ "seconds", SEC(1) },
+	{ "m", MINUTES(1) },
+	{ "min", MINUTES(1) },
+	{ "minute", MINUTES(1) },
+	{ "minutes", MINUTES(1) },
+	{ "h", HOURS(1) },
+	{ "hour", HOURS(1) },
+	{ "hours", HOURS(1) },
+	{ "d", DAYS(1) },
+	{ "day", DAYS(1) },
+	{ "days", DAYS(1) },
+	{ "week", DAYS(7) },
+	{ "weeks", DAYS(7) },
+	{ "fortnight", DAYS(14) },
+	{ "fortnights", DAYS(14) },
+	{ "month", DAYS(30) }, /* Squid's month and year */
+	{ "months", DAYS(30) },
+	{ "year", DAYS(365) },
+	{ "years", DAYS(365) },
+	{ NULL, 0 },
+};
+
+static const struct unit size_units[] = {
+	{ "b", 1 },        { "byte", 1 },      { "bytes", 1 },
+	{ "k", KB(1) },    { "kb", KB(1) },    { "kib", KB(1) },
+	{ "m", MB(1) },    { "mb", MB(1) },    { "mib", MB(1) },
+	{ "g", MB(1024) }, { "gb", MB(1024) }, { "gib", MB(1024) },
+	{ NULL, 0 },
+};
+
+/*
+ * "N", "N unit" (two words) or "Nunit"; no unit means def_scale.  The value
+ * must lie in [d->min, d->max].
+ */
+static int
+parse_quantity(const struct token *args, size_t nargs,
+               const struct directive *d, const struct unit *units,
+               uint64_t def_scale, uint64_t *dst, char *cause)
+{
+	const char *s, *unit;
+	uint64_t    scale = def_scale, v;
+	char        a[64], b[64];
+	size_t      numlen, i;
+
+	if (expect_args(args, nargs, 1, 2, cause) < 0)
+		return -1;
+	s = args[0].s;
+	numlen = strspn(s, "0123456789.");
+	if (numlen == 0) {
+		set_cause(cause, _("'%s' is not a number"), s);
+		return -1;
+	}
+	if (s[numlen] != '\0') {
+		if (nargs > 1) {
+			set_cause(cause, _("unexpected '%s'"), args[1].s);
+			return -1;
+		}
+		unit = s + numlen;
+	} else {
+		unit = nargs > 1 ? args[1].s : NULL;
+	}
+	if (unit != NULL) {
+		for (i = 0; units[i].name != NULL; i++)
+			if (ascii_eq_icase(unit, units[i].name))
+				break;
+		if (units[i].name == NULL) {
+			set_cause(cause, _("unknown unit '%s'"), unit);
+			return -1;
+		}
+		scale = units[i].scale;
+	}
+	if (parse_scaled(s, numlen, scale, &v, cause) < 0)
+		return -1;
+	if (v < d->min) {
+		format_quantity(d->type, v, a, sizeof(a));
+		format_quantity(d->type, d->min, b, sizeof(b));
+		set_cause(cause, _("%s is below the minimum of %s"), a, b);
+		return -1;
+	}
+	if (v > d->max) {
+		format_quantity(d->type, v, a, sizeof(a));
+		format_quantity(d->type, d->max, b, sizeof(b));
+		set_cause(cause, _("%s is above the maximum of %s"), a, b);
+		return -1;
+	}
+	*dst = v;
+	return 0;
+}
+
+static int
+parse_duration(const struct token *args, size_t nargs,
+               const struct directive *d, uint64_t *dst, char *cause)
+{
+	/* no unit: seconds, as in Squid */
+	return parse_quantity(args, nargs, d, duration_units, SEC(1), dst,
+	                      cause);
+}
+
+static int
+parse_size(const struct token *args, size_t nargs, const struct directive *d,
+           uint64_t *dst, char *cause)
+{
+	return parse_quantity(args, nargs, d, size_units, 1, dst, cause);
+}
+
+/* Decimal digits only, within [d->min, d->max]. */
+static int
+parse_integer(const struct token *args, size_t nargs, const struct directive *d,
+              uint64_t *dst, char *cause)
+{
+	const char *s;
+	uint64_t    v = 0;
+
+	if (expect_args(args, nargs, 1, 1, cause) < 0)
+		return -1;
+	s = args[0].s;
+	if (*s == '\0' || strspn(s, "0123456789") != strlen(s)) {
+		set_cause(cause, _("'%s' is not a number"), s);
+		return -1;
+	}
+	for (; *s != '\0'; s++) {
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > d->max) {
+			set_cause(cause, _("%s is above the maximum of %llu"),
+			          args[0].s, (unsigned long long)d->max);
+			return -1;
+		}
+	}
+	if (v < d->min) {
+		set_cause(cause, _("%s is below the minimum of %llu"),
+		          args[0].s, (unsigned long long)d->min);
+		return -1;
+	}
+	*dst = v;
+	return 0;
+}
+
+static int
+parse_uint(const struct token *args, size_t nargs, const struct directive *d,
+           unsigned *dst, char *cause)
+{
+	uint64_t v;
+
+	assert(d->max <= UINT_MAX);
+	if (parse_integer(args, nargs, d, &v, cause) < 0)
+		return -1;
+	*dst = (unsigned)v;
+	return 0;
+}
+
+static int
+parse_count(const struct token *args, size_t nargs, const struct directive *d,
+            uint64_t *dst, char *cause)
+{
+	return parse_integer(args, nargs, d, dst, cause);
+}
+
+static int
+parse_bool(const struct token *args, size_t nargs, bool *dst, char *cause)
+{
+	if (expect_args(args, nargs, 1, 1, cause) < 0)
+		return -1;
+	if (strcmp(args[0].s, "on") == 0) {
+		*dst = true;
+	} else if (strcmp(args[0].s, "off") == 0) {
+		*dst = false;
+	} else {
+		set_cause(cause, _("expected on or off, not '%s'"), args[0].s);
+		return -1;
+	}
+	return 0;
+}
+
+/* Replaces *dst (the later line wins); value NULL stores NULL. */
+static int
+store_string(char **dst, const char *value, char *cause)
+{
+	char *s = NULL;
+
+	if (value != NULL && (s = strdup(value)) == NULL) {
+		set_cause(cause, "%s", _("out of memory"));
+		return -1;
+	}
+	free(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int
+parse_string(const struct token *args, size_t nargs, char **dst, char *cause)
+{
+	if (expect_args(args, nargs, 1, 1, cause) < 0)
+		return -1;
+	if (args[0].s[0] == '\0') {
+		set_cause(cause, "%s", _("missing value"));
+		return -1;
+	}
+	return store_string(dst, args[0].s, cause);
+}
+
+/* PATH or none (NULL) */
+static int
+parse_path(const struct token *args, size_t nargs, char **dst, char *cause)
+{
+	if (expect_args(args, nargs, 1, 1, cause) < 0)
+		return -1;
+	if (strcmp(args[0].s, "none") == 0)
+		return store_string(dst, NULL, cause);
+	return parse_string(args, nargs, dst, cause);
+}
+
+/* Stored canonical: it goes into Via and error pages, so ASCII only. */
+static int
+parse_hostname(const struct token *args, size_t nargs, char **dst, char *cause)
+{
+	char        name[HOSTNAME_MAX + 1];
+	const char *why;
+
+	if (expect_args(args, nargs, 1, 1, cause) < 0)
+		return -1;
+	if (args[0].s[0] == '.' ||
+	    hostname_canonical(args[0].s, strlen(args[0].s), name, sizeof(name),
+	                       &why) < 0) {
+		set_cause(cause, _("'%s' is not a valid host name"), args[0].s);
+		return -1;
+	}
+	return store_string(dst, name, cause);
+}
+
+static int
+parse_forwarded_for(const struct token *args, size_t nargs,
+                    enum forwarded_for *dst, char *cause)
+{
+	size_t i;
+
+	if (expect_args(args, nargs, 1, 1, cause) < 0)
+		return -1;
+	for (i = 0;
+	     i < sizeof(forwarded_for_names) / sizeof(forwarded_for_names[0]);
+	     i++) {
+		if (strcmp(args[0].s, forwarded_for_names[i]) == 0) {
+			*dst = (enum forwarded_for)i;
+			return 0;
+		}
+	}
+	set_cause(cause,
+	          _("expected on, off, transparent, delete or truncate, not "
+	            "'%s'"),
+	          args[0].s);
+	return -1;
+}
+
+/* Decimal port 1..65535. */
+static int
+parse_port_number(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0' || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	for (; *s != '\0'; s++) {
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > 65535)
+			return -1;
+	}
+	if (v == 0)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/*
+ * One name server: IPv4[:PORT], [IPv6][:PORT] or a bare IPv6 address.
+ * Stored as "1.2.3.4", "1.2.3.4:5353", "[2001:db8::1]", "[::1]:5353".
+ */
+static int
+nameserver_canonical(const char *s, char *out, size_t outsz)
+{
+	char        host[INET6_ADDRSTRLEN + 1];
+	char        text[INET6_ADDRSTRLEN];
+	uint8_t     addr[16];
+	const char *port = NULL;
+	const char *colon;
+	uint16_t    pnum = 0;
+	size_t      hlen;
+	int         family, n;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+			return -1;
+		hlen = (size_t)(close - s - 1);
+		if (close[1] == ':')
+			port = close + 2;
+		s++;
+		family = AF_INET6;
+	} else if ((colon = strchr(s, ':')) != NULL &&
+	           strchr(colon + 1, ':') == NULL) {
+		hlen = (size_t)(colon - s);
+		port = colon + 1;
+		family = AF_INET;
+	} else {
+		hlen = strlen(s);
+		family = strchr(s, ':') != NULL ? AF_INET6 : AF_INET;
+	}
+	if (hlen >= sizeof(host))
+		return -1;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(family, host, addr) != 1 ||
+	    inet_ntop(family, addr, text, sizeof(text)) == NULL)
+		return -1;
+	if (port != NULL && parse_port_number(port, &pnum) < 0)
+		return -1;
+	if (family == AF_INET6)
+		n = port != NULL ? snprintf(out, outsz, "[%s]:%u", text, pnum)
+		                 : snprintf(out, outsz, "[%s]", text);
+	else
+		n = port != NULL ? snprintf(out, outsz, "%s:%u", text, pnum)
+		                 : snprintf(out, outsz, "%s", text);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+/* Appends to the list (Squid: several lines add up). */
+static int
+parse_nameservers(const struct token *args, size_t nargs, char ***dst,
+                  char *cause)
+{
+	char   text[INET6_ADDRSTRLEN + 16];
+	char **v = *dst;
+	size_t n = 0, i;
+
+	if (expect_args(args, nargs, 1, SIZE_MAX, cause) < 0)
+		return -1;
+	for (i = 0; i < nargs; i++) {
+		if (nameserver_canonical(args[i].s, text, sizeof(text)) < 0) {
+			set_cause(cause,
+			          _("'%s' is not ADDRESS, ADDRESS:PORT or "
+			            "[IPv6]:PORT"),
+			          args[i].s);
+			return -1;
+		}
+	}
+	while (v != NULL && v[n] != NULL)
+		n++;
+	v = realloc(v, (n + nargs + 1) * sizeof(*v));
+	if (v == NULL)
+		goto nomem;
+	*dst = v;
+	for (i = 0; i < nargs; i++) {
+		if (nameserver_canonical(args[i].s, text, sizeof(text)) < 0 ||
+		    (v[n] = strdup(text)) == NULL) {
+			v[n] = NULL;
+			goto nomem;
+		}
+		v[++n] = NULL;
+	}
+	return 0;
+nomem:
+	set_cause(cause, "%s", _("out of memory"));
+	return -1;
+}
+
+/*
+ * http_port [ADDR:]PORT: ADDR is IPv4, [IPv6] or localhost.  No ADDR means
+ * every address, IPv4 included ([::] without IPV6_V6ONLY); an explicit
+ * [::] means IPv6 only.
+ */
+static int
+parse_listen_addr(const char *s, struct listen_conf *l, char *cause)
+{
+	struct sockaddr_in  *sin = (struct sockaddr_in *)&l->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l->addr;
+	char                 host[INET6_ADDRSTRLEN + 1];
+	const char          *port;
+	uint16_t             pnum;
+	size_t               hlen;
+
+	memset(&l->addr, 0, sizeof(l->addr));
+	l->flags = 0;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (close == NULL || close[1] != ':') {
+			set_cause(cause, _("'%s' is not [IPv6]:PORT"), s);
+			return -1;
+		}
+		hlen = (size_t)(close - s - 1);
+		if (hlen >= sizeof(host))
+			goto bad_addr;
+		memcpy(host, s + 1, hlen);
+		host[hlen] = '\0';
+		port = close + 2;
+		sin6->sin6_family = AF_INET6;
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			goto bad_addr;
+		l->addrlen = sizeof(*sin6);
+		if (IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr))
+			l->flags |= LISTEN_V6ONLY;
+	} else if ((port = strrchr(s, ':')) != NULL) {
+		hlen = (size_t)(port - s);
+		port++;
+		if (hlen >= sizeof(host))
+			goto bad_addr;
+		memcpy(host, s, hlen);
+		host[hlen] = '\0';
+		sin->sin_family = AF_INET;
+		if (strcmp(host, "localhost") == 0)
+			sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			goto bad_addr;
+		l->addrlen = sizeof(*sin);
+	} else {
+		port = s;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		l->addrlen = sizeof(*sin6);
+	}
+	if (parse_port_number(port, &pnum) < 0) {
+		set_cause(cause, _("'%s' is not a port number (1-65535)"),
+		          port);
+		return -1;
+	}
+	if (l->addr.ss_family == AF_INET)
+		sin->sin_port = htons(pnum);
+	else
+		sin6->sin6_port = htons(pnum);
+	return 0;
+bad_addr:
+	set_cause(cause,
+	          _("'%.*s' is not an IPv4 address, [IPv6] address or "
+	            "localhost"),
+	          (int)hlen, s[0] == '[' ? s + 1 : s);
+	return -1;
+}
+
+static bool
+listen_same(const struct listen_conf *a, const struct listen_conf *b)
+{
+	return a->addrlen == b->addrlen && a->flags == b->flags &&
+	       memcmp(&a->addr, &b->addr, a->addrlen) == 0;
+}
+
+static void
+parse_listen(struct loader *ld, const struct token *args, size_t nargs)
+{
+	struct conf       *c = ld->c;
+	struct listen_conf l;
+	char               cause[CAUSE_MAX];
+	size_t             i;
+
+	if (expect_args(args, nargs, 1, SIZE_MAX, cause) < 0) {
+		diag_error(ld, "http_port: %s", cause);
+		return;
+	}
+	for (i = 1; i < nargs; i++)
+		diag_error(ld, _("http_port option '%s' is not supported yet"),
+		           args[i].s);
+	memset(&l, 0, sizeof(l));
+	if (parse_listen_addr(args[0].s, &l, cause) < 0) {
+		diag_error(ld, "http_port: %s", cause);
+		return;
+	}
+	for (i = 0; i < c->nlisteners; i++) {
+		if (listen_same(&c->listeners[i], &l)) {
+			diag_error(ld,
+			           _("http_port: '%s' is already configured at "
+			             "%s"),
+			           args[0].s, c->listeners[i].where);
+			return;
+		}
+	}
+	if (grow((void **)&c->listeners, c->nlisteners, sizeof(l)) < 0 ||
+	    (l.text = strdup(args[0].s)) == NULL)
+		goto nomem;
+	if ((l.where = where_now(ld)) == NULL) {
+		free(l.text);
+		goto nomem;
+	}
+	c->listeners[c->nlisteners++] = l;
+	return;
+nomem:
+	out_of_memory(ld);
+}
+
+/* ACLs */
+
+static struct acl *
+find_acl(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nacls; i++)
+		if (strcmp(c->acls[i]->name, name) == 0)
+			return c->acls[i];
+	return NULL;
+}
+
+/* A new, empty acl appended to c->acls; NULL when out of memory. */
+static struct acl *
+append_acl(struct conf *c, const char *name, enum acl_type type,
+           bool predefined)
+{
+	struct acl *acl;
+
+	if (grow((void **)&c->acls, c->nacls, sizeof(*c->acls)) < 0)
+		return NULL;
+	acl = calloc(1, sizeof(*acl));
+	if (acl == NULL)
+		return NULL;
+	acl->name = strdup(name);
+	if (acl->name == NULL) {
+		free(acl);
+		return NULL;
+	}
+	acl->type = type;
+	acl->predefined = predefined;
+	c->acls[c->nacls++] = acl;
+	return acl;
+}
+
+/* Squid's built-in ACLs (Squid 4 and later). */
+static int
+predefine_acls(struct conf *c)
+{
+	static const char *const localhost[] = { "127.0.0.1/32", "::1", NULL };
+	static const char *const to_localhost[] = { "127.0.0.0/8", "0.0.0.0/32",
+		                                    "::1/128", "::/128", NULL };
+	const char              *why;
+	struct acl              *acl;
+	size_t                   i;
+
+	if (append_acl(c, "all", ACL_ALL, true) == NULL)
+		return -1;
+	if ((acl = append_acl(c, "localhost", ACL_SRC, true)) == NULL)
+		return -1;
+	for (i = 0; localhost[i] != NULL; i++)
+		if (acl_add_value(acl, localhost[i], &why) < 0)
+			return -1;
+	if ((acl = append_acl(c, "to_localhost", ACL_DST, true)) == NULL)
+		return -1;
+	for (i = 0; to_localhost[i] != NULL; i++)
+		if (acl_add_value(acl, to_localhost[i], &why) < 0)
+			return -1;
+	if (append_acl(c, "manager", ACL_MANAGER, true) == NULL)
+		return -1;
+	return 0;
+}
+
+static bool
+is_acl_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len >= ACL_NAME_MAX)
+		return false;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                 "0123456789-_.:") == len;
+}
+
+/* Adds one value; reports at file:line. */
+static void
+add_acl_value(struct loader *ld, struct acl *acl, const char *value,
+              const char *file, unsigned line)
+{
+	const char *why;
+
+	if (acl_add_value(acl, value, &why) < 0)
+		diag_error_at(ld, file, line, _("acl %s: '%s': %s"), acl->name,
+		              value, why);
+}
+
+/*
+ * acl NAME TYPE "FILE": the values are the words of FILE, '#' comments and
+ * blank lines skipped.  Errors name the line of FILE.  Returns how many
+ * values were read.
+ */
+static size_t
+read_acl_file(struct loader *ld, struct acl *acl, const char *path)
+{
+	struct strbuf b = { NULL, 0, 0 };
+	char         *p, *eol, *w;
+	unsigned      line = 0;
+	size_t        count = 0;
+
+	if (read_file(path, &b) < 0) {
+		diag_error(ld, _("acl %s: cannot read '%s': %s"), acl->name,
+		           path, strerror(errno));
+		free(b.p);
+		return 0;
+	}
+	for (p = b.p; p < b.p + b.len; p = eol + 1) {
+		eol = memchr(p, '\n', (size_t)(b.p + b.len - p));
+		if (eol == NULL)
+			eol = b.p + b.len;
+		*eol = '\0';
+		line++;
+		if (strlen(p) != (size_t)(eol - p)) {
+			diag_error_at(ld, path, line, "%s",
+			              _("NUL byte in line"));
+			continue;
+		}
+		for (w = p;;) {
+			char *end;
+
+			while (is_space(*w))
+				w++;
+			if (*w == '\0' || *w == '#')
+				break;
+			for (end = w; *end != '\0' && !is_space(*end); end++)
+				continue;
+			if (*end != '\0')
+				*end++ = '\0';
+			add_acl_value(ld, acl, w, path, line);
+			count++;
+			w = end;
+		}
+	}
+	free(b.p);
+	return count;
+}
+
+/* Squid's -i, +i (case) and -n (no DNS lookups): dstdomain only. */
+static bool
+is_acl_flag(const char *v)
+{
+	return strcmp(v, "-i") == 0 || strcmp(v, "+i") == 0 ||
+	       strcmp(v, "-n") == 0;
+}
+
+static void
+parse_acl(struct loader *ld, const struct token *args, size_t nargs)
+{
+	const char *name, *why;
+	struct acl *acl;
+	size_t      i, count = 0;
+	bool        flags = true;
+	int         type;
+
+	if (nargs < 2) {
+		diag_error(ld, "%s", _("acl: expected NAME TYPE VALUE..."));
+		return;
+	}
+	name = args[0].s;
+	if (!is_acl_name(name)) {
+		diag_error(
+		        ld,
+		        _("acl: '%s' is not a valid acl name (letters, digits, "
+		          "'-', '_', '.', ':', at most %d)"),
+		        name, ACL_NAME_MAX - 1);
+		return;
+	}
+	acl = find_acl(ld->c, name);
+	if (acl != NULL && acl->predefined) {
+		diag_warning(
+		        ld,
+		        _("acl '%s' is predefined; this definition is ignored"),
+		        name);
+		return;
+	}
+	type = acl_type_from_name(args[1].s, &why);
+	if (type < 0) {
+		if (strcmp(why, "is not supported") == 0)
+			diag_error(ld, _("acl type '%s' is not supported"),
+			           args[1].s);
+		else
+			diag_error(ld, _("unknown acl type '%s'"), args[1].s);
+		return;
+	}
+	if (acl != NULL && acl->type != (enum acl_type)type) {
+		diag_error(ld, _("acl '%s' is already defined with type '%s'"),
+		           name, acl_type_names[acl->type]);
+		return;
+	}
+	if (acl == NULL && (acl = append_acl(ld->c, name, (enum acl_type)type,
+	                                     false)) == NULL) {
+		out_of_memory(ld);
+		return;
+	}
+	for (i = 2; i < nargs; i++) {
+		const char *v = args[i].s;
+
+		if (flags && !args[i].quoted && strcmp(v, "--") == 0) {
+			flags = false;
+			continue;
+		}
+		if (flags && !args[i].quoted && is_acl_flag(v)) {
+			/* dstdomain names are always compared ignoring case */
+			if (acl->type != ACL_DSTDOMAIN)
+				diag_error(ld,
+				           _("acl %s: option '%s' is not "
+				             "supported for type '%s'"),
+				           name, v, acl_type_names[acl->type]);
+			continue;
+		}
+		flags = false;
+		if (args[i].quoted) {
+			count += read_acl_file(ld, acl, v);
+		} else {
+			add_acl_value(ld, acl, v, ld->file, ld->line);
+			count++;
+		}
+	}
+	if (count == 0 && acl->type != ACL_ALL)
+		diag_warning(ld,
+		             _("acl '%s' has no values and matches nothing"),
+		             name);
+}
+
+/* http_access and its kind: allow|deny [!]ACL... */
+static void
+parse_access(struct loader *ld, const char *dname, const struct token *args,
+             size_t nargs, struct access_list *list)
+{
+	struct access_rule rule;
+	size_t             i;
+	bool               bad = false;
+
+	memset(&rule, 0, sizeof(rule));
+	if (nargs == 0) {
+		diag_error(ld, _("%s: expected allow or deny"), dname);
+		return;
+	}
+	if (strcmp(args[0].s, "allow") == 0) {
+		rule.action = ACCESS_ALLOW;
+	} else if (strcmp(args[0].s, "deny") == 0) {
+		rule.action = ACCESS_DENY;
+	} else {
+		diag_error(ld, _("%s: expected allow or deny, not '%s'"), dname,
+		           args[0].s);
+		return;
+	}
+	if (nargs == 1) {
+		diag_error(ld, _("%s: %s needs at least one acl (use 'all')"),
+		           dname, args[0].s);
+		return;
+	}
+	rule.refs = calloc(nargs - 1, sizeof(*rule.refs));
+	if (rule.refs == NULL)
+		goto nomem;
+	for (i = 1; i < nargs; i++) {
+		const char *name = args[i].s;
+		bool        negate = name[0] == '!';
+
+		if (negate)
+			name++;
+		rule.refs[rule.n].acl = find_acl(ld->c, name);
+		rule.refs[rule.n].negate = negate;
+		if (rule.refs[rule.n].acl == NULL) {
+			diag_error(ld, _("%s: unknown acl '%s'"), dname, name);
+			bad = true;
+			continue;
+		}
+		rule.n++;
+	}
+	if (bad) {
+		free(rule.refs);
+		return;
+	}
+	if ((rule.where = where_now(ld)) == NULL)
+		goto nomem;
+	if (grow((void **)&list->rules, list->n, sizeof(rule)) < 0) {
+		free(rule.where);
+		goto nomem;
+	}
+	list->rules[list->n++] = rule;
+	return;
+nomem:
+	free(rule.refs);
+	out_of_memory(ld);
+}
+
+/*
+ * access_log stdio:PATH [squid] | syslog | none.  Squid writes to every
+ * line up to the first "none", so lines after it are dropped with a warning.
+ * daemon:PATH (Squid's default module) is taken as stdio:PATH, a bare
+ * absolute PATH (Squid 2 style) too.
+ */
+static void
+parse_access_log(struct loader *ld, const struct token *args, size_t nargs)
+{
+	struct conf           *c = ld->c;
+	struct access_log_conf log;
+	const char            *s;
+
+	memset(&log, 0, sizeof(log));
+	if (nargs == 0) {
+		diag_error(ld, "%s", _("access_log: missing value"));
+		return;
+	}
+	s = args[0].s;
+	if (nargs > 2) {
+		diag_error(ld,
+		           _("access_log: unexpected '%s' (acls are not "
+		             "supported)"),
+		           args[2].s);
+		return;
+	}
+	if (nargs == 2 && strcmp(args[1].s, "squid") != 0) {
+		diag_error(ld,
+		           _("access_log: log format '%s' is not supported "
+		             "(only 'squid')"),
+		           args[1].s);
+		return;
+	}
+	if (strcmp(s, "none") == 0) {
+		ld->access_log_seen = true;
+		if (ld->access_log_none == NULL &&
+		    (ld->access_log_none = where_now(ld)) == NULL)
+			out_of_memory(ld);
+		return;
+	}
+	if (strcmp(s, "syslog") == 0) {
+		log.kind = ACCESS_LOG_SYSLOG;
+	} else if (strncmp(s, "stdio:", 6) == 0 && s[6] != '\0') {
+		log.kind = ACCESS_LOG_STDIO;
+		s += 6;
+	} else if (strncmp(s, "daemon:", 7) == 0 && s[7] != '\0') {
+		log.kind = ACCESS_LOG_STDIO;
+		s += 7;
+	} else if (s[0] == '/') {
+		log.kind = ACCESS_LOG_STDIO;
+	} else {
+		diag_error(ld,
+		           _("access_log: expected stdio:PATH, syslog or none, "
+		             "not '%s'"),
+		           s);
+		return;
+	}
+	ld->access_log_seen = true;
+	if (ld->access_log_none != NULL) {
+		diag_warning(ld,
+		             _("access_log: never used after 'access_log none' "
+		               "at %s"),
+		             ld->access_log_none);
+		return;
+	}
+	if (log.kind == ACCESS_LOG_STDIO && (log.path = strdup(s)) == NULL)
+		goto nomem;
+	if (grow((void **)&c->access_logs, c->naccess_logs, sizeof(log)) < 0) {
+		free(log.path);
+		goto nomem;
+	}
+	c->access_logs[c->naccess_logs++] = log;
+	return;
+nomem:
+	out_of_memory(ld);
+}
+
+/* Reading files */
+
+static void load_text(struct loader *ld, const char *text, size_t len);
+
+/*
+ * Reads path, the main file or an include.  Problems opening it are
+ * reported at the including line, or as "FILE: reason" for the main file.
+ */
+static void
+load_file(struct loader *ld, const char *path, bool is_main)
+{
+	struct strbuf b = { NULL, 0, 0 };
+	const char   *saved_file = ld->file;
+	unsigned      saved_line = ld->line;
+	char         *real;
+	size_t        i;
+
+	if (ld->depth >= INCLUDE_DEPTH_MAX + 1) {
+		diag_error(
+		        ld,
+		        _("include: '%s': includes nested more than %d deep"),
+		        path, INCLUDE_DEPTH_MAX);
+		return;
+	}
+	real = realpath(path, NULL);
+	if (real == NULL || read_file(real, &b) < 0) {
+		if (is_main)
+			diag_add(ld->diag, true, "%s: %s", path,
+			         strerror(errno));
+		else
+			diag_error(ld, _("include: cannot read '%s': %s"), path,
+			           strerror(errno));
+		free(real);
+		free(b.p);
+		return;
+	}
+	for (i = 0; i < ld->depth; i++) {
+		if (strcmp(ld->stack[i], real) == 0) {
+			diag_error(ld,
+			           _("include: '%s' is already being read "
+			             "(include loop)"),
+			           path);
+			free(real);
+			free(b.p);
+			return;
+		}
+	}
+	ld->stack[ld->depth++] = real;
+	ld->file = path;
+	ld->line = 0;
+	load_text(ld, b.p, b.len);
+	ld->file = saved_file;
+	ld->line = saved_line;
+	free(ld->stack[--ld->depth]);
+	free(b.p);
+}
+
+/* A directory that does not exist holds no match; other errors count. */
+static int
+glob_error_cb(const char *path, int err)
+{
+	(void)path;
+	return err != ENOENT && err != ENOTDIR;
+}
+
+/*
+ * include PATTERN...: each pattern is a file or a glob(7) pattern, taken
+ * relative to the current directory as Squid does.  A pattern with
+ * wildcards that matches nothing includes nothing (an empty conf.d is
+ * fine); a plain name that does not exist is an error.
+ */
+static void
+parse_include(struct loader *ld, const struct token *args, size_t nargs)
+{
+	glob_t gl;
+	size_t i, j;
+	int    rc;
+
+	if (nargs == 0) {
+		diag_error(ld, "%s", _("include: missing file name"));
+		return;
+	}
+	for (i = 0; i < nargs; i++) {
+		const char *pattern = args[i].s;
+
+		if (strpbrk(pattern, "*?[") == NULL) {
+			load_file(ld, pattern, false);
+			continue;
+		}
+		memset(&gl, 0, sizeof(gl));
+		rc = glob(pattern, 0, glob_error_cb, &gl);
+		if (rc == GLOB_NOSPACE) {
+			out_of_memory(ld);
+		} else if (rc == GLOB_ABORTED) {
+			diag_error(ld,
+			           _("include: cannot read the directories of "
+			             "'%s'"),
+			           pattern);
+		} else if (rc == 0) {
+			/* glob() sorts: files are read in name order */
+			for (j = 0; j < gl.gl_pathc; j++)
+				load_file(ld, gl.gl_pathv[j], false);
+		}
+		globfree(&gl);
+	}
+}
+
+static const struct directive *
+directive_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NDIRECTIVES; i++)
+		if (strcmp(directives[i].name, name) == 0)
+			return &directives[i];
+	return NULL;
+}
+
+/* Runs one directive: the typed parser for d->type on its field. */
+static void
+directive_run(struct loader *ld, const struct directive *d,
+              const struct token *args, size_t nargs)
+{
+	char  cause[CAUSE_MAX];
+	char *field = (char *)ld->c + d->offset;
+	int   rc = 0;
+
+	cause[0] = '\0';
+	switch (d->type) {
+	case DT_DURATION:
+		rc = parse_duration(args, nargs, d, (uint64_t *)field, cause);
+		break;
+	case DT_SIZE:
+		rc = parse_size(args, nargs, d, (uint64_t *)field, cause);
+		break;
+	case DT_UINT:
+		rc = parse_uint(args, nargs, d, (unsigned *)field, cause);
+		break;
+	case DT_COUNT:
+		rc = parse_count(args, nargs, d, (uint64_t *)field, cause);
+		break;
+	case DT_BOOL:
+		rc = parse_bool(args, nargs, (bool *)field, cause);
+		break;
+	case DT_STRING:
+		rc = parse_string(args, nargs, (char **)field, cause);
+		break;
+	case DT_PATH:
+		rc = parse_path(args, nargs, (char **)field, cause);
+		break;
+	case DT_HOSTNAME:
+		rc = parse_hostname(args, nargs, (char **)field, cause);
+		break;
+	case DT_FORWARDED_FOR:
+		rc = parse_forwarded_for(args, nargs,
+		                         (enum forwarded_for *)field, cause);
+		break;
+	case DT_NAMESERVERS:
+		rc = parse_nameservers(args, nargs, (char ***)field, cause);
+		break;
+	case DT_LISTEN:
+		parse_listen(ld, args, nargs);
+		break;
+	case DT_ACL:
+		parse_acl(ld, args, nargs);
+		break;
+	case DT_ACCESS:
+		parse_access(ld, d->name, args, nargs,
+		             (struct access_list *)field);
+		break;
+	case DT_ACCESS_LOG:
+		parse_access_log(ld, args, nargs);
+		break;
+	case DT_INCLUDE:
+		parse_include(ld, args, nargs);
+		break;
+	case DT_IGNORED:
+		diag_warning(ld, _("directive '%s' is ignored by bascule"),
+		             d->name);
+		break;
+	}
+	if (rc < 0)
+		diag_error(ld, "%s: %s", d->name, cause);
+}
+
+/*
+ * Splits a logical line into words in place.  '#' at the start of a word
+ * starts a comment; "..." is one word (quoted), without the quotes.
+ * Returns the number of words, or -1 after reporting an error.
+ */
+static ssize_t
+tokenize(struct loader *ld, char *s, struct token **tokens)
+{
+	struct token *t = NULL;
+	size_t        n = 0;
+
+	for (;;) {
+		bool  quoted = false;
+		char *start;
+
+		while (is_space(*s))
+			s++;
+		if (*s == '\0' || *s == '#')
+			break;
+		if (*s == '"') {
+			char *close = strchr(s + 1, '"');
+
+			if (close == NULL) {
+				diag_error(ld, "%s",
+				           _("unterminated quoted string"));
+				goto fail;
+			}
+			if (close[1] != '\0' && !is_space(close[1])) {
+				diag_error(
+				        ld, "%s",
+				        _("text right after a closing quote"));
+				goto fail;
+			}
+			start = s + 1;
+			*close = '\0';
+			s = close[1] != '\0' ? close + 2 : close + 1;
+			quoted = true;
+		} else {
+			start = s;
+			while (*s != '\0' && !is_space(*s))
+				s++;
+			if (*s != '\0')
+				*s++ = '\0';
+		}
+		if (grow((void **)&t, n, sizeof(*t)) < 0) {
+			out_of_memory(ld);
+			goto fail;
+		}
+		t[n].s = start;
+		t[n].quoted = quoted;
+		n++;
+	}
+	*tokens = t;
+	return (ssize_t)n;
+fail:
+	free(t);
+	*tokens = NULL;
+	return -1;
+}
+
+static void
+load_line(struct loader *ld, char *s)
+{
+	const struct directive *d;
+	struct token           *t;
+	ssize_t                 n;
+
+	n = tokenize(ld, s, &t);
+	if (n <= 0) {
+		free(t);
+		return;
+	}
+	d = t[0].quoted ? NULL : directive_find(t[0].s);
+	if (d == NULL)
+		diag_error(ld, _("unknown directive '%s'"), t[0].s);
+	else
+		directive_run(ld, d, t + 1, (size_t)n - 1);
+	free(t);
+}
+
+/* A line that holds only a comment is never continued by a backslash. */
+static bool
+is_comment_line(const char *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && is_space(p[i]))
+		i++;
+	return i < len && p[i] == '#';
+}
+
+/*
+ * Splits text into logical lines: a line ending in a backslash continues
+ * on the next, joined without the backslash (as Squid does).  Messages
+ * name the first physical line of a directive.
+ */
+static void
+load_text(struct loader *ld, const char *text, size_t len)
+{
+	struct strbuf line = { NULL, 0, 0 };
+	const char   *p = text, *end = text + len;
+	unsigned      lineno = 0, first = 0;
+	bool          continued = false;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *next = eol != NULL ? eol + 1 : end;
+		size_t      n = (size_t)((eol != NULL ? eol : end) - p);
+
+		lineno++;
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		if (!continued) {
+			line.len = 0;
+			first = lineno;
+			if (is_comment_line(p, n)) {
+				p = next;
+				continue;
+			}
+		}
+		if (memchr(p, '\0', n) != NULL) {
+			ld->line = lineno;
+			diag_error(ld, "%s", _("NUL byte in line"));
+			continued = false;
+			p = next;
+			continue;
+		}
+		continued = n > 0 && p[n - 1] == '\\';
+		if (strbuf_append(&line, p, continued ? n - 1 : n) < 0) {
+			ld->line = lineno;
+			out_of_memory(ld);
+			break;
+		}
+		if (!continued) {
+			ld->line = first;
+			load_line(ld, line.p);
+		}
+		p = next;
+	}
+	if (continued) { /* backslash on the last line: nothing follows */
+		ld->line = first;
+		load_line(ld, line.p);
+	}
+	free(line.p);
+}
+
+/* Generations */
+
+static void
+access_list_clear(struct access_list *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->n; i++) {
+		free(list->rules[i].refs);
+		free(list->rules[i].where);
+	}
+	free(list->rules);
+	list->rules = NULL;
+	list->n = 0;
+}
+
+static void
+conf_free(struct conf *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlisteners; i++) {
+		free(c->listeners[i].text);
+		free(c->listeners[i].where);
+	}
+	free(c->listeners);
+	access_list_clear(&c->http_access);
+	for (i = 0; i < c->nacls; i++) {
+		acl_clear(c->acls[i]);
+		free(c->acls[i]);
+	}
+	free(c->acls);
+	for (i = 0; i < c->naccess_logs; i++)
+		free(c->access_logs[i].path);
+	free(c->access_logs);
+	for (i = 0; c->dns_nameservers != NULL && c->dns_nameservers[i]; i++)
+		free(c->dns_nameservers[i]);
+	free(c->dns_nameservers);
+	free(c->pid_filename);
+	free(c->cache_effective_user);
+	free(c->hosts_file);
+	free(c->visible_hostname);
+	free(c->path);
+	free(c);
+}
+
+/* Parses each directive's default as if it were a line of a file. */
+static void
+apply_defaults(struct loader *ld)
+{
+	char   buf[128];
+	size_t i;
+	int    n;
+
+	ld->file = _("(built-in default)");
+	for (i = 0; i < NDIRECTIVES; i++) {
+		if (directives[i].def == NULL)
+			continue;
+		n = snprintf(buf, sizeof(buf), "%s %s", directives[i].name,
+		             directives[i].def);
+		assert(n > 0 && (size_t)n < sizeof(buf));
+		if (n < 0 || (size_t)n >= sizeof(buf))
+			continue;
+		ld->line = 0;
+		load_line(ld, buf);
+	}
+}
+
+/* What every loaded file needs once all lines are in. */
+static void
+finish(struct loader *ld, const char *name)
+{
+	struct conf *c = ld->c;
+	size_t       i;
+
+	ld->file = name;
+	ld->line = 0;
+	if (c->nlisteners == 0)
+		diag_add(ld->diag, true, "%s: %s", name,
+		         _("no http_port configured"));
+	if (!ld->access_log_seen) {
+		const char *def = LOCALSTATEDIR "/log/bascule/access.log";
+
+		c->access_logs = calloc(1, sizeof(*c->access_logs));
+		if (c->access_logs == NULL ||
+		    (c->access_logs[0].path = strdup(def)) == NULL) {
+			out_of_memory(ld);
+		} else {
+			c->access_logs[0].kind = ACCESS_LOG_STDIO;
+			c->naccess_logs = 1;
+		}
+	}
+	for (i = 0; i < c->nacls; i++)
+		acl_finish(c->acls[i]);
+}
+
+/* Either loads the file path, or the text under the name path. */
+static struct conf *
+load(const char *path, const char *text, struct conf_diag *diag)
+{
+	struct loader ld;
+	size_t        errors = diag->nerrors;
+	size_t        i;
+
+	for (i = 0; i < NDIRECTIVES; i++)
+		assert(strcmp(conf_directive_names[i], directives[i].name) ==
+		       0);
+
+	memset(&ld, 0, sizeof(ld));
+	ld.diag = diag;
+	ld.file = path;
+	ld.c = calloc(1, sizeof(*ld.c));
+	if (ld.c == NULL) {
+		diag_add(diag, true, "%s: %s", path, _("out of memory"));
+		return NULL;
+	}
+	ld.c->refs = 1;
+	if ((ld.c->path = strdup(path)) == NULL || predefine_acls(ld.c) < 0) {
+		diag_add(diag, true, "%s: %s", path, _("out of memory"));
+		conf_free(ld.c);
+		return NULL;
+	}
+	apply_defaults(&ld);
+	ld.file = path;
+	if (text == NULL) {
+		load_file(&ld, path, true);
+	} else {
+		ld.line = 0;
+		load_text(&ld, text, strlen(text));
+	}
+	finish(&ld, path);
+	free(ld.access_log_none);
+	if (diag->nerrors > errors || ld.oom) {
+		conf_free(ld.c);
+		return NULL;
+	}
+	return ld.c;
+}
+
+struct conf *
+conf_load(const char *path, struct conf_diag *diag)
+{
+	return load(path, NULL, diag);
+}
+
+struct conf *
+conf_load_string(const char *name, const char *text, struct conf_diag *diag)
+{
+	return load(name, text, diag);
+}
+
+struct conf *
+conf_ref(struct conf *c)
+{
+	c->refs++;
+	return c;
+}
+
+void
+conf_unref(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	assert(c->refs > 0);
+	if (--c->refs == 0)
+		conf_free(c);
+}
+
+void
+conf_diag_clear(struct conf_diag *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->n; i++)
+		free(d->v[i].text);
+	free(d->v);
+	d->v = NULL;
+	d->n = 0;
+	d->nerrors = 0;
+}
+
+/* Reload */
+
+static bool
+string_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static bool
+directive_same(const struct directive *d, const struct conf *a,
+               const struct conf *b)
+{
+	const char *fa = (const char *)a + d->offset;
+	const char *fb = (const char *)b + d->offset;
+	size_t      i;
+
+	switch (d->type) {
+	case DT_LISTEN:
+		if (a->nlisteners != b->nlisteners)
+			return false;
+		for (i = 0; i < a->nlisteners; i++)
+			if (!listen_same(&a->listeners[i], &b->listeners[i]))
+				return false;
+		return true;
+	case DT_UINT:
+		return *(const unsigned *)fa == *(const unsigned *)fb;
+	case DT_COUNT:
+	case DT_DURATION:
+	case DT_SIZE:
+		return *(const uint64_t *)fa == *(const uint64_t *)fb;
+	case DT_STRING:
+	case DT_PATH:
+	case DT_HOSTNAME:
+		return string_same(*(char *const *)fa, *(char *const *)fb);
+	case DT_BOOL:
+	case DT_FORWARDED_FOR:
+	case DT_NAMESERVERS:
+	case DT_ACL:
+	case DT_ACCESS:
+	case DT_ACCESS_LOG:
+	case DT_INCLUDE:
+	case DT_IGNORED:
+		break;
+	}
+	assert(!"DIR_RESTART on a type that cannot be compared");
+	return true;
+}
+
+size_t
+conf_restart_needed(const struct conf *old, const struct conf *new,
+                    struct conf_diag  *diag)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < NDIRECTIVES; i++) {
+		const struct directive *d = &directives[i];
+
+		if (!(d->flags & DIR_RESTART) || directive_same(d, old, new))
+			continue;
+		diag_add(diag, false,
+		         _("%s: %s cannot change on reload; the running value "
+		           "stays until bascule is restarted"),
+		         new->path, d->name);
+		n++;
+	}
+	return n;
+}

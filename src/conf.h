@@ -1,0 +1,121 @@
+/*
+ * conf: one generation of configuration, loaded from Squid's configuration
+ * language.  Plain data, immutable once loaded, shared by reference: each
+ * connection keeps conf_ref() on the generation it was accepted under, and a
+ * reload builds a new generation beside the old one.
+ */
+#ifndef BASCULE_CONF_H
+#define BASCULE_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "acl.h"
+
+enum listen_flags {
+	LISTEN_V6ONLY = 1 << 0, /* explicit [::]: no IPv4-mapped addresses */
+};
+
+/* One http_port line. */
+struct listen_conf {
+	struct sockaddr_storage addr; /* wildcard [::] for a bare PORT */
+	socklen_t               addrlen;
+	char                   *text;  /* as written, for logs: "127.0.0.1:3128" */
+	char                   *where; /* "FILE:LINE" */
+	unsigned                flags;
+};
+
+enum access_log_kind {
+	ACCESS_LOG_STDIO = 0,
+	ACCESS_LOG_SYSLOG,
+};
+
+struct access_log_conf {
+	enum access_log_kind kind;
+	char                *path; /* STDIO */
+};
+
+enum forwarded_for {
+	FORWARDED_FOR_ON = 0,    /* append the client address */
+	FORWARDED_FOR_OFF,       /* append "unknown" */
+	FORWARDED_FOR_TRANSPARENT, /* leave the header as received */
+	FORWARDED_FOR_DELETE,    /* remove the header */
+	FORWARDED_FOR_TRUNCATE,  /* replace with the client address */
+};
+
+/* Durations are in milliseconds, sizes in bytes. */
+struct conf {
+	unsigned refs;
+	char    *path; /* main file */
+
+	struct listen_conf *listeners;
+	size_t              nlisteners;
+
+	struct acl        **acls; /* predefined first, then in file order */
+	size_t              nacls;
+	struct access_list  http_access;
+
+	struct access_log_conf *access_logs; /* none: "access_log none" */
+	size_t                  naccess_logs;
+
+	char    *pid_filename; /* NULL: "none" */
+	char    *cache_effective_user; /* NULL: not set */
+	unsigned workers;
+	char    *hosts_file;   /* NULL: "none" */
+	char   **dns_nameservers; /* NULL-terminated; NULL: /etc/resolv.conf */
+	char    *visible_hostname; /* NULL: gethostname() */
+	bool     via;
+	enum forwarded_for forwarded_for;
+
+	uint64_t connect_timeout;
+	uint64_t read_timeout;
+	uint64_t client_idle_pconn_timeout;
+	uint64_t server_idle_pconn_timeout;
+	uint64_t client_lifetime;
+	uint64_t shutdown_lifetime;
+	uint64_t request_header_max_size;
+	uint64_t max_filedescriptors; /* 0: keep the inherited limit */
+};
+
+/* A diagnostic: "FILE:LINE: message" (or "FILE: message"). */
+struct conf_msg {
+	bool  is_error;
+	char *text;
+};
+
+struct conf_diag {
+	struct conf_msg *v;
+	size_t           n;
+	size_t           nerrors;
+};
+
+/*
+ * Loads path and everything it includes.  Returns a generation holding one
+ * reference, or NULL when diag->nerrors > 0.  Warnings (ignored Squid
+ * directives, ...) are appended to diag either way.  Relative include and
+ * ACL file names are taken relative to the current directory, as Squid does.
+ */
+struct conf *conf_load(const char *path, struct conf_diag *diag);
+
+/* Same from a string; name is used in messages ("FILE:LINE"). */
+struct conf *conf_load_string(const char *name, const char *text,
+                              struct conf_diag *diag);
+
+struct conf *conf_ref(struct conf *c);
+void         conf_unref(struct conf *c); /* accepts NULL */
+void         conf_diag_clear(struct conf_diag *d);
+
+/*
+ * Directives that a reload cannot change (listeners, workers, user, pid
+ * file, descriptor limit): appends one warning per differing directive to
+ * diag and returns how many differ.  The running values stay in force.
+ */
+size_t conf_restart_needed(const struct conf *old, const struct conf *new,
+                           struct conf_diag *diag);
+
+/* Names of all directives bascule implements or accepts, NULL-terminated. */
+extern const char *const conf_directive_names[];
+
+#endif

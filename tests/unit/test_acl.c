@@ -1,0 +1,611 @@
+#include "config.h"
+
+/* acl: value parsing, matching each type, and access_check() semantics. */
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "acl.h"
+#include "tap.h"
+
+/* An address and port in a sockaddr_storage; IPv6 if the text has ':'. */
+static const struct sockaddr *
+sa(const char *text, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(text, ':') != NULL) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		if (inet_pton(AF_INET6, text, &s6->sin6_addr) != 1)
+			abort();
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		if (inet_pton(AF_INET, text, &s4->sin_addr) != 1)
+			abort();
+	}
+	return (const struct sockaddr *)ss;
+}
+
+/* An acl of type with the values, finished; NULL if a value is refused. */
+static struct acl *
+make(const char *name, enum acl_type type, const char *const *values)
+{
+	struct acl *acl = calloc(1, sizeof(*acl));
+	const char *why;
+
+	if (acl == NULL || (acl->name = strdup(name)) == NULL)
+		abort();
+	acl->type = type;
+	for (; values != NULL && *values != NULL; values++) {
+		if (acl_add_value(acl, *values, &why) < 0) {
+			acl_clear(acl);
+			free(acl);
+			return NULL;
+		}
+	}
+	acl_finish(acl);
+	return acl;
+}
+
+static void
+destroy(struct acl *acl)
+{
+	acl_clear(acl);
+	free(acl);
+}
+
+static void
+test_type_names(void)
+{
+	const char *why = NULL;
+
+	ok(acl_type_from_name("src", &why) == ACL_SRC, "type src");
+	ok(acl_type_from_name("dst", &why) == ACL_DST, "type dst");
+	ok(acl_type_from_name("port", &why) == ACL_PORT, "type port");
+	ok(acl_type_from_name("method", &why) == ACL_METHOD, "type method");
+	ok(acl_type_from_name("dstdomain", &why) == ACL_DSTDOMAIN,
+	   "type dstdomain");
+	ok(acl_type_from_name("all", &why) == ACL_ALL, "type all");
+	why = NULL;
+	ok(acl_type_from_name("url_regex", &why) == -1 && why != NULL &&
+	           strcmp(why, "is not supported") == 0,
+	   "url_regex is a known Squid type, not supported");
+	why = NULL;
+	ok(acl_type_from_name("ssl::server_name", &why) == -1 && why != NULL &&
+	           strcmp(why, "is not supported") == 0,
+	   "ssl::server_name is not supported");
+	why = NULL;
+	ok(acl_type_from_name("frobnicate", &why) == -1 && why != NULL &&
+	           strcmp(why, "is unknown") == 0,
+	   "frobnicate is unknown");
+	ok(acl_type_from_name("SRC", &why) == -1, "type names are exact");
+}
+
+static const struct {
+	enum acl_type type;
+	const char   *value;
+	bool          valid;
+} value_cases[] = {
+	{ ACL_SRC, "192.0.2.1", true },
+	{ ACL_SRC, "192.0.2.0/24", true },
+	{ ACL_SRC, "192.0.2.0/255.255.255.0", true },
+	{ ACL_SRC, "192.0.2.0/255.0.255.0", false }, /* not contiguous */
+	{ ACL_SRC, "192.0.2.0/33", false },
+	{ ACL_SRC, "192.0.2.0/", false },
+	{ ACL_SRC, "192.0.2.0/x", false },
+	{ ACL_SRC, "0.0.0.1-0.255.255.255", true },
+	{ ACL_SRC, "10.0.0.9-10.0.0.1", false },    /* backwards */
+	{ ACL_SRC, "10.0.0.1-::1", false },         /* mixed families */
+	{ ACL_SRC, "10.0.0.1-10.0.0.9/24", false }, /* masked range */
+	{ ACL_SRC, "fc00::/7", true },
+	{ ACL_SRC, "fe80::/10", true },
+	{ ACL_SRC, "::1", true },
+	{ ACL_SRC, "[2001:db8::1]", true },
+	{ ACL_SRC, "2001:db8::/129", false },
+	{ ACL_SRC, "2001:db8::/ffff::", false },
+	{ ACL_SRC, "::ffff:192.0.2.0/120", true },
+	{ ACL_SRC, "all", true },
+	{ ACL_SRC, "ipv4", true },
+	{ ACL_SRC, "ipv6", true },
+	{ ACL_SRC, "localhost", false }, /* no DNS at parse time */
+	{ ACL_SRC, "300.1.1.1", false },
+	{ ACL_SRC, "", false },
+	{ ACL_DST, "127.0.0.0/8", true },
+	{ ACL_PORT, "443", true },
+	{ ACL_PORT, "0", true },
+	{ ACL_PORT, "65535", true },
+	{ ACL_PORT, "65536", false },
+	{ ACL_PORT, "1025-65535", true },
+	{ ACL_PORT, "90-80", false },
+	{ ACL_PORT, "-80", false },
+	{ ACL_PORT, "80-", false },
+	{ ACL_PORT, "http", false },
+	{ ACL_PORT, "", false },
+	{ ACL_METHOD, "GET", true },
+	{ ACL_METHOD, "CONNECT", true },
+	{ ACL_METHOD, "M-SEARCH", true },
+	{ ACL_METHOD, "GE T", false },
+	{ ACL_METHOD, "GET/", false },
+	{ ACL_METHOD, "", false },
+	{ ACL_DSTDOMAIN, ".example.com", true },
+	{ ACL_DSTDOMAIN, "www.example.com.", true },
+	{ ACL_DSTDOMAIN, ".bücher.example", true },
+	{ ACL_DSTDOMAIN, "192.0.2.1", true },
+	{ ACL_DSTDOMAIN, "exa mple.com", false },
+	{ ACL_DSTDOMAIN, "example..com", false },
+	{ ACL_DSTDOMAIN, ".", false },
+	{ ACL_ALL, "anything", false },
+	{ ACL_MANAGER, "anything", false },
+};
+
+static void
+test_values(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(value_cases) / sizeof(value_cases[0]); i++) {
+		struct acl  acl;
+		const char *why = NULL;
+		int         rc;
+
+		memset(&acl, 0, sizeof(acl));
+		acl.type = value_cases[i].type;
+		rc = acl_add_value(&acl, value_cases[i].value, &why);
+		ok((rc == 0) == value_cases[i].valid &&
+		           (rc == 0 || why != NULL),
+		   "type %d value '%s' is %s (%s)", (int)value_cases[i].type,
+		   value_cases[i].value,
+		   value_cases[i].valid ? "valid" : "refused",
+		   rc == 0 ? "ok" : why);
+		acl_clear(&acl);
+	}
+}
+
+/* Squid's default localnet, plus a netmask form and a mapped range. */
+static const char *const localnet[] = {
+	"0.0.0.1-0.255.255.255",
+	"10.0.0.0/8",
+	"100.64.0.0/10",
+	"169.254.0.0/16",
+	"172.16.0.0/12",
+	"192.168.0.0/16",
+	"fc00::/7",
+	"fe80::/10",
+	"198.51.100.0/255.255.255.0",
+	"::ffff:203.0.113.0/120",
+	NULL,
+};
+
+static const struct {
+	const char *addr;
+	bool        match;
+} src_cases[] = {
+	{ "10.0.0.0", true },
+	{ "10.255.255.255", true },
+	{ "11.0.0.0", false },
+	{ "9.255.255.255", false },
+	{ "0.0.0.0", false }, /* the range starts at 0.0.0.1 */
+	{ "0.0.0.1", true },
+	{ "0.255.255.255", true },
+	{ "1.0.0.0", false },
+	{ "100.127.255.255", true },
+	{ "100.128.0.0", false },
+	{ "172.31.1.1", true },
+	{ "172.32.0.0", false },
+	{ "192.168.1.1", true },
+	{ "198.51.100.77", true },
+	{ "198.51.101.1", false },
+	{ "203.0.113.9", true }, /* written as ::ffff:203.0.113.0/120 */
+	{ "192.0.2.1", false },
+	{ "fc00::1", true },
+	{ "fdff:ffff::1", true },
+	{ "fe00::1", false },
+	{ "fe80::1", true },
+	{ "febf:ffff::1", true },
+	{ "fec0::1", false },
+	{ "2001:db8::1", false },
+	/* IPv4-mapped clients (dual-stack sockets) are IPv4 clients */
+	{ "::ffff:10.1.2.3", true },
+	{ "::ffff:192.0.2.1", false },
+	{ "::ffff:0.0.0.5", true },
+	{ "::10.1.2.3", false }, /* IPv4-compatible is not mapped */
+};
+
+static void
+test_src(void)
+{
+	struct sockaddr_storage ss;
+	struct acl_ctx          ctx;
+	struct acl             *acl = make("localnet", ACL_SRC, localnet);
+	size_t                  i;
+
+	ok(acl != NULL && acl->n == 10, "localnet parses");
+	if (acl == NULL)
+		return;
+	memset(&ctx, 0, sizeof(ctx));
+	for (i = 0; i < sizeof(src_cases) / sizeof(src_cases[0]); i++) {
+		ctx.src = sa(src_cases[i].addr, &ss);
+		ok(acl_match(acl, &ctx) ==
+		           (src_cases[i].match ? ACL_MATCH : ACL_NO_MATCH),
+		   "localnet %s %s", src_cases[i].match ? "has" : "lacks",
+		   src_cases[i].addr);
+	}
+	ctx.src = NULL;
+	ok(acl_match(acl, &ctx) == ACL_NO_MATCH, "no client address: no match");
+	destroy(acl);
+}
+
+static void
+test_src_special(void)
+{
+	static const char *const all[] = { "all", NULL };
+	static const char *const v4[] = { "ipv4", NULL };
+	static const char *const v6[] = { "ipv6", NULL };
+	static const char *const host_bits[] = { "10.1.2.3/8", NULL };
+	static const char *const one[] = { "192.0.2.7", "2001:db8::7", NULL };
+	static const char *const mapped[] = { "::ffff:192.0.2.8", NULL };
+	struct sockaddr_storage  ss;
+	struct acl_ctx           ctx;
+	struct acl              *a;
+
+	memset(&ctx, 0, sizeof(ctx));
+	a = make("a", ACL_SRC, all);
+	ctx.src = sa("192.0.2.1", &ss);
+	ok(a != NULL && acl_match(a, &ctx) == ACL_MATCH, "src all: IPv4");
+	ctx.src = sa("2001:db8::1", &ss);
+	ok(a != NULL && acl_match(a, &ctx) == ACL_MATCH, "src all: IPv6");
+	destroy(a);
+
+	a = make("a", ACL_SRC, v4);
+	ctx.src = sa("::ffff:192.0.2.1", &ss);
+	ok(a != NULL && acl_match(a, &ctx) == ACL_MATCH, "ipv4: mapped");
+	ctx.src = sa("2001:db8::1", &ss);
+	ok(a != NULL && acl_match(a, &ctx) == ACL_NO_MATCH, "ipv4: not IPv6");
+	destroy(a);
+
+	a = make("a", ACL_SRC, v6);
+	ctx.src = sa("192.0.2.1", &ss);
+	ok(a != NULL && acl_match(a, &ctx) == ACL_NO_MATCH, "ipv6: not IPv4");
+	ctx.src = sa("::ffff:192.0.2.1", &ss);
+	ok(a != NULL && acl_match(a, &ctx) == ACL_NO_MATCH,
+	   "ipv6: not mapped IPv4");
+	ctx.src = sa("2001:db8::1", &ss);
+	ok(a != NULL && acl_match(a, &ctx) == ACL_MATCH, "ipv6: IPv6");
+	destroy(a);
+
+	a = make("a", ACL_SRC, host_bits);
+	ctx.src = sa("10.200.0.1", &ss);
+	ok(a != NULL && acl_match(a, &ctx) == ACL_MATCH,
+	   "10.1.2.3/8 means 10.0.0.0/8");
+	destroy(a);
+
+	a = make("a", ACL_SRC, one);
+	ctx.src = sa("192.0.2.7", &ss);
+	ok(a != NULL && acl_match(a, &ctx) == ACL_MATCH, "single IPv4");
+	ctx.src = sa("192.0.2.6", &ss);
+	ok(a != NULL && acl_match(a, &ctx) == ACL_NO_MATCH,
+	   "single IPv4 is /32");
+	ctx.src = sa("2001:db8::7", &ss);
+	ok(a != NULL && acl_match(a, &ctx) == ACL_MATCH, "single IPv6");
+	destroy(a);
+
+	a = make("a", ACL_SRC, mapped);
+	ctx.src = sa("192.0.2.8", &ss);
+	ok(a != NULL && acl_match(a, &ctx) == ACL_MATCH,
+	   "entry written as ::ffff:a.b.c.d matches the IPv4 client");
+	destroy(a);
+}
+
+static void
+test_dst(void)
+{
+	static const char *const nets[] = { "192.0.2.0/24", "2001:db8::/32",
+		                            NULL };
+	struct sockaddr_storage  ss;
+	struct acl_ctx           ctx;
+	struct acl              *a = make("d", ACL_DST, nets);
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.host = "www.example.com";
+	ok(acl_match(a, &ctx) == ACL_NEED_DST, "dst before DNS: need dst");
+	ctx.host = "192.0.2.9";
+	ok(acl_match(a, &ctx) == ACL_MATCH, "dst: IPv4 literal host, no DNS");
+	ctx.host = "2001:db8::9";
+	ok(acl_match(a, &ctx) == ACL_MATCH, "dst: IPv6 literal host");
+	ctx.host = "198.51.100.1";
+	ok(acl_match(a, &ctx) == ACL_NO_MATCH, "dst: other literal host");
+	ctx.host = "www.example.com";
+	ctx.dst = sa("192.0.2.200", &ss);
+	ok(acl_match(a, &ctx) == ACL_MATCH, "dst: resolved address");
+	ctx.dst = sa("198.51.100.1", &ss);
+	ok(acl_match(a, &ctx) == ACL_NO_MATCH, "dst: resolved, other");
+	destroy(a);
+}
+
+static void
+test_port_method(void)
+{
+	static const char *const ports[] = { "80", "443", "1025-65535", NULL };
+	static const char *const methods[] = { "GET", "CONNECT", "GET", NULL };
+	static const struct {
+		uint16_t port;
+		bool     match;
+	} pc[] = {
+		{ 80, true },    { 443, true }, { 1025, true }, { 65535, true },
+		{ 1024, false }, { 25, false }, { 0, false },   { 81, false },
+	};
+	static const struct {
+		const char *method;
+		bool        match;
+	} mc[] = {
+		{ "GET", true },   { "CONNECT", true }, { "get", false },
+		{ "POST", false }, { "GE", false },     { "GETX", false },
+		{ "", false },
+	};
+	struct acl_ctx ctx;
+	struct acl    *p = make("p", ACL_PORT, ports);
+	struct acl    *m = make("m", ACL_METHOD, methods);
+	size_t         i;
+
+	memset(&ctx, 0, sizeof(ctx));
+	for (i = 0; i < sizeof(pc) / sizeof(pc[0]); i++) {
+		ctx.port = pc[i].port;
+		ok((acl_match(p, &ctx) == ACL_MATCH) == pc[i].match,
+		   "port %u %s", pc[i].port,
+		   pc[i].match ? "matches" : "does not match");
+	}
+	ok(m->n == 2, "duplicate methods are merged");
+	for (i = 0; i < sizeof(mc) / sizeof(mc[0]); i++) {
+		ctx.method = mc[i].method;
+		ok((acl_match(m, &ctx) == ACL_MATCH) == mc[i].match,
+		   "method '%s' %s", mc[i].method,
+		   mc[i].match ? "matches" : "does not match");
+	}
+	ctx.method = NULL;
+	ok(acl_match(m, &ctx) == ACL_NO_MATCH, "no method: no match");
+	destroy(p);
+	destroy(m);
+}
+
+static void
+test_dstdomain(void)
+{
+	static const char *const names[] = {
+		".bücher.example", "Example.ORG.", "www.example.net",
+		".example.org",    "192.0.2.1",    ".bücher.example",
+		"[2001:DB8::1]",   NULL,
+	};
+	static const struct {
+		const char *host;
+		bool        match;
+	} dc[] = {
+		{ "xn--bcher-kva.example", true },
+		{ "BÜCHER.example.", true },
+		{ "www.bücher.example", true },
+		{ "a.b.xn--bcher-kva.example", true },
+		{ "bucher.example", false },
+		{ "example.org", true },
+		{ "x.example.org", true },
+		{ "EXAMPLE.ORG", true },
+		{ "www.example.net", true },
+		{ "example.net", false },
+		{ "x.www.example.net", false },
+		{ "badexample.org", false },
+		{ "org", false },
+		{ "192.0.2.1", true },
+		{ "192.0.2.10", false },
+		{ "2001:db8::1", true },
+		{ "[2001:db8::1]", true },
+		{ "", false },
+		{ ".example.org", false },
+		{ "exa mple.org", false },
+	};
+	struct acl_ctx ctx;
+	struct acl    *d = make("d", ACL_DSTDOMAIN, names);
+	size_t         i;
+	bool           stored_ok;
+
+	ok(d != NULL, "dstdomain list parses");
+	if (d == NULL)
+		return;
+	/* canonical, sorted, deduplicated */
+	stored_ok = d->n == 6;
+	for (i = 0; stored_ok && i + 1 < d->n; i++)
+		stored_ok = strcmp(d->u.strings[i], d->u.strings[i + 1]) < 0;
+	ok(stored_ok, "patterns are sorted and unique (%zu)", d->n);
+	for (i = 0; i < d->n; i++)
+		if (strcmp(d->u.strings[i], ".xn--bcher-kva.example") == 0)
+			break;
+	ok(i < d->n, "patterns are stored as A-labels");
+	memset(&ctx, 0, sizeof(ctx));
+	for (i = 0; i < sizeof(dc) / sizeof(dc[0]); i++) {
+		ctx.host = dc[i].host;
+		ok((acl_match(d, &ctx) == ACL_MATCH) == dc[i].match,
+		   "dstdomain %s '%s'", dc[i].match ? "matches" : "rejects",
+		   dc[i].host);
+	}
+	ctx.host = NULL;
+	ok(acl_match(d, &ctx) == ACL_NO_MATCH, "no host: no match");
+	destroy(d);
+}
+
+static void
+test_manager(void)
+{
+	static const struct {
+		const char *url;
+		bool        match;
+	} uc[] = {
+		{ "cache_object://localhost/info", true },
+		{ "CACHE_OBJECT://localhost/", true },
+		{ "http://proxy:3128/squid-internal-mgr/menu", true },
+		{ "https://proxy/squid-internal-mgr/info?x", true },
+		{ "/squid-internal-mgr/info", true },
+		{ "http://proxy/squid-internal-mgr", false },
+		{ "http://proxy/squid-internal-mgrx/", false },
+		{ "http://proxy/a/squid-internal-mgr/", false },
+		{ "http://proxy?/squid-internal-mgr/", false },
+		{ "http://example.com/", false },
+		{ "example.com:443", false },
+	};
+	struct acl_ctx ctx;
+	struct acl     m;
+	size_t         i;
+
+	memset(&m, 0, sizeof(m));
+	m.type = ACL_MANAGER;
+	memset(&ctx, 0, sizeof(ctx));
+	for (i = 0; i < sizeof(uc) / sizeof(uc[0]); i++) {
+		ctx.url = uc[i].url;
+		ok((acl_match(&m, &ctx) == ACL_MATCH) == uc[i].match,
+		   "manager %s '%s'", uc[i].match ? "matches" : "rejects",
+		   uc[i].url);
+	}
+	ctx.url = NULL;
+	ok(acl_match(&m, &ctx) == ACL_NO_MATCH, "manager: no URL");
+}
+
+/* Rules built by hand: first match, defaults, negation, need_dst. */
+static void
+test_access(void)
+{
+	static const char *const lan[] = { "10.0.0.0/8", NULL };
+	static const char *const ssl[] = { "443", NULL };
+	static const char *const conn[] = { "CONNECT", NULL };
+	static const char *const far[] = { "203.0.113.0/24", NULL };
+	struct acl              *all = make("all", ACL_ALL, NULL);
+	struct acl              *l = make("lan", ACL_SRC, lan);
+	struct acl              *s = make("ssl", ACL_PORT, ssl);
+	struct acl              *c = make("conn", ACL_METHOD, conn);
+	struct acl              *d = make("far", ACL_DST, far);
+	struct acl_ref          r_conn_notssl[] = { { c, false }, { s, true } };
+	struct acl_ref          r_lan[] = { { l, false } };
+	struct acl_ref          r_far[] = { { d, false } };
+	struct acl_ref          r_all[] = { { all, false } };
+	struct acl_ref          r_notlan[] = { { l, true } };
+	struct access_rule      rules[4];
+	struct access_list      list;
+	struct acl_ctx          ctx;
+	struct sockaddr_storage ss, ds;
+	const struct access_rule *rule;
+	bool                      need;
+	enum access_action        a;
+
+	memset(rules, 0, sizeof(rules));
+	rules[0] = (struct access_rule){ ACCESS_DENY, 2, r_conn_notssl,
+		                         (char *)"t:1" };
+	rules[1] =
+	        (struct access_rule){ ACCESS_ALLOW, 1, r_lan, (char *)"t:2" };
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.method = "GET";
+	ctx.port = 80;
+	ctx.src = sa("10.1.1.1", &ss);
+
+	list.n = 0;
+	list.rules = rules;
+	a = access_check(&list, &ctx, ACCESS_DENY, &rule, &need);
+	ok(a == ACCESS_DENY && rule == NULL && !need,
+	   "no rules: if_empty deny");
+	a = access_check(&list, &ctx, ACCESS_ALLOW, &rule, &need);
+	ok(a == ACCESS_ALLOW && rule == NULL, "no rules: if_empty allow");
+
+	list.n = 2;
+	a = access_check(&list, &ctx, ACCESS_DENY, &rule, &need);
+	ok(a == ACCESS_ALLOW && rule == &rules[1], "GET from lan: rule 2");
+	ctx.method = "CONNECT";
+	ctx.port = 8443;
+	a = access_check(&list, &ctx, ACCESS_DENY, &rule, &need);
+	ok(a == ACCESS_DENY && rule == &rules[0],
+	   "CONNECT to 8443: deny CONNECT !ssl, first match wins");
+	ctx.port = 443;
+	a = access_check(&list, &ctx, ACCESS_DENY, &rule, &need);
+	ok(a == ACCESS_ALLOW && rule == &rules[1], "CONNECT to 443: allowed");
+	ctx.src = sa("192.0.2.1", &ss);
+	a = access_check(&list, &ctx, ACCESS_DENY, &rule, &need);
+	ok(a == ACCESS_DENY && rule == NULL,
+	   "no match after allow: implicit deny");
+	a = access_check(&list, &ctx, ACCESS_DENY, NULL, NULL);
+	ok(a == ACCESS_DENY, "rule and need_dst may be NULL");
+
+	/* last rule deny => the default is allow */
+	rules[0] = (struct access_rule){ ACCESS_DENY, 1, r_lan, (char *)"t:1" };
+	list.n = 1;
+	a = access_check(&list, &ctx, ACCESS_DENY, &rule, &need);
+	ok(a == ACCESS_ALLOW && rule == NULL,
+	   "no match after deny: implicit allow");
+
+	/* negation */
+	rules[0] =
+	        (struct access_rule){ ACCESS_DENY, 1, r_notlan, (char *)"t:1" };
+	rules[1] =
+	        (struct access_rule){ ACCESS_ALLOW, 1, r_all, (char *)"t:2" };
+	list.n = 2;
+	a = access_check(&list, &ctx, ACCESS_ALLOW, &rule, &need);
+	ok(a == ACCESS_DENY && rule == &rules[0], "!lan denies outsiders");
+	ctx.src = sa("::ffff:10.9.9.9", &ss);
+	a = access_check(&list, &ctx, ACCESS_DENY, &rule, &need);
+	ok(a == ACCESS_ALLOW && rule == &rules[1],
+	   "mapped lan client passes !lan");
+
+	/* dst before DNS */
+	rules[0] = (struct access_rule){ ACCESS_DENY, 1, r_far, (char *)"t:1" };
+	rules[1] =
+	        (struct access_rule){ ACCESS_ALLOW, 1, r_all, (char *)"t:2" };
+	ctx.host = "www.example.com";
+	ctx.dst = NULL;
+	a = access_check(&list, &ctx, ACCESS_ALLOW, &rule, &need);
+	ok(a == ACCESS_DENY && need && rule == NULL,
+	   "dst acl without an address: need_dst");
+	ctx.dst = sa("203.0.113.5", &ds);
+	a = access_check(&list, &ctx, ACCESS_ALLOW, &rule, &need);
+	ok(a == ACCESS_DENY && !need && rule == &rules[0],
+	   "after DNS: dst decides");
+	ctx.dst = sa("198.51.100.5", &ds);
+	a = access_check(&list, &ctx, ACCESS_DENY, &rule, &need);
+	ok(a == ACCESS_ALLOW && !need && rule == &rules[1],
+	   "after DNS: other dst falls through");
+
+	/* an earlier ACL that fails stops before the dst ACL */
+	{
+		struct acl_ref     r_lan_far[] = { { l, false }, { d, false } };
+		struct access_rule one = { ACCESS_DENY, 2, r_lan_far,
+			                   (char *)"t:1" };
+
+		list.n = 1;
+		list.rules = &one;
+		ctx.src = sa("192.0.2.1", &ss);
+		ctx.dst = NULL;
+		a = access_check(&list, &ctx, ACCESS_DENY, &rule, &need);
+		ok(a == ACCESS_ALLOW && !need,
+		   "ACLs are ANDed left to right and stop at the first miss");
+	}
+
+	destroy(all);
+	destroy(l);
+	destroy(s);
+	destroy(c);
+	destroy(d);
+}
+
+int
+main(void)
+{
+	test_type_names();
+	test_values();
+	test_src();
+	test_src_special();
+	test_dst();
+	test_port_method();
+	test_dstdomain();
+	test_manager();
+	test_access();
+	return tap_done();
+}

@@ -1,0 +1,1531 @@
+#include "config.h"
+
+/*
+ * conf: every directive (valid, bad, out of range, default), includes,
+ * ACL files, diagnostics with file and line, Squid's default ACL block, the
+ * shipped bascule.conf, reload checks.  Fixtures are in $srcdir/data/conf.
+ */
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "acl.h"
+#include "conf.h"
+#include "tap.h"
+
+/* "$srcdir/rel" (srcdir defaults to "."). */
+static const char *
+src_path(const char *rel, char *buf, size_t size)
+{
+	const char *srcdir = getenv("srcdir");
+	int         n;
+
+	n = snprintf(buf, size, "%s/%s", srcdir != NULL ? srcdir : ".", rel);
+	if (n < 0 || (size_t)n >= size)
+		abort();
+	return buf;
+}
+
+/* "$TMPDIR/name" (TMPDIR defaults to /tmp), for mkdtemp/mkstemp. */
+static char *
+tmp_path(const char *name, char *buf, size_t size)
+{
+	const char *tmp = getenv("TMPDIR");
+	int         n;
+
+	n = snprintf(buf, size, "%s/%s", tmp != NULL && *tmp ? tmp : "/tmp",
+	             name);
+	if (n < 0 || (size_t)n >= size)
+		abort();
+	return buf;
+}
+
+/* Loads "http_port 3130" + line from a string named test.conf. */
+static struct conf *
+load_line(const char *line, struct conf_diag *d)
+{
+	char text[1024];
+	int  n;
+
+	n = snprintf(text, sizeof(text), "http_port 3130\n%s\n", line);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		abort();
+	return conf_load_string("test.conf", text, d);
+}
+
+static size_t
+count_warnings(const struct conf_diag *d)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < d->n; i++)
+		n += !d->v[i].is_error;
+	return n;
+}
+
+/* The i-th error's text, or "" */
+static const char *
+error_text(const struct conf_diag *d, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < d->n; j++)
+		if (d->v[j].is_error && i-- == 0)
+			return d->v[j].text;
+	return "";
+}
+
+static bool
+has_message(const struct conf_diag *d, bool is_error, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->v[i].is_error == is_error &&
+		    strstr(d->v[i].text, text) != NULL)
+			return true;
+	return false;
+}
+
+/* Some diagnostic ends with suffix. */
+static bool
+has_suffix_message(const struct conf_diag *d, const char *suffix)
+{
+	size_t i, n = strlen(suffix);
+
+	for (i = 0; i < d->n; i++) {
+		size_t len = strlen(d->v[i].text);
+
+		if (len >= n && strcmp(d->v[i].text + len - n, suffix) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* s with newlines shown as "\n", for test names (TAP is line-based). */
+static const char *
+oneline(const char *s)
+{
+	static char buf[512];
+	size_t      i = 0;
+
+	for (; *s != '\0' && i + 3 < sizeof(buf); s++) {
+		if (*s == '\n') {
+			buf[i++] = '\\';
+			buf[i++] = 'n';
+		} else {
+			buf[i++] = *s;
+		}
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+static void
+dump(const struct conf_diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		printf("# %s: %s\n", d->v[i].is_error ? "error" : "warning",
+		       d->v[i].text);
+}
+
+/* Scalar fields, by name, for the directive table */
+enum field {
+	F_CONNECT_TIMEOUT = 0,
+	F_READ_TIMEOUT,
+	F_CLIENT_IDLE,
+	F_SERVER_IDLE,
+	F_CLIENT_LIFETIME,
+	F_SHUTDOWN_LIFETIME,
+	F_HEADER_MAX,
+	F_MAX_FDS,
+	F_WORKERS,
+	F_VIA,
+	F_FORWARDED_FOR,
+	F_PID,
+	F_HOSTS,
+	F_USER,
+	F_VISIBLE,
+	F_NFIELDS,
+};
+
+static uint64_t
+num_field(const struct conf *c, enum field f)
+{
+	switch (f) {
+	case F_CONNECT_TIMEOUT:
+		return c->connect_timeout;
+	case F_READ_TIMEOUT:
+		return c->read_timeout;
+	case F_CLIENT_IDLE:
+		return c->client_idle_pconn_timeout;
+	case F_SERVER_IDLE:
+		return c->server_idle_pconn_timeout;
+	case F_CLIENT_LIFETIME:
+		return c->client_lifetime;
+	case F_SHUTDOWN_LIFETIME:
+		return c->shutdown_lifetime;
+	case F_HEADER_MAX:
+		return c->request_header_max_size;
+	case F_MAX_FDS:
+		return c->max_filedescriptors;
+	case F_WORKERS:
+		return c->workers;
+	case F_VIA:
+		return c->via;
+	case F_FORWARDED_FOR:
+		return c->forwarded_for;
+	default:
+		abort();
+	}
+}
+
+static const char *
+str_field(const struct conf *c, enum field f)
+{
+	switch (f) {
+	case F_PID:
+		return c->pid_filename;
+	case F_HOSTS:
+		return c->hosts_file;
+	case F_USER:
+		return c->cache_effective_user;
+	case F_VISIBLE:
+		return c->visible_hostname;
+	default:
+		abort();
+	}
+}
+
+static bool
+is_str_field(enum field f)
+{
+	return f >= F_PID;
+}
+
+/* clang-format off */
+#define SEC(n)  ((uint64_t)(n) * 1000)
+#define MINS(n) SEC((uint64_t)(n) * 60)
+#define HOUR(n) MINS((uint64_t)(n) * 60)
+#define DAY(n)  HOUR((uint64_t)(n) * 24)
+/* clang-format on */
+
+static const struct {
+	enum field  f;
+	uint64_t    num;
+	const char *str; /* NULL for NULL */
+} defaults[] = {
+	{ F_CONNECT_TIMEOUT, SEC(30), NULL },
+	{ F_READ_TIMEOUT, MINS(15), NULL },
+	{ F_CLIENT_IDLE, MINS(2), NULL },
+	{ F_SERVER_IDLE, MINS(1), NULL },
+	{ F_CLIENT_LIFETIME, DAY(1), NULL },
+	{ F_SHUTDOWN_LIFETIME, SEC(30), NULL },
+	{ F_HEADER_MAX, 64 * 1024, NULL },
+	{ F_MAX_FDS, 0, NULL },
+	{ F_WORKERS, 1, NULL },
+	{ F_VIA, 1, NULL },
+	{ F_FORWARDED_FOR, FORWARDED_FOR_ON, NULL },
+	{ F_PID, 0, RUNSTATEDIR "/bascule/bascule.pid" },
+	{ F_HOSTS, 0, "/etc/hosts" },
+	{ F_USER, 0, NULL },
+	{ F_VISIBLE, 0, NULL },
+};
+
+static void
+test_defaults(void)
+{
+	struct conf_diag d = { 0 };
+	struct conf     *c = load_line("", &d);
+	size_t           i;
+
+	ok(c != NULL && d.n == 0, "minimal configuration loads cleanly");
+	if (c == NULL) {
+		dump(&d);
+		conf_diag_clear(&d);
+		return;
+	}
+	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
+		enum field f = defaults[i].f;
+
+		if (is_str_field(f)) {
+			const char *s = str_field(c, f);
+
+			ok(defaults[i].str == NULL
+			           ? s == NULL
+			           : s != NULL &&
+			                     strcmp(s, defaults[i].str) == 0,
+			   "default %d is %s", (int)f,
+			   defaults[i].str ? defaults[i].str : "unset");
+		} else {
+			ok(num_field(c, f) == defaults[i].num,
+			   "default %d is %llu (got %llu)", (int)f,
+			   (unsigned long long)defaults[i].num,
+			   (unsigned long long)num_field(c, f));
+		}
+	}
+	ok(c->dns_nameservers == NULL, "default dns_nameservers: system");
+	ok(c->naccess_logs == 1 && c->access_logs[0].kind == ACCESS_LOG_STDIO &&
+	           strcmp(c->access_logs[0].path,
+	                  LOCALSTATEDIR "/log/bascule/access.log") == 0,
+	   "default access_log");
+	ok(c->http_access.n == 0, "no http_access lines by default");
+	ok(c->nacls == 4, "four predefined acls");
+	ok(strcmp(c->path, "test.conf") == 0, "path is the name given");
+	conf_unref(c);
+	conf_diag_clear(&d);
+}
+
+#define BAD(line, err)                                                         \
+	{                                                                      \
+		line, err, F_NFIELDS, 0, NULL                                  \
+	}
+
+/*
+ * One line after "http_port 3130".  err NULL: loads, and field f has num
+ * (or str); else the only diagnostic is the error "test.conf:2: " + err.
+ */
+static const struct {
+	const char *line;
+	const char *err;
+	enum field  f;
+	uint64_t    num;
+	const char *str;
+} cases[] = {
+	/* connect_timeout: 1 s .. 10 min */
+	{ "connect_timeout 45 seconds", NULL, F_CONNECT_TIMEOUT, SEC(45),
+	  NULL },
+	{ "connect_timeout 45", NULL, F_CONNECT_TIMEOUT, SEC(45), NULL },
+	{ "connect_timeout 45s", NULL, F_CONNECT_TIMEOUT, SEC(45), NULL },
+	{ "connect_timeout 2min", NULL, F_CONNECT_TIMEOUT, MINS(2), NULL },
+	{ "connect_timeout 2 m", NULL, F_CONNECT_TIMEOUT, MINS(2), NULL },
+	{ "connect_timeout 1500 ms", NULL, F_CONNECT_TIMEOUT, 1500, NULL },
+	{ "connect_timeout 1500 milliseconds", NULL, F_CONNECT_TIMEOUT, 1500,
+	  NULL },
+	{ "connect_timeout 0.5 minutes", NULL, F_CONNECT_TIMEOUT, SEC(30),
+	  NULL },
+	{ "connect_timeout 1.25", NULL, F_CONNECT_TIMEOUT, 1250, NULL },
+	{ "connect_timeout 10 Minutes", NULL, F_CONNECT_TIMEOUT, MINS(10),
+	  NULL },
+	{ "connect_timeout 1 sec", NULL, F_CONNECT_TIMEOUT, SEC(1), NULL },
+	BAD("connect_timeout 11 minutes",
+	    "connect_timeout: 11 min is above the maximum of 10 min"),
+	BAD("connect_timeout 0",
+	    "connect_timeout: 0 s is below the minimum of 1 s"),
+	BAD("connect_timeout 999 ms",
+	    "connect_timeout: 999 ms is below the minimum of 1 s"),
+	BAD("connect_timeout soon", "connect_timeout: 'soon' is not a number"),
+	BAD("connect_timeout -1", "connect_timeout: '-1' is not a number"),
+	BAD("connect_timeout 1.2.3",
+	    "connect_timeout: '1.2.3' is not a number"),
+	BAD("connect_timeout .", "connect_timeout: '.' is not a number"),
+	BAD("connect_timeout 30 parsecs",
+	    "connect_timeout: unknown unit 'parsecs'"),
+	BAD("connect_timeout", "connect_timeout: missing value"),
+	BAD("connect_timeout 30 seconds please",
+	    "connect_timeout: unexpected 'please'"),
+	BAD("connect_timeout 30s seconds",
+	    "connect_timeout: unexpected 'seconds'"),
+	BAD("connect_timeout 99999999999999999999",
+	    "connect_timeout: '99999999999999999999' is too large"),
+	BAD("connect_timeout 9999999999999999 days",
+	    "connect_timeout: '9999999999999999' is too large"),
+	/* read_timeout: 1 s .. 1 day */
+	{ "read_timeout 1 day", NULL, F_READ_TIMEOUT, DAY(1), NULL },
+	{ "read_timeout 2 hours", NULL, F_READ_TIMEOUT, HOUR(2), NULL },
+	BAD("read_timeout 25 hours",
+	    "read_timeout: 25 h is above the maximum of 1 d"),
+	BAD("read_timeout 0", "read_timeout: 0 s is below the minimum of 1 s"),
+	BAD("read_timeout", "read_timeout: missing value"),
+	/* client_idle_pconn_timeout: 0 .. 1 day */
+	{ "client_idle_pconn_timeout 0", NULL, F_CLIENT_IDLE, 0, NULL },
+	{ "client_idle_pconn_timeout 30 seconds", NULL, F_CLIENT_IDLE, SEC(30),
+	  NULL },
+	BAD("client_idle_pconn_timeout 1 week",
+	    "client_idle_pconn_timeout: 7 d is above the maximum of 1 d"),
+	BAD("client_idle_pconn_timeout x",
+	    "client_idle_pconn_timeout: 'x' is not a number"),
+	/* server_idle_pconn_timeout: 0 .. 1 day */
+	{ "server_idle_pconn_timeout 0", NULL, F_SERVER_IDLE, 0, NULL },
+	{ "server_idle_pconn_timeout 1 d", NULL, F_SERVER_IDLE, DAY(1), NULL },
+	BAD("server_idle_pconn_timeout 2 days",
+	    "server_idle_pconn_timeout: 2 d is above the maximum of 1 d"),
+	BAD("server_idle_pconn_timeout 1 fortnight",
+	    "server_idle_pconn_timeout: 14 d is above the maximum of 1 d"),
+	/* client_lifetime: 1 min .. 1 year */
+	{ "client_lifetime 1 week", NULL, F_CLIENT_LIFETIME, DAY(7), NULL },
+	{ "client_lifetime 1 year", NULL, F_CLIENT_LIFETIME, DAY(365), NULL },
+	{ "client_lifetime 1 minute", NULL, F_CLIENT_LIFETIME, MINS(1), NULL },
+	BAD("client_lifetime 59 seconds",
+	    "client_lifetime: 59 s is below the minimum of 1 min"),
+	BAD("client_lifetime 2 years",
+	    "client_lifetime: 730 d is above the maximum of 365 d"),
+	/* shutdown_lifetime: 0 .. 1 hour */
+	{ "shutdown_lifetime 0", NULL, F_SHUTDOWN_LIFETIME, 0, NULL },
+	{ "shutdown_lifetime 1 hour", NULL, F_SHUTDOWN_LIFETIME, HOUR(1),
+	  NULL },
+	BAD("shutdown_lifetime 61 minutes",
+	    "shutdown_lifetime: 61 min is above the maximum of 1 h"),
+	/* request_header_max_size: 1 KB .. 1 MB */
+	{ "request_header_max_size 32 KB", NULL, F_HEADER_MAX, 32768, NULL },
+	{ "request_header_max_size 32KB", NULL, F_HEADER_MAX, 32768, NULL },
+	{ "request_header_max_size 32 kb", NULL, F_HEADER_MAX, 32768, NULL },
+	{ "request_header_max_size 32k", NULL, F_HEADER_MAX, 32768, NULL },
+	{ "request_header_max_size 1 MB", NULL, F_HEADER_MAX, 1048576, NULL },
+	{ "request_header_max_size 1M", NULL, F_HEADER_MAX, 1048576, NULL },
+	{ "request_header_max_size 2048", NULL, F_HEADER_MAX, 2048, NULL },
+	{ "request_header_max_size 2048 bytes", NULL, F_HEADER_MAX, 2048,
+	  NULL },
+	{ "request_header_max_size 1.5 KB", NULL, F_HEADER_MAX, 1536, NULL },
+	BAD("request_header_max_size 1023 bytes",
+	    "request_header_max_size: 1023 bytes is below the minimum of 1 KB"),
+	BAD("request_header_max_size 2 MB",
+	    "request_header_max_size: 2 MB is above the maximum of 1 MB"),
+	BAD("request_header_max_size 1 GB",
+	    "request_header_max_size: 1024 MB is above the maximum of 1 MB"),
+	BAD("request_header_max_size 64 XB",
+	    "request_header_max_size: unknown unit 'XB'"),
+	BAD("request_header_max_size big",
+	    "request_header_max_size: 'big' is not a number"),
+	/* max_filedescriptors: 0 .. 1048576 */
+	{ "max_filedescriptors 0", NULL, F_MAX_FDS, 0, NULL },
+	{ "max_filedescriptors 65536", NULL, F_MAX_FDS, 65536, NULL },
+	{ "max_filedescriptors 1048576", NULL, F_MAX_FDS, 1048576, NULL },
+	BAD("max_filedescriptors 1048577",
+	    "max_filedescriptors: 1048577 is above the maximum of 1048576"),
+	BAD("max_filedescriptors many",
+	    "max_filedescriptors: 'many' is not a number"),
+	BAD("max_filedescriptors -1",
+	    "max_filedescriptors: '-1' is not a number"),
+	BAD("max_filedescriptors 1 2", "max_filedescriptors: unexpected '2'"),
+	/* workers: 1 .. 64 */
+	{ "workers 4", NULL, F_WORKERS, 4, NULL },
+	{ "workers 64", NULL, F_WORKERS, 64, NULL },
+	BAD("workers 0", "workers: 0 is below the minimum of 1"),
+	BAD("workers 65", "workers: 65 is above the maximum of 64"),
+	BAD("workers 99999999999999999999999",
+	    "workers: 99999999999999999999999 is above the maximum of 64"),
+	BAD("workers two", "workers: 'two' is not a number"),
+	BAD("workers", "workers: missing value"),
+	/* via */
+	{ "via off", NULL, F_VIA, 0, NULL },
+	{ "via on", NULL, F_VIA, 1, NULL },
+	BAD("via yes", "via: expected on or off, not 'yes'"),
+	BAD("via", "via: missing value"),
+	/* forwarded_for */
+	{ "forwarded_for off", NULL, F_FORWARDED_FOR, FORWARDED_FOR_OFF, NULL },
+	{ "forwarded_for transparent", NULL, F_FORWARDED_FOR,
+	  FORWARDED_FOR_TRANSPARENT, NULL },
+	{ "forwarded_for delete", NULL, F_FORWARDED_FOR, FORWARDED_FOR_DELETE,
+	  NULL },
+	{ "forwarded_for truncate", NULL, F_FORWARDED_FOR,
+	  FORWARDED_FOR_TRUNCATE, NULL },
+	{ "forwarded_for on", NULL, F_FORWARDED_FOR, FORWARDED_FOR_ON, NULL },
+	BAD("forwarded_for maybe",
+	    "forwarded_for: expected on, off, transparent, delete or truncate, "
+	    "not 'maybe'"),
+	/* pid_filename */
+	{ "pid_filename /tmp/b.pid", NULL, F_PID, 0, "/tmp/b.pid" },
+	{ "pid_filename none", NULL, F_PID, 0, NULL },
+	BAD("pid_filename", "pid_filename: missing value"),
+	BAD("pid_filename /a /b", "pid_filename: unexpected '/b'"),
+	/* hosts_file */
+	{ "hosts_file /tmp/hosts", NULL, F_HOSTS, 0, "/tmp/hosts" },
+	{ "hosts_file none", NULL, F_HOSTS, 0, NULL },
+	BAD("hosts_file", "hosts_file: missing value"),
+	/* cache_effective_user */
+	{ "cache_effective_user proxy", NULL, F_USER, 0, "proxy" },
+	BAD("cache_effective_user", "cache_effective_user: missing value"),
+	BAD("cache_effective_user a b", "cache_effective_user: unexpected 'b'"),
+	/* visible_hostname: canonical */
+	{ "visible_hostname Proxy.Example.COM", NULL, F_VISIBLE, 0,
+	  "proxy.example.com" },
+	{ "visible_hostname proxy.bücher.example", NULL, F_VISIBLE, 0,
+	  "proxy.xn--bcher-kva.example" },
+	BAD("visible_hostname bad!name",
+	    "visible_hostname: 'bad!name' is not a valid host name"),
+	BAD("visible_hostname .example.com",
+	    "visible_hostname: '.example.com' is not a valid host name"),
+	BAD("visible_hostname", "visible_hostname: missing value"),
+	/* later lines win */
+	{ "workers 2\nworkers 3", NULL, F_WORKERS, 3, NULL },
+	{ "pid_filename /a\npid_filename none\npid_filename /b", NULL, F_PID, 0,
+	  "/b" },
+	/* the other directives' errors, checked here for their text */
+	BAD("dns_nameservers", "dns_nameservers: missing value"),
+	BAD("dns_nameservers ns.example.com",
+	    "dns_nameservers: 'ns.example.com' is not ADDRESS, ADDRESS:PORT or "
+	    "[IPv6]:PORT"),
+	BAD("dns_nameservers 192.0.2.53:0",
+	    "dns_nameservers: '192.0.2.53:0' is not ADDRESS"),
+	BAD("dns_nameservers [::1", "dns_nameservers: '[::1' is not ADDRESS"),
+	BAD("dns_nameservers [::1]x", "dns_nameservers: '[::1]x' is not"),
+	BAD("access_log", "access_log: missing value"),
+	BAD("access_log stdio:/tmp/a.log combined",
+	    "access_log: log format 'combined' is not supported (only "
+	    "'squid')"),
+	BAD("access_log stdio:/tmp/a.log squid all",
+	    "access_log: unexpected 'all' (acls are not supported)"),
+	BAD("access_log tcp://192.0.2.1:514",
+	    "access_log: expected stdio:PATH, syslog or none, not "
+	    "'tcp://192.0.2.1:514'"),
+	BAD("access_log stdio:", "access_log: expected stdio:PATH"),
+	BAD("access_log syslog:local4.info", "access_log: expected stdio:PATH"),
+	BAD("http_port 3131 intercept",
+	    "http_port option 'intercept' is not supported yet"),
+	BAD("http_port 192.0.2.1:3131 ssl-bump",
+	    "http_port option 'ssl-bump' is not supported yet"),
+	BAD("http_port", "http_port: missing value"),
+	BAD("http_port 0", "http_port: '0' is not a port number (1-65535)"),
+	BAD("http_port 65536", "http_port: '65536' is not a port number"),
+	BAD("http_port proxy", "http_port: 'proxy' is not a port number"),
+	BAD("http_port 127.0.0.1:", "http_port: '' is not a port number"),
+	BAD("http_port proxy.example.com:3128",
+	    "http_port: 'proxy.example.com' is not an IPv4 address, [IPv6] "
+	    "address or localhost"),
+	BAD("http_port 300.0.0.1:3128",
+	    "http_port: '300.0.0.1' is not an IPv4"),
+	BAD("http_port ::1:3128", "http_port: '::1' is not an IPv4"),
+	BAD("http_port [::1]", "http_port: '[::1]' is not [IPv6]:PORT"),
+	BAD("http_port [::1:3128", "http_port: '[::1:3128' is not [IPv6]:PORT"),
+	BAD("http_port [example]:3128", "http_port: 'example' is not an IPv4"),
+	BAD("http_port 3130", "http_port: '3130' is already configured at "
+	                      "test.conf:1"),
+	BAD("include", "include: missing file name"),
+	BAD("frobnicate on", "unknown directive 'frobnicate'"),
+	BAD("request_body_max_size 1 MB",
+	    "unknown directive 'request_body_max_size'"),
+	BAD("\"http_port\" 3131", "unknown directive 'http_port'"),
+	BAD("acl x src \"unterminated", "unterminated quoted string"),
+	BAD("acl x src \"a\"b", "text right after a closing quote"),
+};
+
+static void
+test_directives(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct conf_diag d = { 0 };
+		struct conf     *c = load_line(cases[i].line, &d);
+
+		if (cases[i].err != NULL) {
+			const char *t = error_text(&d, 0);
+
+			ok(c == NULL && d.nerrors == 1 &&
+			           strncmp(t, "test.conf:2: ", 13) == 0 &&
+			           strncmp(t + 13, cases[i].err,
+			                   strlen(cases[i].err)) == 0,
+			   "'%s': error '%s'", oneline(cases[i].line),
+			   cases[i].err);
+			if (c != NULL || d.nerrors != 1 ||
+			    strncmp(t + 13, cases[i].err,
+			            strlen(cases[i].err)) != 0)
+				dump(&d);
+		} else if (c == NULL) {
+			ok(0, "'%s' loads", oneline(cases[i].line));
+			dump(&d);
+		} else if (is_str_field(cases[i].f)) {
+			const char *s = str_field(c, cases[i].f);
+
+			ok(d.n == 0 &&
+			           (cases[i].str == NULL
+			                    ? s == NULL
+			                    : s != NULL &&
+			                              strcmp(s, cases[i].str) ==
+			                                      0),
+			   "'%s' gives '%s'", oneline(cases[i].line),
+			   cases[i].str ? cases[i].str : "(unset)");
+		} else {
+			ok(d.n == 0 && num_field(c, cases[i].f) == cases[i].num,
+			   "'%s' gives %llu (got %llu)", oneline(cases[i].line),
+			   (unsigned long long)cases[i].num,
+			   (unsigned long long)num_field(c, cases[i].f));
+		}
+		conf_unref(c);
+		conf_diag_clear(&d);
+	}
+}
+
+static void
+test_nameservers(void)
+{
+	struct conf_diag d = { 0 };
+	struct conf     *c;
+	char           **v;
+
+	c = load_line("dns_nameservers 192.0.2.53\n"
+	              "dns_nameservers 192.0.2.54:5353 [2001:DB8::53]:53 "
+	              "2001:db8:0::1 [::1]",
+	              &d);
+	ok(c != NULL && d.n == 0, "dns_nameservers lines load");
+	v = c != NULL ? c->dns_nameservers : NULL;
+	ok(v != NULL && v[0] != NULL && strcmp(v[0], "192.0.2.53") == 0 &&
+	           v[1] != NULL && strcmp(v[1], "192.0.2.54:5353") == 0 &&
+	           v[2] != NULL && strcmp(v[2], "[2001:db8::53]:53") == 0 &&
+	           v[3] != NULL && strcmp(v[3], "[2001:db8::1]") == 0 &&
+	           v[4] != NULL && strcmp(v[4], "[::1]") == 0 && v[5] == NULL,
+	   "dns_nameservers lines add up, canonical");
+	conf_unref(c);
+	conf_diag_clear(&d);
+}
+
+static void
+test_access_log(void)
+{
+	struct conf_diag d = { 0 };
+	struct conf     *c;
+
+	c = load_line("access_log stdio:/tmp/a.log squid\n"
+	              "access_log syslog\n"
+	              "access_log daemon:/tmp/b.log\n"
+	              "access_log /tmp/c.log squid",
+	              &d);
+	ok(c != NULL && d.n == 0 && c->naccess_logs == 4 &&
+	           c->access_logs[0].kind == ACCESS_LOG_STDIO &&
+	           strcmp(c->access_logs[0].path, "/tmp/a.log") == 0 &&
+	           c->access_logs[1].kind == ACCESS_LOG_SYSLOG &&
+	           c->access_logs[1].path == NULL &&
+	           strcmp(c->access_logs[2].path, "/tmp/b.log") == 0 &&
+	           strcmp(c->access_logs[3].path, "/tmp/c.log") == 0,
+	   "several access_log lines, each kept");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("access_log none", &d);
+	ok(c != NULL && d.n == 0 && c->naccess_logs == 0,
+	   "access_log none: no access log");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("access_log stdio:/tmp/a.log\naccess_log none\n"
+	              "access_log stdio:/tmp/b.log",
+	              &d);
+	ok(c != NULL && d.nerrors == 0 && c->naccess_logs == 1 &&
+	           strcmp(c->access_logs[0].path, "/tmp/a.log") == 0 &&
+	           count_warnings(&d) == 1 &&
+	           strcmp(d.v[0].text, "test.conf:4: access_log: never used "
+	                               "after 'access_log none' at "
+	                               "test.conf:3") == 0,
+	   "lines after access_log none are dropped with a warning");
+	conf_unref(c);
+	conf_diag_clear(&d);
+}
+
+static const struct sockaddr_in *
+in4(const struct listen_conf *l)
+{
+	return (const struct sockaddr_in *)&l->addr;
+}
+
+static const struct sockaddr_in6 *
+in6(const struct listen_conf *l)
+{
+	return (const struct sockaddr_in6 *)&l->addr;
+}
+
+static void
+test_http_port(void)
+{
+	struct conf_diag d = { 0 };
+	struct conf     *c;
+	struct in6_addr  lo6 = IN6ADDR_LOOPBACK_INIT;
+
+	c = conf_load_string("p.conf",
+	                     "http_port 3128\n"
+	                     "http_port 127.0.0.1:3129\n"
+	                     "http_port [::1]:3130\n"
+	                     "http_port localhost:3131\n"
+	                     "http_port [::]:3132\n"
+	                     "http_port 0.0.0.0:3132\n",
+	                     &d);
+	ok(c != NULL && d.n == 0 && c->nlisteners == 6, "six http_port lines");
+	if (c == NULL) {
+		dump(&d);
+		conf_diag_clear(&d);
+		return;
+	}
+	ok(in6(&c->listeners[0])->sin6_family == AF_INET6 &&
+	           IN6_IS_ADDR_UNSPECIFIED(&in6(&c->listeners[0])->sin6_addr) &&
+	           ntohs(in6(&c->listeners[0])->sin6_port) == 3128 &&
+	           c->listeners[0].flags == 0 &&
+	           c->listeners[0].addrlen == sizeof(struct sockaddr_in6),
+	   "bare port: [::] dual stack");
+	ok(in4(&c->listeners[1])->sin_family == AF_INET &&
+	           ntohl(in4(&c->listeners[1])->sin_addr.s_addr) ==
+	                   INADDR_LOOPBACK &&
+	           ntohs(in4(&c->listeners[1])->sin_port) == 3129 &&
+	           c->listeners[1].addrlen == sizeof(struct sockaddr_in),
+	   "127.0.0.1:3129");
+	ok(in6(&c->listeners[2])->sin6_family == AF_INET6 &&
+	           memcmp(&in6(&c->listeners[2])->sin6_addr, &lo6,
+	                  sizeof(lo6)) == 0 &&
+	           ntohs(in6(&c->listeners[2])->sin6_port) == 3130 &&
+	           c->listeners[2].flags == 0,
+	   "[::1]:3130");
+	ok(in4(&c->listeners[3])->sin_family == AF_INET &&
+	           ntohl(in4(&c->listeners[3])->sin_addr.s_addr) ==
+	                   INADDR_LOOPBACK,
+	   "localhost is 127.0.0.1");
+	ok(c->listeners[4].flags & LISTEN_V6ONLY, "explicit [::] is IPv6 only");
+	ok(in4(&c->listeners[5])->sin_family == AF_INET &&
+	           in4(&c->listeners[5])->sin_addr.s_addr == INADDR_ANY,
+	   "0.0.0.0 is IPv4 any");
+	ok(strcmp(c->listeners[1].text, "127.0.0.1:3129") == 0 &&
+	           strcmp(c->listeners[0].text, "3128") == 0,
+	   "listeners keep their text");
+	ok(strcmp(c->listeners[3].where, "p.conf:4") == 0,
+	   "listeners know where they were configured");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = conf_load_string("none.conf", "workers 2\n", &d);
+	ok(c == NULL && d.nerrors == 1 &&
+	           strcmp(error_text(&d, 0),
+	                  "none.conf: no http_port configured") == 0,
+	   "no http_port: 'FILE: no http_port configured'");
+	conf_diag_clear(&d);
+}
+
+static void
+test_acl_directive(void)
+{
+	struct conf_diag d = { 0 };
+	struct conf     *c;
+	size_t           i;
+
+	c = load_line("acl p port 80\nacl p port 443 8000-8080\n"
+	              "acl d dstdomain -i .Example.com\n"
+	              "acl d dstdomain -n -- www.example.net\n"
+	              "acl e src\n"
+	              "acl everything all\n"
+	              "http_access allow p d !e everything",
+	              &d);
+	ok(c != NULL && d.nerrors == 0, "acl lines load");
+	if (c != NULL) {
+		const struct acl *p = NULL, *dd = NULL;
+
+		for (i = 0; i < c->nacls; i++) {
+			if (strcmp(c->acls[i]->name, "p") == 0)
+				p = c->acls[i];
+			if (strcmp(c->acls[i]->name, "d") == 0)
+				dd = c->acls[i];
+		}
+		ok(p != NULL && p->n == 3,
+		   "same name, same type: values add up");
+		ok(dd != NULL && dd->n == 2 &&
+		           strcmp(dd->u.strings[0], ".example.com") == 0,
+		   "dstdomain -i and -n accepted, names canonical");
+		ok(c->nacls == 8 && c->acls[0]->predefined &&
+		           !c->acls[4]->predefined,
+		   "predefined acls first, then file order");
+		ok(c->http_access.n == 1 && c->http_access.rules[0].n == 4 &&
+		           c->http_access.rules[0].refs[2].negate &&
+		           !c->http_access.rules[0].refs[1].negate &&
+		           strcmp(c->http_access.rules[0].where,
+		                  "test.conf:8") == 0,
+		   "http_access rule with negation and where");
+	}
+	ok(count_warnings(&d) == 1 &&
+	           has_message(&d, false, "test.conf:6: acl 'e' has no values"),
+	   "acl without values: warning");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("acl all src 0.0.0.0/0\nacl localhost src 127.0.0.1\n"
+	              "acl manager proto cache_object\n"
+	              "acl to_localhost dst 127.0.0.0/8",
+	              &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 4 &&
+	           strcmp(d.v[0].text, "test.conf:2: acl 'all' is predefined; "
+	                               "this definition is ignored") == 0 &&
+	           has_message(&d, false,
+	                       "test.conf:4: acl 'manager' is "
+	                       "predefined"),
+	   "redefining a predefined acl: warning, ignored");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	{
+		static const struct {
+			const char *line, *err;
+		} bad[] = {
+			{ "acl x src 1.2.3.4\nacl x dst 1.2.3.4",
+			  "test.conf:3: acl 'x' is already defined with type "
+			  "'src'" },
+			{ "acl x url_regex ^http:",
+			  "test.conf:2: acl type 'url_regex' is not "
+			  "supported" },
+			{ "acl x proxy_auth REQUIRED",
+			  "test.conf:2: acl type 'proxy_auth' is not "
+			  "supported" },
+			{ "acl x at_step SslBump1",
+			  "test.conf:2: acl type 'at_step' is not supported" },
+			{ "acl x frob 1",
+			  "test.conf:2: unknown acl type 'frob'" },
+			{ "acl x",
+			  "test.conf:2: acl: expected NAME TYPE VALUE..." },
+			{ "acl x!y src 1.2.3.4",
+			  "test.conf:2: acl: 'x!y' is not a valid acl name" },
+			{ "acl x src 1.2.3.4/33",
+			  "test.conf:2: acl x: '1.2.3.4/33': prefix length out "
+			  "of range" },
+			{ "acl x src -i 1.2.3.4", "test.conf:2: acl x: option "
+			                          "'-i' is not supported for "
+			                          "type 'src'" },
+			{ "acl x port 1-2-3",
+			  "test.conf:2: acl x: '1-2-3': not a port number" },
+			{ "acl x all foo",
+			  "test.conf:2: acl x: 'foo': this acl type takes no "
+			  "values" },
+			{ "acl x dstdomain exa..mple.com",
+			  "test.conf:2: acl x: 'exa..mple.com': empty label" },
+			{ "acl x src \"/nonexistent/acl.txt\"",
+			  "test.conf:2: acl x: cannot read "
+			  "'/nonexistent/acl.txt': "
+			  "No such file or directory" },
+			{ "http_access",
+			  "test.conf:2: http_access: expected allow "
+			  "or deny" },
+			{ "http_access permit all",
+			  "test.conf:2: http_access: expected allow or deny, "
+			  "not "
+			  "'permit'" },
+			{ "http_access allow", "test.conf:2: http_access: "
+			                       "allow needs at least one acl" },
+			{ "http_access allow nosuch",
+			  "test.conf:2: http_access: unknown acl 'nosuch'" },
+			{ "http_access allow !",
+			  "test.conf:2: http_access: unknown acl ''" },
+			{ "http_access allow later\nacl later src all",
+			  "test.conf:2: http_access: unknown acl 'later'" },
+		};
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			c = load_line(bad[i].line, &d);
+			ok(c == NULL && d.nerrors == 1 &&
+			           strncmp(error_text(&d, 0), bad[i].err,
+			                   strlen(bad[i].err)) == 0,
+			   "'%s': %s", oneline(bad[i].line), bad[i].err);
+			if (c != NULL || d.nerrors != 1)
+				dump(&d);
+			conf_unref(c);
+			conf_diag_clear(&d);
+		}
+	}
+}
+
+/* Builds an acl_ctx for a request from src to host:port. */
+static struct acl_ctx *
+request(struct acl_ctx *ctx, struct sockaddr_storage *ss, const char *src,
+        const char *method, const char *host, uint16_t port, const char *url)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(src, ':') != NULL) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		if (inet_pton(AF_INET6, src, &s6->sin6_addr) != 1)
+			abort();
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		if (inet_pton(AF_INET, src, &s4->sin_addr) != 1)
+			abort();
+	}
+	ctx->src = (const struct sockaddr *)ss;
+	ctx->method = method;
+	ctx->host = host;
+	ctx->port = port;
+	ctx->url = url;
+	return ctx;
+}
+
+static const struct {
+	const char        *src, *method, *host;
+	uint16_t           port;
+	const char        *url;
+	enum access_action want;
+	const char        *rule; /* "FILE:LINE" suffix, NULL: the default */
+} squid_cases[] = {
+	{ "127.0.0.1", "GET", "example.com", 80, "http://example.com/",
+	  ACCESS_ALLOW, "squid_default.conf:29" },
+	{ "::1", "GET", "example.com", 80, "http://example.com/", ACCESS_ALLOW,
+	  "squid_default.conf:29" },
+	{ "10.1.2.3", "GET", "example.com", 80, "http://example.com/",
+	  ACCESS_ALLOW, "squid_default.conf:28" },
+	{ "::ffff:10.1.2.3", "GET", "example.com", 80, "http://example.com/",
+	  ACCESS_ALLOW, "squid_default.conf:28" },
+	{ "0.1.2.3", "GET", "example.com", 80, "http://example.com/",
+	  ACCESS_ALLOW, "squid_default.conf:28" },
+	{ "fe80::1", "GET", "example.com", 80, "http://example.com/",
+	  ACCESS_ALLOW, "squid_default.conf:28" },
+	{ "fd00::1", "CONNECT", "example.com", 443, "example.com:443",
+	  ACCESS_ALLOW, "squid_default.conf:28" },
+	{ "192.0.2.1", "GET", "example.com", 80, "http://example.com/",
+	  ACCESS_DENY, "squid_default.conf:30" },
+	{ "2001:db8::1", "GET", "example.com", 80, "http://example.com/",
+	  ACCESS_DENY, "squid_default.conf:30" },
+	{ "127.0.0.1", "GET", "example.com", 25, "http://example.com:25/",
+	  ACCESS_DENY, "squid_default.conf:24" },
+	{ "127.0.0.1", "CONNECT", "example.com", 22, "example.com:22",
+	  ACCESS_DENY, "squid_default.conf:24" },
+	{ "127.0.0.1", "CONNECT", "example.com", 8443, "example.com:8443",
+	  ACCESS_DENY, "squid_default.conf:25" },
+	{ "127.0.0.1", "CONNECT", "example.com", 443, "example.com:443",
+	  ACCESS_ALLOW, "squid_default.conf:29" },
+	{ "127.0.0.1", "GET", "localhost", 3128,
+	  "cache_object://localhost/info", ACCESS_ALLOW,
+	  "squid_default.conf:26" },
+	{ "10.0.0.5", "GET", "proxy", 3128,
+	  "http://proxy:3128/squid-internal-mgr/info", ACCESS_DENY,
+	  "squid_default.conf:27" },
+	{ "127.0.0.1", "GET", "example.com", 8080, "http://example.com:8080/",
+	  ACCESS_ALLOW, "squid_default.conf:29" },
+};
+
+static void
+test_squid_default(void)
+{
+	struct conf_diag          d = { 0 };
+	struct sockaddr_storage   ss;
+	struct acl_ctx            ctx;
+	const struct access_rule *rule;
+	struct conf              *c;
+	char                      path[4096];
+	size_t                    i;
+	bool                      need;
+
+	c = conf_load(
+	        src_path("data/conf/squid_default.conf", path, sizeof(path)),
+	        &d);
+	ok(c != NULL && d.n == 0, "Squid's default ACL block loads cleanly");
+	if (c == NULL) {
+		dump(&d);
+		conf_diag_clear(&d);
+		return;
+	}
+	ok(c->http_access.n == 7, "seven http_access rules");
+	for (i = 0; i < sizeof(squid_cases) / sizeof(squid_cases[0]); i++) {
+		enum access_action a;
+		size_t             wl, rl;
+
+		request(&ctx, &ss, squid_cases[i].src, squid_cases[i].method,
+		        squid_cases[i].host, squid_cases[i].port,
+		        squid_cases[i].url);
+		a = access_check(&c->http_access, &ctx, ACCESS_DENY, &rule,
+		                 &need);
+		wl = strlen(squid_cases[i].rule);
+		rl = rule != NULL ? strlen(rule->where) : 0;
+		ok(a == squid_cases[i].want && !need && rule != NULL &&
+		           rl >= wl &&
+		           strcmp(rule->where + rl - wl, squid_cases[i].rule) ==
+		                   0,
+		   "%s %s %s:%u -> %s by %s (got %s)", squid_cases[i].src,
+		   squid_cases[i].method, squid_cases[i].host,
+		   squid_cases[i].port,
+		   squid_cases[i].want == ACCESS_ALLOW ? "allow" : "deny",
+		   squid_cases[i].rule, rule != NULL ? rule->where : "default");
+	}
+	conf_unref(c);
+	conf_diag_clear(&d);
+}
+
+/* The shipped configuration: clean, and not an open proxy. */
+static void
+test_shipped(void)
+{
+	struct conf_diag          d = { 0 };
+	struct sockaddr_storage   ss;
+	struct acl_ctx            ctx;
+	const struct access_rule *rule;
+	struct conf              *c;
+	char                      path[4096];
+	bool                      need;
+
+	c = conf_load(src_path("../conf/bascule.conf", path, sizeof(path)), &d);
+	ok(c != NULL && d.nerrors == 0, "bascule.conf: no errors");
+	ok(count_warnings(&d) == 0, "bascule.conf: no warnings");
+	if (c == NULL) {
+		dump(&d);
+		conf_diag_clear(&d);
+		return;
+	}
+	ok(c->nlisteners == 2 &&
+	           strcmp(c->listeners[0].text, "127.0.0.1:3130") == 0 &&
+	           strcmp(c->listeners[1].text, "[::1]:3130") == 0,
+	   "bascule.conf listens on loopback port 3130");
+	ok(access_check(&c->http_access,
+	                request(&ctx, &ss, "192.0.2.1", "GET", "example.com",
+	                        80, "http://example.com/"),
+	                ACCESS_DENY, &rule, &need) == ACCESS_DENY,
+	   "bascule.conf denies an external client");
+	ok(access_check(&c->http_access,
+	                request(&ctx, &ss, "10.0.0.1", "GET", "example.com", 80,
+	                        "http://example.com/"),
+	                ACCESS_DENY, &rule, &need) == ACCESS_DENY,
+	   "bascule.conf denies a private-network client (localnet is off)");
+	ok(access_check(&c->http_access,
+	                request(&ctx, &ss, "127.0.0.1", "GET", "example.com",
+	                        80, "http://example.com/"),
+	                ACCESS_DENY, &rule, &need) == ACCESS_ALLOW,
+	   "bascule.conf allows localhost");
+	ok(access_check(&c->http_access,
+	                request(&ctx, &ss, "::1", "CONNECT", "example.com", 443,
+	                        "example.com:443"),
+	                ACCESS_DENY, &rule, &need) == ACCESS_ALLOW,
+	   "bascule.conf allows CONNECT to 443 from ::1");
+	ok(access_check(&c->http_access,
+	                request(&ctx, &ss, "127.0.0.1", "CONNECT",
+	                        "example.com", 25, "example.com:25"),
+	                ACCESS_DENY, &rule, &need) == ACCESS_DENY,
+	   "bascule.conf denies CONNECT to port 25");
+	ok(access_check(&c->http_access,
+	                request(&ctx, &ss, "127.0.0.1", "GET", "localhost",
+	                        3130, "cache_object://localhost/info"),
+	                ACCESS_DENY, &rule, &need) == ACCESS_DENY,
+	   "bascule.conf denies manager requests, even from localhost");
+	ok(c->naccess_logs == 1 &&
+	           strcmp(c->access_logs[0].path,
+	                  "/var/log/bascule/access.log") == 0 &&
+	           c->pid_filename != NULL &&
+	           strcmp(c->pid_filename, "/run/bascule/bascule.pid") == 0,
+	   "bascule.conf access_log and pid_filename");
+	conf_unref(c);
+	conf_diag_clear(&d);
+}
+
+/* Changes directory to $srcdir/data/conf for relative names; restores. */
+static int
+enter_data_dir(void)
+{
+	char path[4096];
+	int  fd = open(".", O_RDONLY | O_DIRECTORY);
+
+	if (fd < 0 || chdir(src_path("data/conf", path, sizeof(path))) < 0)
+		abort();
+	return fd;
+}
+
+static void
+leave_data_dir(int fd)
+{
+	if (fchdir(fd) < 0)
+		abort();
+	close(fd);
+}
+
+static void
+test_include(void)
+{
+	struct conf_diag          d = { 0 };
+	struct sockaddr_storage   ss;
+	struct acl_ctx            ctx;
+	const struct access_rule *rule;
+	struct conf              *c;
+	int                       fd = enter_data_dir();
+	bool                      need;
+
+	c = conf_load("rel_main.conf", &d);
+	ok(c != NULL && d.n == 0,
+	   "relative include, glob include, empty glob, relative acl file");
+	if (c != NULL) {
+		ok(c->connect_timeout == SEC(20),
+		   "glob matches are read in sorted order");
+		ok(access_check(&c->http_access,
+		                request(&ctx, &ss, "192.0.2.9", "GET", "a", 80,
+		                        NULL),
+		                ACCESS_DENY, &rule, &need) == ACCESS_ALLOW &&
+		           rule != NULL &&
+		           strcmp(rule->where, "rel_main.conf:9") == 0,
+		   "acl from an included file is usable");
+		ok(access_check(&c->http_access,
+		                request(&ctx, &ss, "198.51.100.2", "GET", "a",
+		                        80, NULL),
+		                ACCESS_DENY, &rule, &need) == ACCESS_ALLOW,
+		   "acl values from two globbed files add up");
+	} else {
+		dump(&d);
+	}
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	/* errors inside an included file carry its name and lines */
+	c = conf_load("errors_main.conf", &d);
+	ok(c == NULL && d.nerrors == 4 &&
+	           strcmp(error_text(&d, 0), "inc/bad.conf:2: workers: 100 is "
+	                                     "above the maximum of 64") == 0 &&
+	           strcmp(error_text(&d, 1),
+	                  "inc/bad.conf:4: acl bad_src: '300.1.1.1': not an IP "
+	                  "address") == 0 &&
+	           strcmp(error_text(&d, 2),
+	                  "errors_main.conf:3: unknown "
+	                  "directive 'bogus_directive'") == 0 &&
+	           strcmp(error_text(&d, 3), "errors_main.conf:4: http_access: "
+	                                     "unknown acl 'nosuch'") == 0,
+	   "all errors reported, in order, with FILE:LINE of each file");
+	if (c != NULL || d.nerrors != 4)
+		dump(&d);
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = conf_load("loop_a.conf", &d);
+	ok(c == NULL && d.nerrors == 1 &&
+	           strcmp(error_text(&d, 0),
+	                  "loop_b.conf:2: include: 'loop_a.conf' is already "
+	                  "being read (include loop)") == 0,
+	   "include loop through two files");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = conf_load("self.conf", &d);
+	ok(c == NULL && d.nerrors == 1 &&
+	           strcmp(error_text(&d, 0),
+	                  "self.conf:2: include: 'self.conf' is already being "
+	                  "read (include loop)") == 0,
+	   "a file including itself");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = conf_load_string("s.conf",
+	                     "http_port 3130\ninclude inc/acl.conf\n"
+	                     "include inc/acl.conf\n",
+	                     &d);
+	ok(c != NULL && d.n == 0,
+	   "the same file twice, not nested, is no loop");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = conf_load_string("s.conf",
+	                     "http_port 3130\ninclude missing.conf\n"
+	                     "include inc/nothing-*.conf\n",
+	                     &d);
+	ok(c == NULL && d.nerrors == 1 &&
+	           strcmp(error_text(&d, 0),
+	                  "s.conf:2: include: cannot read 'missing.conf': No "
+	                  "such file or directory") == 0,
+	   "missing include file is an error; empty glob is not");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = conf_load("missing-main.conf", &d);
+	ok(c == NULL && d.nerrors >= 1 &&
+	           strcmp(error_text(&d, 0), "missing-main.conf: No such file "
+	                                     "or directory") == 0,
+	   "missing main file: 'FILE: reason'");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	leave_data_dir(fd);
+}
+
+/* 17 nested files: the 17th level is refused. */
+static void
+test_include_depth(void)
+{
+	struct conf_diag d = { 0 };
+	struct conf     *c;
+	char             dir[4096];
+	char             path[18][4200];
+	int              i, n = 18;
+
+	if (mkdtemp(tmp_path("bascule-test-conf-XXXXXX", dir, sizeof(dir))) ==
+	    NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		FILE *f;
+
+		snprintf(path[i], sizeof(path[i]), "%s/d%02d.conf", dir, i);
+		f = fopen(path[i], "w");
+		if (f == NULL)
+			abort();
+		if (i == 0)
+			fprintf(f, "http_port 3130\n");
+		if (i + 1 < n)
+			fprintf(f, "include %s/d%02d.conf\n", dir, i + 1);
+		fclose(f);
+	}
+	c = conf_load(path[0], &d);
+	ok(c == NULL && d.nerrors == 1 &&
+	           strstr(error_text(&d, 0), "/d16.conf:1: include: ") !=
+	                   NULL &&
+	           strstr(error_text(&d, 0), "nested more than 16 deep") !=
+	                   NULL,
+	   "includes nest at most 16 deep");
+	if (d.nerrors != 1)
+		dump(&d);
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	/* 16 levels are fine: d01.conf .. d16.conf below the main file */
+	unlink(path[n - 1]);
+	{
+		FILE *f = fopen(path[n - 2], "w");
+
+		if (f == NULL)
+			abort();
+		fclose(f);
+	}
+	c = conf_load(path[0], &d);
+	ok(c != NULL && d.n == 0, "16 levels of include are fine");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	for (i = 0; i < n - 1; i++)
+		unlink(path[i]);
+	rmdir(dir);
+}
+
+static void
+test_acl_file(void)
+{
+	struct conf_diag        d = { 0 };
+	struct acl_ctx          ctx;
+	struct sockaddr_storage ss;
+	struct conf            *c;
+	char                    file[4096], text[8192];
+	int                     n;
+	static const struct {
+		const char *host;
+		bool        allow;
+	} hosts[] = {
+		{ "xn--bcher-kva.example", true }, { "BÜCHER.example.", true },
+		{ "www.bücher.example", true },    { "example.org", true },
+		{ "www.example.net", true },       { "a.example.net", false },
+		{ "bucher.example", false },
+	};
+	size_t i;
+
+	src_path("data/conf/acl_domains.txt", file, sizeof(file));
+	n = snprintf(text, sizeof(text),
+	             "http_port 3130\n"
+	             "acl books dstdomain \"%s\" extra.example\n"
+	             "http_access allow books\n",
+	             file);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		abort();
+	c = conf_load_string("f.conf", text, &d);
+	ok(c != NULL && d.n == 0, "acl values from a quoted file");
+	for (i = 0; c != NULL && i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		request(&ctx, &ss, "127.0.0.1", "GET", hosts[i].host, 80, NULL);
+		ok((access_check(&c->http_access, &ctx, ACCESS_DENY, NULL,
+		                 NULL) == ACCESS_ALLOW) == hosts[i].allow,
+		   "dstdomain from file %s '%s'",
+		   hosts[i].allow ? "matches" : "rejects", hosts[i].host);
+	}
+	if (c != NULL) {
+		request(&ctx, &ss, "127.0.0.1", "GET", "extra.example", 80,
+		        NULL);
+		ok(access_check(&c->http_access, &ctx, ACCESS_DENY, NULL,
+		                NULL) == ACCESS_ALLOW,
+		   "inline value beside the quoted file");
+	}
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	src_path("data/conf/acl_bad.txt", file, sizeof(file));
+	n = snprintf(text, sizeof(text),
+	             "http_port 3130\nacl nets src \"%s\"\n", file);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		abort();
+	c = conf_load_string("f.conf", text, &d);
+	ok(c == NULL && d.nerrors == 1 &&
+	           has_suffix_message(&d, "data/conf/acl_bad.txt:3: acl nets: "
+	                                  "'10.0.0.0/40': prefix length out of "
+	                                  "range"),
+	   "bad value in an acl file: reported at the file's line");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	/* relative acl file name: from the current directory */
+	{
+		int fd = enter_data_dir();
+
+		c = conf_load_string("r.conf",
+		                     "http_port 3130\n"
+		                     "acl d dstdomain \"acl_domains.txt\"\n",
+		                     &d);
+		ok(c != NULL && d.n == 0, "relative acl file name");
+		conf_unref(c);
+		conf_diag_clear(&d);
+		leave_data_dir(fd);
+	}
+}
+
+static void
+test_syntax(void)
+{
+	struct conf_diag        d = { 0 };
+	struct conf            *c;
+	struct acl_ctx          ctx;
+	struct sockaddr_storage ss;
+
+	/* continuation, comments, CRLF, blank lines, tabs */
+	c = conf_load_string("s.conf",
+	                     "# comment\r\n"
+	                     "\r\n"
+	                     "http_port 3130\r\n"
+	                     "acl ports port 80 \\\n"
+	                     "\t443 \\\n"
+	                     "   8080 # trailing comment\n"
+	                     "  # indented comment \\\n"
+	                     "acl m method GET#X\n"
+	                     "http_access allow ports m\n"
+	                     "http_access deny all\n",
+	                     &d);
+	ok(c != NULL && d.n == 0, "continuations, comments, CRLF");
+	if (c != NULL) {
+		const struct acl *p = c->acls[4];
+
+		ok(strcmp(p->name, "ports") == 0 && p->n == 3 &&
+		           p->u.ranges[2].lo == 8080,
+		   "a continued line gives all its values");
+		ok(strcmp(c->acls[5]->u.strings[0], "GET#X") == 0,
+		   "'#' inside a word is not a comment");
+		ok(strcmp(c->http_access.rules[0].where, "s.conf:9") == 0,
+		   "line numbers count continued lines");
+		request(&ctx, &ss, "192.0.2.1", "GET", "a", 443, NULL);
+		ok(access_check(&c->http_access, &ctx, ACCESS_DENY, NULL,
+		                NULL) == ACCESS_DENY,
+		   "443 from a continued line is an ACL value (needs m)");
+	} else {
+		dump(&d);
+	}
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	/* an error on a continued line names its first line */
+	c = conf_load_string("s.conf",
+	                     "http_port 3130\n"
+	                     "workers \\\n"
+	                     "  99\n"
+	                     "via maybe\n",
+	                     &d);
+	ok(c == NULL && d.nerrors == 2 &&
+	           strcmp(error_text(&d, 0), "s.conf:2: workers: 99 is above "
+	                                     "the maximum of 64") == 0 &&
+	           strcmp(error_text(&d, 1), "s.conf:4: via: expected on or "
+	                                     "off, not 'maybe'") == 0,
+	   "error on a continued line: its first line");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	/* backslash on the last line */
+	c = conf_load_string("s.conf", "http_port 3130 \\", &d);
+	ok(c != NULL && d.n == 0, "backslash at the end of the text");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	/* Squid joins without adding a space */
+	c = conf_load_string("s.conf", "http_port 31\\\n30\n", &d);
+	ok(c != NULL && d.n == 0 && strcmp(c->listeners[0].text, "3130") == 0,
+	   "continuation joins the lines as they are");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	/* ignored Squid directive: warning, still loads */
+	c = conf_load_string("s.conf",
+	                     "http_port 3130\n"
+	                     "cache_dir ufs /var/spool/squid 100 16 256\n"
+	                     "coredump_dir /var/spool/squid\n"
+	                     "refresh_pattern . 0 20% 4320\n",
+	                     &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 3 &&
+	           strcmp(d.v[0].text, "s.conf:2: directive 'cache_dir' is "
+	                               "ignored by bascule") == 0 &&
+	           strcmp(d.v[2].text, "s.conf:4: directive 'refresh_pattern' "
+	                               "is ignored by bascule") == 0,
+	   "ignored Squid directives: one warning each, FILE:LINE");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	/* many errors: all reported, warnings kept beside them */
+	c = conf_load_string("m.conf",
+	                     "http_port 3130\n"
+	                     "unknown_one\n"
+	                     "cache_mem 256 MB\n"
+	                     "workers 0\n"
+	                     "\n"
+	                     "unknown_two x\n"
+	                     "connect_timeout 1 hour\n",
+	                     &d);
+	ok(c == NULL && d.nerrors == 4 && count_warnings(&d) == 1 &&
+	           strcmp(error_text(&d, 0),
+	                  "m.conf:2: unknown directive 'unknown_one'") == 0 &&
+	           strcmp(error_text(&d, 1),
+	                  "m.conf:4: workers: 0 is below the "
+	                  "minimum of 1") == 0 &&
+	           strcmp(error_text(&d, 2),
+	                  "m.conf:6: unknown directive 'unknown_two'") == 0 &&
+	           strcmp(error_text(&d, 3),
+	                  "m.conf:7: connect_timeout: 1 h is above the maximum "
+	                  "of 10 min") == 0,
+	   "all errors are collected with their lines");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	/* a NUL byte in a line of a file */
+	{
+		static const char bytes[] = "http_port 3130\nvia o\0n\nvia x\n";
+		char              path[4096];
+		int fd = mkstemp(tmp_path("bascule-test-nul-XXXXXX", path,
+		                          sizeof(path)));
+
+		if (fd < 0 || write(fd, bytes, sizeof(bytes) - 1) !=
+		                      (ssize_t)sizeof(bytes) - 1)
+			abort();
+		close(fd);
+		c = conf_load(path, &d);
+		ok(c == NULL && d.nerrors == 2 &&
+		           strstr(error_text(&d, 0), ":2: NUL byte in line") !=
+		                   NULL &&
+		           strstr(error_text(&d, 1), ":3: via: expected on") !=
+		                   NULL,
+		   "NUL byte in a line is an error; later lines still read");
+		unlink(path);
+		conf_unref(c);
+		conf_diag_clear(&d);
+	}
+}
+
+static void
+test_names(void)
+{
+	static const char *const spec[] = {
+		"http_port",
+		"acl",
+		"http_access",
+		"include",
+		"access_log",
+		"pid_filename",
+		"cache_effective_user",
+		"workers",
+		"hosts_file",
+		"dns_nameservers",
+		"visible_hostname",
+		"via",
+		"forwarded_for",
+		"connect_timeout",
+		"read_timeout",
+		"client_idle_pconn_timeout",
+		"server_idle_pconn_timeout",
+		"client_lifetime",
+		"shutdown_lifetime",
+		"request_header_max_size",
+		"max_filedescriptors",
+		"sslcrtd_program",
+		"cache_dir",
+		"coredump_dir",
+		"refresh_pattern",
+		"pconn_lifetime",
+	};
+	size_t i, j, n = 0;
+	bool   all_known = true;
+
+	while (conf_directive_names[n] != NULL)
+		n++;
+	ok(n >= 70, "conf_directive_names lists %zu directives", n);
+	for (i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(conf_directive_names[j], spec[i]) == 0)
+				break;
+		ok(j < n, "conf_directive_names has %s", spec[i]);
+	}
+	for (i = 0; i < n; i++) {
+		struct conf_diag d = { 0 };
+		struct conf     *c = load_line(conf_directive_names[i], &d);
+
+		if (has_message(&d, true, "unknown directive")) {
+			printf("# %s is unknown\n", conf_directive_names[i]);
+			all_known = false;
+		}
+		conf_unref(c);
+		conf_diag_clear(&d);
+	}
+	ok(all_known, "every listed name is a directive");
+}
+
+static void
+test_generations(void)
+{
+	struct conf_diag d = { 0 };
+	struct conf     *a, *b, *same;
+	size_t           n;
+
+	a = conf_load_string("a.conf",
+	                     "http_port 3130\nworkers 2\n"
+	                     "pid_filename /run/a.pid\n",
+	                     &d);
+	same = conf_load_string("a.conf",
+	                        "http_port 3130\nworkers 2\n"
+	                        "pid_filename /run/a.pid\nvia off\n",
+	                        &d);
+	b = conf_load_string("b.conf",
+	                     "http_port 3131\nworkers 3\n"
+	                     "pid_filename /run/a.pid\n"
+	                     "cache_effective_user proxy\n"
+	                     "max_filedescriptors 4096\n",
+	                     &d);
+	ok(a != NULL && b != NULL && same != NULL && d.n == 0,
+	   "three generations");
+	if (a == NULL || b == NULL || same == NULL) {
+		conf_unref(a);
+		conf_unref(b);
+		conf_unref(same);
+		conf_diag_clear(&d);
+		return;
+	}
+	n = conf_restart_needed(a, same, &d);
+	ok(n == 0 && d.n == 0, "reload changing via needs no restart");
+	n = conf_restart_needed(a, b, &d);
+	ok(n == 4 && d.n == 4 && d.nerrors == 0 &&
+	           has_message(&d, false, "b.conf: http_port cannot change") &&
+	           has_message(&d, false, "b.conf: workers cannot change") &&
+	           has_message(&d, false, "cache_effective_user cannot") &&
+	           has_message(&d, false, "max_filedescriptors cannot"),
+	   "http_port, workers, user, descriptor limit need a restart");
+	conf_diag_clear(&d);
+
+	ok(conf_ref(a) == a && a->refs == 2, "conf_ref counts");
+	conf_unref(a);
+	ok(a->refs == 1, "conf_unref counts");
+	conf_unref(a);
+	conf_unref(b);
+	conf_unref(same);
+	conf_unref(NULL);
+	conf_diag_clear(&d);
+	conf_diag_clear(NULL);
+	ok(1, "conf_unref(NULL) and conf_diag_clear(NULL) are no-ops");
+}
+
+int
+main(void)
+{
+	test_defaults();
+	test_directives();
+	test_nameservers();
+	test_access_log();
+	test_http_port();
+	test_acl_directive();
+	test_squid_default();
+	test_shipped();
+	test_include();
+	test_include_depth();
+	test_acl_file();
+	test_syntax();
+	test_names();
+	test_generations();
+	return tap_done();
+}
