@@ -1,0 +1,175 @@
+/*
+ * access_log: Squid's native access.log format, one line per transaction:
+ *
+ *   time.ms elapsed client result/status bytes method URL user hier/peer type
+ *
+ * Lines are written with one write(2) on an O_APPEND descriptor, so lines
+ * from several workers never interleave.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "access_log.h"
+#include "conf.h"
+
+struct access_log_file {
+	enum access_log_kind kind;
+	char                *path;
+	int                  fd;
+};
+
+struct access_log {
+	struct access_log_file *v;
+	size_t                  n;
+	uid_t                   owner;
+	gid_t                   group;
+};
+
+static int
+open_file(const char *path, uid_t owner, gid_t group)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+
+	if (fd >= 0 && owner != (uid_t)-1 && fchown(fd, owner, group) < 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+struct access_log *
+access_log_open(const struct conf *conf, uid_t owner, gid_t group,
+                const char **path)
+{
+	struct access_log *al = calloc(1, sizeof(*al));
+
+	if (al == NULL)
+		return NULL;
+	al->owner = owner;
+	al->group = group;
+	if (conf->naccess_logs > 0) {
+		al->v = calloc(conf->naccess_logs, sizeof(*al->v));
+		if (al->v == NULL) {
+			free(al);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < conf->naccess_logs; i++) {
+		struct access_log_file *f = &al->v[al->n];
+		const struct access_log_conf *lc = &conf->access_logs[i];
+
+		f->kind = lc->kind;
+		f->fd = -1;
+		if (lc->kind == ACCESS_LOG_STDIO) {
+			*path = lc->path;
+			if ((f->path = strdup(lc->path)) == NULL ||
+			    (f->fd = open_file(lc->path, owner, group)) < 0) {
+				free(f->path);
+				access_log_close(al);
+				return NULL;
+			}
+		}
+		al->n++;
+	}
+	return al;
+}
+
+void
+access_log_close(struct access_log *al)
+{
+	if (al == NULL)
+		return;
+	for (size_t i = 0; i < al->n; i++) {
+		if (al->v[i].fd >= 0)
+			close(al->v[i].fd);
+		free(al->v[i].path);
+	}
+	free(al->v);
+	free(al);
+}
+
+int
+access_log_reopen(struct access_log *al, const char **path)
+{
+	int rc = 0;
+
+	for (size_t i = 0; al != NULL && i < al->n; i++) {
+		struct access_log_file *f = &al->v[i];
+		int                     fd;
+
+		if (f->kind != ACCESS_LOG_STDIO)
+			continue;
+		fd = open_file(f->path, al->owner, al->group);
+		if (fd < 0) {
+			*path = f->path;
+			rc = -1;
+			continue;
+		}
+		close(f->fd);
+		f->fd = fd;
+	}
+	return rc;
+}
+
+static void
+client_text(const struct sockaddr *sa, char *out, size_t outsz)
+{
+	const void *a = sa->sa_family == AF_INET6
+	                        ? (const void *)&((const struct sockaddr_in6 *)sa)
+	                                  ->sin6_addr
+	                        : (const void *)&((const struct sockaddr_in *)sa)
+	                                  ->sin_addr;
+
+	if (inet_ntop(sa->sa_family, a, out, (socklen_t)outsz) == NULL)
+		snprintf(out, outsz, "-");
+}
+
+void
+access_log_write(struct access_log *al, const struct access_record *r)
+{
+	char    line[8192], client[64];
+	int64_t elapsed;
+	int     n;
+
+	if (al == NULL || al->n == 0)
+		return;
+	elapsed = (int64_t)(r->end.tv_sec - r->start.tv_sec) * 1000 +
+	          (r->end.tv_nsec - r->start.tv_nsec) / 1000000;
+	if (elapsed < 0)
+		elapsed = 0;
+	client_text(r->client, client, sizeof(client));
+	n = snprintf(line, sizeof(line),
+	             "%lld.%03ld %6" PRId64 " %s %s/%03d %" PRIu64
+	             " %s %.4000s - %s/%s %s\n",
+	             (long long)r->end.tv_sec, r->end.tv_nsec / 1000000, elapsed,
+	             client, r->result, r->status, r->bytes, r->method, r->url,
+	             r->hier, r->peer, r->content_type);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line)) { /* cut, but keep the newline */
+		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
+	for (size_t i = 0; i < al->n; i++) {
+		if (al->v[i].kind == ACCESS_LOG_SYSLOG) {
+			syslog(LOG_INFO, "%.*s", n - 1, line);
+			continue;
+		}
+		/* One write per line: O_APPEND keeps workers' lines whole. */
+		if (write(al->v[i].fd, line, (size_t)n) < 0)
+			continue; /* a full disk must not stop the proxy */
+	}
+}

@@ -1,0 +1,1596 @@
+/*
+ * conn: the life of one client connection (see conn.h for the states).
+ *
+ * Every event on either socket lands in conn_io_cb(), which reads what the
+ * socket has, then runs the state machine (conn_run) until it makes no more
+ * progress, writing as soon as there is something to write.  Only when a
+ * write would block do we ask libev for writability; only while the buffer
+ * a side fills has room do we ask for readability.  conn_update_watchers()
+ * alone sets that interest.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "access_log.h"
+#include "acl.h"
+#include "buf.h"
+#include "conf.h"
+#include "conn.h"
+#include "http_parse.h"
+#include "http_proxy.h"
+#include "listener.h"
+#include "log.h"
+#include "resolve.h"
+#include "tunnel.h"
+#include "upstream.h"
+#include "worker.h"
+
+#define SERVER_BUF_SIZE   65536  /* reads from origins: bulk-friendly */
+#define CLIENT_BUF_MIN    16384  /* at least this for request bodies */
+#define RESP_HEAD_MAX     65536  /* Squid's reply_header_max_size */
+#define HEAD_SLACK        2048   /* room for Via and X-Forwarded-For */
+#define LINGER_MS         2000   /* drain a client after an error reply */
+#define PUMP_ROUNDS       8      /* splice rounds per event, for fairness */
+#define MAX_RETRIES       1      /* resend on a stale persistent connection */
+
+static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void conn_lifetime_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static void conn_resolved_cb(struct resolve_req *req);
+static void conn_run(struct conn *c);
+static void conn_connect_next(struct conn *c);
+static void conn_after(struct ev_loop *loop, struct conn *c);
+static void conn_update_watchers(struct ev_loop *loop, struct conn *c);
+
+static const char *const conn_err_names[] = {
+	[CONN_OK] = "ok",
+	[CONN_ERR_CLIENT_EOF] = "client-eof",
+	[CONN_ERR_CLIENT_IO] = "client-io",
+	[CONN_ERR_SERVER_IO] = "server-io",
+	[CONN_ERR_SERVER_EOF] = "server-eof",
+	[CONN_ERR_PROTOCOL] = "protocol",
+	[CONN_ERR_TIMEOUT] = "timeout",
+	[CONN_ERR_LIFETIME] = "lifetime",
+	[CONN_ERR_NOMEM] = "nomem",
+	[CONN_ERR_SHUTDOWN] = "shutdown",
+};
+
+const char *
+conn_err_str(enum conn_err err)
+{
+	if ((size_t)err >= sizeof(conn_err_names) / sizeof(conn_err_names[0]))
+		return "unknown";
+	return conn_err_names[err];
+}
+
+static void __attribute__((format(printf, 3, 4)))
+conn_log(const struct conn *c, int level, const char *fmt, ...)
+{
+	char    msg[1024];
+	va_list ap;
+
+	if (!log_enabled(level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(level, "conn %" PRIu64 " %s: %s%s%s%s", c->id, c->client_ip, msg,
+	        c->action ? " (while " : "", c->action ? c->action : "",
+	        c->action ? ")" : "");
+}
+
+/* Records the first cause of failure and asks for the connection's end. */
+static void
+conn_fail(struct conn *c, enum conn_err err)
+{
+	if (c->err == CONN_OK)
+		c->err = err;
+	c->state = CONN_CLOSING;
+}
+
+static void
+side_init(struct conn_side *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = -1;
+	tunnel_pipe_init(&s->pipe);
+}
+
+static void
+side_clear(struct ev_loop *loop, struct conn_side *s)
+{
+	if (s->fd >= 0) {
+		ev_io_stop(loop, &s->io);
+		close(s->fd);
+		s->fd = -1;
+	}
+	buf_free(s->in);
+	s->in = NULL;
+	buf_free(s->out);
+	s->out = NULL;
+	tunnel_pipe_clear(&s->pipe);
+	s->eof = false;
+	s->shut = false;
+	s->nosplice = false;
+}
+
+static void
+side_set_fd(struct conn *c, struct conn_side *s, int fd)
+{
+	s->fd = fd;
+	ev_io_init(&s->io, conn_io_cb, fd, 0);
+	s->io.data = c;
+}
+
+/* Sets the events a side waits for; restarts the watcher only on change. */
+static void
+side_watch(struct ev_loop *loop, struct conn_side *s, int events)
+{
+	if (s->fd < 0)
+		return;
+	if (ev_is_active(&s->io) && (s->io.events & (EV_READ | EV_WRITE)) ==
+	                                    events)
+		return;
+	ev_io_stop(loop, &s->io);
+	if (events == 0)
+		return;
+	ev_io_set(&s->io, s->fd, events);
+	ev_io_start(loop, &s->io);
+}
+
+static size_t
+client_buf_size(const struct conn *c)
+{
+	size_t n = (size_t)c->conf->request_header_max_size;
+
+	return n < CLIENT_BUF_MIN ? CLIENT_BUF_MIN : n;
+}
+
+/* Allocates a side's input buffer on first use.  -1 on ENOMEM. */
+static int
+side_want_in(struct conn_side *s, size_t size)
+{
+	if (s->in == NULL && (s->in = buf_new(size)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Drops an empty input buffer, so idle connections hold no buffers. */
+static void
+side_release_in(struct conn_side *s)
+{
+	if (s->in != NULL && buf_len(s->in) == 0) {
+		buf_free(s->in);
+		s->in = NULL;
+	}
+}
+
+static bool
+side_has_room(const struct conn_side *s)
+{
+	return s->in == NULL || !buf_is_full(s->in);
+}
+
+/*
+ * Reads what the socket has into s->in.  Returns bytes read, 0 on EOF
+ * (s->eof set), -1 on EAGAIN (nothing to do) and -2 on error (errno).
+ */
+static ssize_t
+side_read(struct conn *c, struct conn_side *s, size_t bufsize)
+{
+	uint8_t *p;
+	size_t   room;
+	ssize_t  n;
+
+	if (side_want_in(s, bufsize) < 0) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		errno = ENOMEM;
+		return -2;
+	}
+	p = buf_space(s->in, &room);
+	if (room == 0)
+		return -1;
+	do
+		n = read(s->fd, p, room);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		buf_commit(s->in, (size_t)n);
+		s->nread += (uint64_t)n;
+		return n;
+	}
+	if (n == 0) {
+		s->eof = true;
+		return 0;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return -1;
+	return -2;
+}
+
+/* Writes p[0..len) to s.  Returns bytes written (0 if it would block), -1. */
+static ssize_t
+side_write(struct conn_side *s, const uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	if (len == 0)
+		return 0;
+	do
+		n = send(s->fd, p, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0) {
+		s->nwritten += (uint64_t)n;
+		return n;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	return -1;
+}
+
+/* Writes s->out; 1 when it is empty afterwards, 0 if blocked, -1 error. */
+static int
+side_flush_out(struct conn_side *s)
+{
+	ssize_t n;
+
+	if (s->out == NULL || buf_len(s->out) == 0)
+		return 1;
+	n = side_write(s, buf_data(s->out), buf_len(s->out));
+	if (n < 0)
+		return -1;
+	buf_consume(s->out, (size_t)n);
+	return buf_len(s->out) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Transactions and the access log */
+
+static struct timespec
+now_realtime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts;
+}
+
+static void
+txn_clear(struct txn *t)
+{
+	free(t->method);
+	free(t->url);
+	free(t->key);
+	free(t->content_type);
+	buf_free(t->req_head);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Writes the access-log line of the transaction in progress, once. */
+static void
+conn_log_txn(struct conn *c)
+{
+	struct access_record r;
+	struct txn          *t = &c->txn;
+
+	if (!c->txn_active)
+		return;
+	c->txn_active = false;
+	memset(&r, 0, sizeof(r));
+	r.start = t->start;
+	r.end = now_realtime();
+	r.client = (const struct sockaddr *)&c->client_addr;
+	r.result = t->result != NULL ? t->result : "TAG_NONE";
+	r.status = t->status;
+	r.bytes = t->bytes_to_client;
+	r.method = t->method != NULL ? t->method : "-";
+	r.url = t->url != NULL ? t->url : "-";
+	r.hier = t->peer[0] != '\0' ? "HIER_DIRECT" : "HIER_NONE";
+	r.peer = t->peer[0] != '\0' ? t->peer : "-";
+	r.content_type = t->content_type != NULL ? t->content_type : "-";
+	access_log_write(c->worker->access_log, &r);
+}
+
+/*
+ * Answers the client with a response of ours (an error page, or a reply to
+ * Max-Forwards: 0) and closes after it.  The server side is dropped.
+ */
+static void
+conn_reply(struct conn *c, int status, const char *code, const char *reason)
+{
+	struct txn *t = &c->txn;
+
+	conn_log(c, LOG_INFO, "%d %s: %s", status, code, reason);
+	side_clear(c->worker->loop, &c->server);
+	resolve_cancel(&c->resolve);
+	buf_free(c->client.out);
+	c->client.out = buf_new(4096);
+	if (c->client.out == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	if (http_proxy_error(c->client.out, status, code, reason, t->url,
+	                     c->worker->hostname) < 0) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	if (!c->txn_active) { /* an error before a request was parsed */
+		c->txn_active = true;
+		t->start = now_realtime();
+	}
+	t->status = status;
+	if (t->result == NULL)
+		t->result = status == 403 ? "TCP_DENIED" : "TAG_NONE";
+	t->bytes_to_client = buf_len(c->client.out);
+	conn_log_txn(c);
+	c->action = "sending an error reply";
+	c->state = CONN_REPLY;
+}
+
+/* ------------------------------------------------------------------ */
+/* Step 1: the request head */
+
+static char *
+span_dup(struct http_span s)
+{
+	char *p = malloc(s.len + 1);
+
+	if (p != NULL) {
+		memcpy(p, s.p, s.len);
+		p[s.len] = '\0';
+	}
+	return p;
+}
+
+static bool
+method_is(const struct txn *t, const char *m)
+{
+	return strcmp(t->method, m) == 0;
+}
+
+/* Builds the request head for the server into a new c->server.out. */
+static int
+conn_build_request(struct conn *c, const struct http_head *h)
+{
+	const struct conf  *cf = c->conf;
+	struct http_rewrite rw;
+	struct buf         *out;
+
+	memset(&rw, 0, sizeof(rw));
+	rw.via = cf->via ? c->worker->via : NULL;
+	switch (cf->forwarded_for) {
+	case FORWARDED_FOR_ON:
+		rw.client_ip = c->client_ip;
+		break;
+	case FORWARDED_FOR_OFF:
+		rw.client_ip = "unknown";
+		break;
+	case FORWARDED_FOR_TRANSPARENT:
+		break;
+	case FORWARDED_FOR_DELETE:
+		rw.xff_delete = true;
+		break;
+	case FORWARDED_FOR_TRUNCATE:
+		rw.client_ip = c->client_ip;
+		rw.xff_replace = true;
+		break;
+	}
+	out = buf_new(h->head_len + HEAD_SLACK);
+	if (out == NULL)
+		return -1;
+	if (http_proxy_request_head(h, &c->txn.target, &rw, out) < 0) {
+		buf_free(out);
+		errno = ENOBUFS;
+		return -1;
+	}
+	c->txn.req_head = out;
+	return 0;
+}
+
+static void
+sockaddr_ip(const struct sockaddr_storage *ss, char *out, size_t outsz)
+{
+	const void *a = ss->ss_family == AF_INET6
+	                        ? (const void *)&((const struct sockaddr_in6 *)ss)
+	                                  ->sin6_addr
+	                        : (const void *)&((const struct sockaddr_in *)ss)
+	                                  ->sin_addr;
+
+	if (inet_ntop(ss->ss_family, a, out, (socklen_t)outsz) == NULL)
+		snprintf(out, outsz, "-");
+}
+
+/* The server side is connected (new or reused): forward or tunnel. */
+static void
+conn_server_ready(struct conn *c)
+{
+	static const char established[] =
+	        "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct txn *t = &c->txn;
+	int         one = 1;
+
+	setsockopt(c->server.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!t->is_connect) {
+		c->action = "forwarding the request";
+		c->state = CONN_FORWARD;
+		return;
+	}
+	buf_free(c->client.out);
+	c->client.out = buf_new(sizeof(established) - 1);
+	if (c->client.out == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	buf_append(c->client.out, established, sizeof(established) - 1);
+	t->status = 200;
+	t->result = "TCP_TUNNEL";
+	c->action = "tunnelling";
+	c->state = CONN_TUNNEL;
+}
+
+/* Tries the next resolved address; replies 502 when none is left. */
+static void
+conn_connect_next(struct conn *c)
+{
+	struct txn *t = &c->txn;
+	int         fd;
+
+	while (c->addr_next < c->resolve.naddrs) {
+		const struct sockaddr_storage *a =
+		        &c->resolve.addrs[c->addr_next++];
+
+		sockaddr_ip(a, t->peer, sizeof(t->peer));
+		fd = upstream_connect(a);
+		if (fd >= 0) {
+			side_set_fd(c, &c->server, fd);
+			c->action = "connecting";
+			c->state = CONN_CONNECTING;
+			return;
+		}
+		c->connect_errno = errno;
+		conn_log(c, LOG_INFO, "connect %s: %s", t->peer,
+		         strerror(c->connect_errno));
+	}
+	t->peer[0] = '\0';
+	conn_reply(c, 502, "ERR_CONNECT_FAIL",
+	           c->connect_errno ? strerror(c->connect_errno)
+	                            : "no address to connect to");
+}
+
+/* The server socket became writable while connecting. */
+static void
+conn_connected(struct conn *c)
+{
+	if (upstream_connect_result(c->server.fd) == 0) {
+		conn_server_ready(c);
+		return;
+	}
+	c->connect_errno = errno;
+	conn_log(c, LOG_INFO, "connect %s: %s", c->txn.peer, strerror(errno));
+	side_clear(c->worker->loop, &c->server);
+	conn_connect_next(c);
+}
+
+/*
+ * Starts the server side: a persistent connection from the pool when there
+ * is one (not for CONNECT, and not when retrying after a stale one), else
+ * DNS and a new connection.
+ */
+static void
+conn_go_upstream(struct conn *c)
+{
+	struct txn             *t = &c->txn;
+	struct sockaddr_storage peer;
+	int                     fd = -1;
+
+	if (!t->is_connect && t->retries == 0)
+		fd = upstream_pool_get(c->worker->pool, t->key, &peer);
+	if (fd >= 0) {
+		side_set_fd(c, &c->server, fd);
+		sockaddr_ip(&peer, t->peer, sizeof(t->peer));
+		t->server_reused = true;
+		conn_server_ready(c);
+		return;
+	}
+	t->server_reused = false;
+	c->action = "resolving";
+	c->resolve.cb = conn_resolved_cb;
+	c->resolve.data = c;
+	switch (resolve_start(c->worker->resolver, &c->resolve, t->target.host,
+	                      t->target.port)) {
+	case RESOLVE_DONE:
+		c->addr_next = 0;
+		c->connect_errno = 0;
+		conn_connect_next(c);
+		return;
+	case RESOLVE_PENDING:
+		c->state = CONN_RESOLVING;
+		return;
+	case RESOLVE_FAILED:
+		conn_reply(c, 503, "ERR_DNS_FAIL", c->resolve.error);
+		return;
+	}
+}
+
+/* http_access for the transaction; false if it was denied (reply sent). */
+static bool
+conn_access_allowed(struct conn *c, bool *need_dst)
+{
+	const struct access_rule *rule = NULL;
+	struct acl_ctx            ctx;
+	struct txn               *t = &c->txn;
+	enum access_action        a;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.src = (const struct sockaddr *)&c->client_addr;
+	if (c->resolve.naddrs > 0)
+		ctx.dst = (const struct sockaddr *)&c->resolve.addrs[0];
+	ctx.method = t->method;
+	ctx.host = t->target.host;
+	ctx.port = t->target.port;
+	ctx.url = t->url;
+	*need_dst = false;
+	a = access_check(&c->conf->http_access, &ctx, ACCESS_DENY, &rule,
+	                 need_dst);
+	if (*need_dst)
+		return true;
+	if (a == ACCESS_ALLOW)
+		return true;
+	conn_log(c, LOG_DEBUG, "denied by %s",
+	         rule != NULL ? rule->where : "the default rule");
+	t->result = "TCP_DENIED";
+	conn_reply(c, 403, "ERR_ACCESS_DENIED",
+	           "Access to this URL is denied by the proxy's access rules.");
+	return false;
+}
+
+static void
+conn_resolved_cb(struct resolve_req *req)
+{
+	struct conn *c = req->data;
+	bool         need_dst;
+
+	if (req->naddrs == 0) {
+		conn_reply(c, 503, "ERR_DNS_FAIL",
+		           req->error ? req->error : "name resolution failed");
+	} else if (conn_access_allowed(c, &need_dst)) {
+		c->addr_next = 0;
+		c->connect_errno = 0;
+		conn_connect_next(c);
+	}
+	if (c->state != CONN_CLOSING)
+		conn_run(c);
+	conn_after(c->worker->loop, c);
+}
+
+/* Answers OPTIONS or TRACE with Max-Forwards: 0 (RFC 9110 7.6.2). */
+static void
+conn_reply_max_forwards(struct conn *c, const struct http_head *h)
+{
+	char        head[512];
+	struct buf *out;
+	bool        trace = method_is(&c->txn, "TRACE");
+	int         n;
+
+	n = snprintf(head, sizeof(head),
+	             "HTTP/1.1 200 OK\r\nServer: bascule\r\n"
+	             "%s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+	             trace ? "Content-Type: message/http"
+	                   : "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, "
+	                     "PATCH, TRACE, CONNECT",
+	             trace ? h->head_len : (size_t)0);
+	if (n < 0 || (size_t)n >= sizeof(head) ||
+	    (out = buf_new((size_t)n + h->head_len)) == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	buf_append(out, head, (size_t)n);
+	if (trace)
+		buf_append(out, h->method.p, h->head_len);
+	buf_free(c->client.out);
+	c->client.out = out;
+	c->txn.status = 200;
+	c->txn.result = "TCP_MISS";
+	c->txn.bytes_to_client = buf_len(out);
+	conn_log_txn(c);
+	c->action = "answering Max-Forwards: 0";
+	c->state = CONN_REPLY;
+}
+
+/* A complete request head is at the front of client.in. */
+static void
+conn_request(struct conn *c, const struct http_head *h)
+{
+	struct txn *t = &c->txn;
+	const char *why = NULL;
+	char        key[HOSTNAME_MAX + 16];
+	bool        need_dst;
+	int         n;
+
+	txn_clear(t);
+	resolve_cancel(&c->resolve);
+	memset(&c->resolve, 0, sizeof(c->resolve));
+	c->txn_active = true;
+	t->start = now_realtime();
+	t->client_minor = h->version_minor;
+	t->method = span_dup(h->method);
+	t->url = span_dup(h->target);
+	if (t->method == NULL || t->url == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	t->is_connect = method_is(t, "CONNECT");
+	t->is_head = method_is(t, "HEAD");
+	c->action = "checking the request";
+
+	if (http_request_framing(h, &t->req, &why) != PARSE_OK) {
+		conn_reply(c, 400, "ERR_INVALID_REQ", why);
+		return;
+	}
+	if (http_proxy_parse_target(h, t->is_connect, &t->target, &why) < 0) {
+		conn_reply(c, 400, "ERR_INVALID_URL", why);
+		return;
+	}
+	t->client_keep_alive = t->req.keep_alive && !c->worker->stopping;
+	if (!conn_access_allowed(c, &need_dst))
+		return;
+	if (!need_dst && http_proxy_max_forwards(h) == 0) {
+		conn_reply_max_forwards(c, h);
+		buf_consume(c->client.in, h->head_len);
+		return;
+	}
+	n = snprintf(key, sizeof(key), t->target.is_ipv6 ? "[%s]:%u" : "%s:%u",
+	             t->target.host, (unsigned)t->target.port);
+	if (n < 0 || (size_t)n >= sizeof(key) || (t->key = strdup(key)) == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	if (!t->is_connect && conn_build_request(c, h) < 0) {
+		conn_reply(c, 431, "ERR_TOO_BIG", "request header too large");
+		return;
+	}
+	buf_consume(c->client.in, h->head_len);
+	switch (t->req.body) {
+	case HTTP_BODY_LENGTH:
+		t->req_left = t->req.content_length;
+		t->req_done = t->req_left == 0;
+		break;
+	case HTTP_BODY_CHUNKED:
+		http_chunked_init(&t->req_chunked);
+		break;
+	case HTTP_BODY_NONE:
+	case HTTP_BODY_CLOSE:
+		t->req_done = true;
+		break;
+	}
+	if (t->is_connect)
+		t->req_done = true; /* what follows is tunnel data */
+	t->result = t->is_connect ? "TCP_TUNNEL" : "TCP_MISS";
+	if (need_dst) {
+		/* A dst ACL needs the address: resolve first, check after. */
+		c->action = "resolving";
+		c->resolve.cb = conn_resolved_cb;
+		c->resolve.data = c;
+		switch (resolve_start(c->worker->resolver, &c->resolve,
+		                      t->target.host, t->target.port)) {
+		case RESOLVE_PENDING:
+			c->state = CONN_RESOLVING;
+			return;
+		case RESOLVE_FAILED:
+			conn_reply(c, 503, "ERR_DNS_FAIL", c->resolve.error);
+			return;
+		case RESOLVE_DONE:
+			if (conn_access_allowed(c, &need_dst)) {
+				c->addr_next = 0;
+				c->connect_errno = 0;
+				conn_connect_next(c);
+			}
+			return;
+		}
+	}
+	conn_go_upstream(c);
+}
+
+/* The client left in the middle of a request head: Squid's NONE_NONE/000. */
+static void
+conn_abandoned(struct conn *c)
+{
+	conn_log(c, LOG_INFO, "client closed after %zu bytes of a request head",
+	         buf_len(c->client.in));
+	c->txn_active = true;
+	c->txn.start = now_realtime();
+	c->txn.result = "NONE_NONE";
+	conn_fail(c, CONN_ERR_CLIENT_EOF);
+}
+
+static void
+conn_req_head(struct conn *c)
+{
+	struct http_head h;
+	const char      *why = NULL;
+	size_t           head_len, max = (size_t)c->conf->request_header_max_size;
+	enum parse_result r;
+
+	if (c->client.in == NULL || buf_len(c->client.in) == 0) {
+		if (c->client.eof)
+			c->state = CONN_CLOSING; /* clean close between requests */
+		return;
+	}
+	c->action = "reading the request";
+	r = http_head_find_end(&c->req_scan, buf_data(c->client.in),
+	                       buf_len(c->client.in), &head_len, &why);
+	if (r == PARSE_AGAIN) {
+		if (buf_len(c->client.in) >= max || buf_is_full(c->client.in))
+			conn_reply(c, 431, "ERR_TOO_BIG",
+			           "request header too large");
+		else if (c->client.eof)
+			conn_abandoned(c);
+		return;
+	}
+	memset(&c->req_scan, 0, sizeof(c->req_scan));
+	if (r == PARSE_OK && head_len > max) {
+		conn_reply(c, 431, "ERR_TOO_BIG", "request header too large");
+		return;
+	}
+	if (r == PARSE_OK)
+		r = http_parse_request(buf_data(c->client.in), head_len, &h, &why);
+	if (r != PARSE_OK) {
+		conn_reply(c, 400, "ERR_INVALID_REQ", why ? why : "malformed");
+		return;
+	}
+	conn_request(c, &h);
+}
+
+/* ------------------------------------------------------------------ */
+/* Forwarding: request body out, response back */
+
+/*
+ * Approves request-body bytes at the front of client.in for forwarding, as
+ * far as the framing says they belong to this request.  -1 on a malformed
+ * chunked body.
+ */
+static int
+conn_approve_request(struct conn *c)
+{
+	struct txn    *t = &c->txn;
+	const uint8_t *p;
+	size_t         avail, consumed, off, dlen;
+	const char    *why = NULL;
+
+	if (t->req_done || c->client.in == NULL)
+		return 0;
+	avail = buf_len(c->client.in) - t->req_pass;
+	p = buf_data(c->client.in) + t->req_pass;
+	if (t->req.body == HTTP_BODY_LENGTH) {
+		uint64_t n = avail < t->req_left ? avail : t->req_left;
+
+		t->req_pass += (size_t)n;
+		t->req_left -= n;
+		t->req_done = t->req_left == 0;
+		return 0;
+	}
+	while (avail > 0 && !t->req_done) {
+		switch (http_chunked_parse(&t->req_chunked, p, avail, &consumed,
+		                           &off, &dlen, &why)) {
+		case PARSE_OK:
+			t->req_done = true;
+			break;
+		case PARSE_AGAIN:
+			break;
+		case PARSE_ERROR:
+			conn_log(c, LOG_INFO, "request body: %s", why);
+			return -1;
+		}
+		t->req_pass += consumed;
+		p += consumed;
+		avail -= consumed;
+		if (consumed == 0)
+			break;
+	}
+	return 0;
+}
+
+/* Approves response-body bytes in server.in (or decodes into client.out). */
+static int
+conn_approve_response(struct conn *c)
+{
+	struct txn    *t = &c->txn;
+	const uint8_t *p;
+	size_t         avail, consumed, off, dlen, room;
+	const char    *why = NULL;
+
+	if (t->resp_done || c->server.in == NULL)
+		return 0;
+	avail = buf_len(c->server.in) - t->resp_pass;
+	p = buf_data(c->server.in) + t->resp_pass;
+	switch (t->resp.body) {
+	case HTTP_BODY_NONE:
+		t->resp_done = true;
+		return 0;
+	case HTTP_BODY_CLOSE:
+		t->resp_pass += avail;
+		t->resp_done = c->server.eof;
+		return 0;
+	case HTTP_BODY_LENGTH: {
+		uint64_t n = avail < t->resp_left ? avail : t->resp_left;
+
+		t->resp_pass += (size_t)n;
+		t->resp_left -= n;
+		t->resp_done = t->resp_left == 0;
+		return 0;
+	}
+	case HTTP_BODY_CHUNKED:
+		break;
+	}
+	while (avail > 0 && !t->resp_done) {
+		size_t len = avail;
+
+		if (t->dechunk) {
+			/* Decode into client.out; never more than fits. */
+			room = c->client.out->cap - buf_len(c->client.out);
+			if (room == 0)
+				break;
+			len = avail < room ? avail : room;
+		}
+		switch (http_chunked_parse(&t->resp_chunked, p, len, &consumed,
+		                           &off, &dlen, &why)) {
+		case PARSE_OK:
+			t->resp_done = true;
+			break;
+		case PARSE_AGAIN:
+			break;
+		case PARSE_ERROR:
+			conn_log(c, LOG_INFO, "response body: %s", why);
+			return -1;
+		}
+		if (t->dechunk) {
+			if (dlen > 0)
+				buf_append(c->client.out, p + off, dlen);
+			buf_consume(c->server.in, consumed);
+			p = buf_data(c->server.in);
+		} else {
+			t->resp_pass += consumed;
+			p += consumed;
+		}
+		avail -= consumed;
+		if (consumed == 0)
+			break;
+	}
+	return 0;
+}
+
+/* Sends the request head, then approved body bytes.  -1 on error. */
+static int
+conn_write_server(struct conn *c)
+{
+	struct txn *t = &c->txn;
+	ssize_t     n;
+
+	if (t->req_head != NULL && t->req_head_sent < buf_len(t->req_head)) {
+		n = side_write(&c->server, buf_data(t->req_head) + t->req_head_sent,
+		               buf_len(t->req_head) - t->req_head_sent);
+		if (n < 0)
+			return -1;
+		t->req_head_sent += (size_t)n;
+		if (t->req_head_sent < buf_len(t->req_head))
+			return 0;
+	}
+	if (t->req_pass > 0) {
+		n = side_write(&c->server, buf_data(c->client.in), t->req_pass);
+		if (n < 0)
+			return -1;
+		buf_consume(c->client.in, (size_t)n);
+		t->req_pass -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Sends our head for the client, then approved body bytes.  -1 on error. */
+static int
+conn_write_client(struct conn *c)
+{
+	struct txn *t = &c->txn;
+	uint64_t    before = c->client.nwritten;
+	ssize_t     n;
+	int         r;
+
+	r = side_flush_out(&c->client);
+	if (r >= 0 && r == 1 && t->resp_pass > 0) {
+		n = side_write(&c->client, buf_data(c->server.in), t->resp_pass);
+		if (n < 0) {
+			r = -1;
+		} else {
+			buf_consume(c->server.in, (size_t)n);
+			t->resp_pass -= (size_t)n;
+		}
+	}
+	t->bytes_to_client += c->client.nwritten - before;
+	return r < 0 ? -1 : 0;
+}
+
+/* Parses the response head at the front of server.in.  -1: reply sent. */
+static int
+conn_response_head(struct conn *c)
+{
+	struct txn       *t = &c->txn;
+	struct http_head  h;
+	struct http_rewrite rw;
+	const struct http_header *ct;
+	const char       *why = NULL;
+	size_t            head_len;
+	enum parse_result r;
+
+	if (c->server.in == NULL || buf_len(c->server.in) == 0)
+		return 0;
+	r = http_head_find_end(&t->resp_scan, buf_data(c->server.in),
+	                       buf_len(c->server.in), &head_len, &why);
+	if (r == PARSE_AGAIN) {
+		if (!buf_is_full(c->server.in) && !c->server.eof)
+			return 0;
+		why = buf_is_full(c->server.in) ? "response header too large"
+		                                : "incomplete response header";
+		r = PARSE_ERROR;
+	}
+	if (r == PARSE_OK)
+		r = http_parse_response(buf_data(c->server.in), head_len, &h,
+		                        &why);
+	if (r == PARSE_OK)
+		r = http_response_framing(&h, (struct http_span){ t->method,
+		                                                  strlen(t->method) },
+		                          &t->resp, &why);
+	if (r != PARSE_OK || h.status == 101) {
+		conn_reply(c, 502, "ERR_INVALID_RESP",
+		           r != PARSE_OK ? why : "unexpected protocol switch");
+		return -1;
+	}
+	memset(&t->resp_scan, 0, sizeof(t->resp_scan));
+	buf_free(t->req_head); /* no retry once the server answered */
+	t->req_head = NULL;
+	if (h.status < 200) {
+		/* 1xx: forward to HTTP/1.1 clients, then wait for the final one. */
+		if (t->client_minor >= 1) {
+			memset(&rw, 0, sizeof(rw));
+			if (c->client.out == NULL &&
+			    (c->client.out = buf_new(RESP_HEAD_MAX)) == NULL)
+				goto nomem;
+			if (http_proxy_response_head(&h, t->client_minor, false, &rw,
+			                             c->client.out) < 0)
+				goto toobig;
+		}
+		buf_consume(c->server.in, head_len);
+		return 0;
+	}
+	t->status = h.status;
+	t->resp_head_done = true;
+	t->dechunk = t->resp.body == HTTP_BODY_CHUNKED && t->client_minor == 0;
+	t->server_keep_alive = t->resp.keep_alive &&
+	                       t->resp.body != HTTP_BODY_CLOSE;
+	if (t->resp.body == HTTP_BODY_CLOSE || t->dechunk || !t->req_done)
+		t->client_keep_alive = false;
+	if (c->worker->stopping)
+		t->client_keep_alive = false;
+	if ((ct = http_head_get(&h, "Content-Type")) != NULL) {
+		char esc[256];
+
+		log_escape(ct->value.p, ct->value.len, esc, sizeof(esc));
+		t->content_type = strdup(esc);
+	}
+	memset(&rw, 0, sizeof(rw));
+	rw.via = c->conf->via ? c->worker->via : NULL;
+	rw.close = !t->client_keep_alive;
+	if (c->client.out == NULL &&
+	    (c->client.out = buf_new(RESP_HEAD_MAX)) == NULL)
+		goto nomem;
+	if (http_proxy_response_head(&h, t->client_minor, t->dechunk, &rw,
+	                             c->client.out) < 0)
+		goto toobig;
+	buf_consume(c->server.in, head_len);
+	if (t->resp.body == HTTP_BODY_LENGTH)
+		t->resp_left = t->resp.content_length;
+	if (t->resp.body == HTTP_BODY_CHUNKED)
+		http_chunked_init(&t->resp_chunked);
+	c->action = "relaying the response";
+	return 0;
+nomem:
+	conn_fail(c, CONN_ERR_NOMEM);
+	return -1;
+toobig:
+	conn_reply(c, 502, "ERR_INVALID_RESP", "response header too large");
+	return -1;
+}
+
+/* Ends a transaction whose response was delivered. */
+static void
+conn_txn_end(struct conn *c)
+{
+	struct ev_loop *loop = c->worker->loop;
+	struct txn     *t = &c->txn;
+	struct sockaddr_storage peer;
+	socklen_t       plen = sizeof(peer);
+
+	conn_log_txn(c);
+	c->ntxn++;
+	if (t->server_keep_alive && t->req_done && !c->server.eof &&
+	    (c->server.in == NULL || buf_len(c->server.in) == 0) &&
+	    !c->worker->stopping &&
+	    getpeername(c->server.fd, (struct sockaddr *)&peer, &plen) == 0) {
+		ev_io_stop(loop, &c->server.io);
+		upstream_pool_put(c->worker->pool, t->key, c->server.fd, &peer);
+		c->server.fd = -1;
+	}
+	side_clear(loop, &c->server);
+	if (!t->client_keep_alive || c->client.eof || c->worker->stopping) {
+		c->state = CONN_CLOSING;
+		return;
+	}
+	txn_clear(t);
+	buf_free(c->client.out);
+	c->client.out = NULL;
+	side_release_in(&c->client);
+	c->action = NULL;
+	c->state = CONN_REQ_HEAD;
+}
+
+/* The server failed or closed before its response was complete. */
+static void
+conn_server_failed(struct conn *c, int err)
+{
+	struct txn *t = &c->txn;
+
+	if (!t->resp_head_done && t->server_reused && t->req_head != NULL &&
+	    t->req.body == HTTP_BODY_NONE && t->retries < MAX_RETRIES &&
+	    (c->server.in == NULL || buf_len(c->server.in) == 0)) {
+		/* A stale persistent connection: resend on a new one. */
+		conn_log(c, LOG_DEBUG, "persistent connection closed, retrying");
+		side_clear(c->worker->loop, &c->server);
+		t->retries++;
+		t->req_head_sent = 0;
+		conn_go_upstream(c);
+		return;
+	}
+	if (!t->resp_head_done) {
+		conn_reply(c, 502, "ERR_READ_ERROR",
+		           err ? strerror(err)
+		               : "the server closed the connection without "
+		                 "a response");
+		return;
+	}
+	t->result = "TCP_MISS_ABORTED";
+	conn_log(c, LOG_INFO, "server: %s",
+	         err ? strerror(err) : "closed before the end of the response");
+	conn_fail(c, err ? CONN_ERR_SERVER_IO : CONN_ERR_SERVER_EOF);
+}
+
+static void
+conn_forward(struct conn *c)
+{
+	struct txn *t = &c->txn;
+
+	if (conn_approve_request(c) < 0) {
+		if (!t->resp_head_done)
+			conn_reply(c, 400, "ERR_INVALID_REQ",
+			           "malformed chunked request body");
+		else
+			conn_fail(c, CONN_ERR_PROTOCOL);
+		return;
+	}
+	if (c->client.eof && !t->req_done &&
+	    (c->client.in == NULL || buf_len(c->client.in) == t->req_pass) &&
+	    t->req_pass == 0) {
+		conn_log(c, LOG_INFO, "client closed in the request body");
+		t->result = "TCP_MISS_ABORTED";
+		conn_fail(c, CONN_ERR_CLIENT_EOF);
+		return;
+	}
+	if (c->server.fd >= 0 && conn_write_server(c) < 0) {
+		int err = errno;
+
+		if (c->server.in == NULL || buf_len(c->server.in) == 0) {
+			conn_server_failed(c, err);
+			return;
+		}
+		c->server.eof = true; /* read what it said before failing */
+	}
+	if (!t->resp_head_done) {
+		if (conn_response_head(c) < 0)
+			return;
+		if (!t->resp_head_done) {
+			if (c->server.eof)
+				conn_server_failed(c, 0);
+			else if (conn_write_client(c) < 0) /* 100 Continue */
+				conn_fail(c, CONN_ERR_CLIENT_IO);
+			return;
+		}
+	}
+	if (conn_approve_response(c) < 0) {
+		t->result = "TCP_MISS_ABORTED";
+		conn_fail(c, CONN_ERR_PROTOCOL);
+		return;
+	}
+	if (conn_write_client(c) < 0) {
+		t->result = "TCP_MISS_ABORTED";
+		conn_fail(c, CONN_ERR_CLIENT_IO);
+		return;
+	}
+	if (!t->resp_done) {
+		if (c->server.eof && t->resp_pass == 0 &&
+		    (c->server.in == NULL || buf_len(c->server.in) == 0))
+			conn_server_failed(c, 0);
+		return;
+	}
+	if (t->resp_pass > 0 || (c->client.out && buf_len(c->client.out) > 0))
+		return; /* still writing */
+	if (!t->req_done) {
+		/* The server answered before the whole request body came. */
+		conn_log_txn(c);
+		c->state = CONN_CLOSING;
+		return;
+	}
+	conn_txn_end(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tunnel */
+
+/*
+ * Moves bytes from one side to the other: our own bytes for `to` first,
+ * then bytes already buffered from `from`, then the kernel pipe.  Returns
+ * -1 on error (conn failed).
+ */
+static int
+conn_pump(struct conn *c, struct conn_side *from, struct conn_side *to)
+{
+	enum tunnel_status st;
+	size_t             moved;
+	ssize_t            n;
+
+	if (side_flush_out(to) < 0)
+		goto fail_to;
+	if (to->out != NULL && buf_len(to->out) > 0)
+		return 0;
+	for (int round = 0; round < PUMP_ROUNDS; round++) {
+		if (from->in != NULL && buf_len(from->in) > 0) {
+			n = side_write(to, buf_data(from->in), buf_len(from->in));
+			if (n < 0)
+				goto fail_to;
+			buf_consume(from->in, (size_t)n);
+			if (buf_len(from->in) > 0)
+				return 0;
+		}
+		side_release_in(from);
+		if (from->pipe.len > 0) {
+			st = tunnel_splice_out(&from->pipe, to->fd, &moved);
+			to->nwritten += moved;
+			if (st == TUNNEL_ERROR)
+				goto fail_to;
+			if (from->pipe.len > 0)
+				return 0;
+		}
+		if (from->eof) {
+			if (!to->shut) {
+				shutdown(to->fd, SHUT_WR);
+				to->shut = true;
+			}
+			return 0;
+		}
+		if (!from->nosplice) {
+			st = tunnel_splice_in(&from->pipe, from->fd, &moved);
+			from->nread += moved;
+			switch (st) {
+			case TUNNEL_OK:
+				continue;
+			case TUNNEL_EOF:
+				from->eof = true;
+				continue;
+			case TUNNEL_AGAIN:
+				return 0;
+			case TUNNEL_ERROR:
+				goto fail_from;
+			case TUNNEL_NOSPLICE:
+				from->nosplice = true;
+				break;
+			}
+		}
+		n = side_read(c, from, SERVER_BUF_SIZE);
+		if (n == -1)
+			return 0;
+		if (n == -2)
+			goto fail_from;
+	}
+	return 0;
+fail_from:
+	conn_log(c, LOG_INFO, "read %s: %s",
+	         from == &c->client ? "client" : "server", strerror(errno));
+	conn_fail(c, from == &c->client ? CONN_ERR_CLIENT_IO
+	                                : CONN_ERR_SERVER_IO);
+	return -1;
+fail_to:
+	conn_log(c, LOG_INFO, "write %s: %s",
+	         to == &c->client ? "client" : "server", strerror(errno));
+	conn_fail(c, to == &c->client ? CONN_ERR_CLIENT_IO : CONN_ERR_SERVER_IO);
+	return -1;
+}
+
+static bool
+side_drained(const struct conn_side *s)
+{
+	return s->eof && s->pipe.len == 0 && (s->in == NULL || buf_len(s->in) == 0);
+}
+
+static void
+conn_tunnel(struct conn *c)
+{
+	uint64_t before = c->client.nwritten;
+
+	if (conn_pump(c, &c->client, &c->server) < 0)
+		return;
+	if (conn_pump(c, &c->server, &c->client) < 0)
+		return;
+	c->txn.bytes_to_client += c->client.nwritten - before;
+	if (side_drained(&c->client) && side_drained(&c->server) &&
+	    (c->client.out == NULL || buf_len(c->client.out) == 0))
+		c->state = CONN_CLOSING;
+}
+
+/* ------------------------------------------------------------------ */
+/* The state machine */
+
+static void
+conn_run(struct conn *c)
+{
+	enum conn_state prev;
+	int             r;
+
+	do {
+		prev = c->state;
+		switch (c->state) {
+		case CONN_REQ_HEAD:
+			conn_req_head(c);
+			break;
+		case CONN_RESOLVING:
+		case CONN_CONNECTING:
+			break;
+		case CONN_FORWARD:
+			conn_forward(c);
+			break;
+		case CONN_TUNNEL:
+			conn_tunnel(c);
+			break;
+		case CONN_REPLY:
+			r = side_flush_out(&c->client);
+			if (r < 0) {
+				conn_fail(c, CONN_ERR_CLIENT_IO);
+			} else if (r == 1) {
+				/* Let the client read the reply before the close. */
+				shutdown(c->client.fd, SHUT_WR);
+				c->client.shut = true;
+				if (c->client.eof)
+					c->state = CONN_CLOSING;
+			}
+			break;
+		case CONN_CLOSING:
+			break;
+		}
+	} while (c->state != prev && c->state != CONN_CLOSING);
+}
+
+/* Reads the side that became readable, in the states that read. */
+static void
+conn_read_side(struct conn *c, struct conn_side *s)
+{
+	ssize_t n;
+
+	if (s->eof)
+		return;
+	if (c->state == CONN_REPLY) {
+		/* Discard what the client still sends after our reply. */
+		uint8_t sink[4096];
+
+		do
+			n = read(s->fd, sink, sizeof(sink));
+		while (n < 0 && errno == EINTR);
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			s->eof = true;
+		return;
+	}
+	n = side_read(c, s, s == &c->client ? client_buf_size(c)
+	                                    : SERVER_BUF_SIZE);
+	if (n != -2)
+		return;
+	if (s == &c->client) {
+		conn_log(c, LOG_INFO, "read client: %s", strerror(errno));
+		conn_fail(c, CONN_ERR_CLIENT_IO);
+	} else {
+		s->eof = true;
+		if (c->state == CONN_FORWARD)
+			conn_server_failed(c, errno);
+	}
+}
+
+static void
+conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn      *c = w->data;
+	struct conn_side *side = w == &c->client.io ? &c->client : &c->server;
+
+	if (side == &c->server && c->state == CONN_CONNECTING) {
+		conn_connected(c);
+	} else if (c->state == CONN_TUNNEL) {
+		/* conn_tunnel() reads with splice(2) itself. */
+	} else if (revents & EV_READ) {
+		conn_read_side(c, side);
+	}
+	if (c->state != CONN_CLOSING)
+		conn_run(c);
+	conn_after(loop, c);
+}
+
+/* Seconds of inactivity allowed in the current state. */
+static double
+conn_timeout(const struct conn *c)
+{
+	const struct conf *cf = c->conf;
+	uint64_t           ms;
+
+	switch (c->state) {
+	case CONN_REQ_HEAD:
+		ms = c->client.in != NULL && buf_len(c->client.in) > 0
+		             ? cf->read_timeout
+		             : cf->client_idle_pconn_timeout;
+		break;
+	case CONN_RESOLVING:
+	case CONN_CONNECTING:
+		ms = cf->connect_timeout;
+		break;
+	case CONN_REPLY:
+		ms = LINGER_MS;
+		break;
+	default:
+		ms = cf->read_timeout;
+		break;
+	}
+	return ms > 0 ? (double)ms / 1000.0 : 0.001;
+}
+
+static bool
+out_pending(const struct conn_side *s)
+{
+	return s->out != NULL && buf_len(s->out) > 0;
+}
+
+/* Sets read/write interest on both sides from the state; nothing else does. */
+static void
+conn_update_watchers(struct ev_loop *loop, struct conn *c)
+{
+	const struct txn *t = &c->txn;
+	int               ce = 0, se = 0;
+
+	switch (c->state) {
+	case CONN_REQ_HEAD:
+	case CONN_RESOLVING:
+		if (!c->client.eof && side_has_room(&c->client))
+			ce |= EV_READ;
+		break;
+	case CONN_CONNECTING:
+		if (!c->client.eof && side_has_room(&c->client))
+			ce |= EV_READ;
+		se |= EV_WRITE;
+		break;
+	case CONN_FORWARD:
+		if (!c->client.eof && side_has_room(&c->client))
+			ce |= EV_READ;
+		if (out_pending(&c->client) || t->resp_pass > 0)
+			ce |= EV_WRITE;
+		if (!c->server.eof && side_has_room(&c->server))
+			se |= EV_READ;
+		if ((t->req_head != NULL && t->req_head_sent < buf_len(t->req_head)) ||
+		    t->req_pass > 0)
+			se |= EV_WRITE;
+		break;
+	case CONN_TUNNEL:
+		/* Read a side only when what came from it has been passed on. */
+		if (!c->client.eof && c->client.pipe.len == 0 &&
+		    (c->client.in == NULL || buf_len(c->client.in) == 0))
+			ce |= EV_READ;
+		if (!c->server.eof && c->server.pipe.len == 0 &&
+		    (c->server.in == NULL || buf_len(c->server.in) == 0))
+			se |= EV_READ;
+		if (out_pending(&c->client) || c->server.pipe.len > 0 ||
+		    (c->server.in != NULL && buf_len(c->server.in) > 0))
+			ce |= EV_WRITE;
+		if (c->client.pipe.len > 0 ||
+		    (c->client.in != NULL && buf_len(c->client.in) > 0))
+			se |= EV_WRITE;
+		break;
+	case CONN_REPLY:
+		if (!c->client.eof)
+			ce |= EV_READ;
+		if (out_pending(&c->client))
+			ce |= EV_WRITE;
+		break;
+	case CONN_CLOSING:
+		break;
+	}
+	side_watch(loop, &c->client, ce);
+	side_watch(loop, &c->server, se);
+}
+
+/* After any event: close, or re-arm the timer and the watchers. */
+static void
+conn_after(struct ev_loop *loop, struct conn *c)
+{
+	if (c->state == CONN_CLOSING) {
+		conn_close(loop, c); /* c is gone: nothing may follow */
+		return;
+	}
+	c->idle.repeat = conn_timeout(c);
+	ev_timer_again(loop, &c->idle);
+	conn_update_watchers(loop, c);
+}
+
+static void
+conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+
+	(void)revents;
+	switch (c->state) {
+	case CONN_RESOLVING:
+	case CONN_CONNECTING:
+		c->txn.peer[0] = '\0';
+		conn_reply(c, 504, "ERR_CONNECT_FAIL",
+		           "the connection to the server timed out");
+		break;
+	case CONN_FORWARD:
+		if (!c->txn.resp_head_done) {
+			conn_reply(c, 504, "ERR_READ_TIMEOUT",
+			           "the server did not answer in time");
+			break;
+		}
+		conn_log(c, LOG_INFO, "read timeout");
+		c->txn.result = "TCP_MISS_ABORTED";
+		conn_fail(c, CONN_ERR_TIMEOUT);
+		break;
+	case CONN_REQ_HEAD:
+		if (c->client.in != NULL && buf_len(c->client.in) > 0)
+			conn_log(c, LOG_INFO, "request head timed out");
+		conn_fail(c, CONN_ERR_TIMEOUT);
+		break;
+	case CONN_TUNNEL:
+		conn_log(c, LOG_DEBUG, "tunnel idle timeout");
+		conn_fail(c, CONN_ERR_TIMEOUT);
+		break;
+	case CONN_REPLY:
+	case CONN_CLOSING:
+		conn_fail(c, CONN_ERR_TIMEOUT);
+		break;
+	}
+	if (c->state == CONN_REPLY)
+		conn_run(c);
+	conn_after(loop, c);
+}
+
+static void
+conn_lifetime_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+
+	(void)revents;
+	conn_log(c, LOG_INFO, "client_lifetime reached");
+	if (c->txn_active && c->txn.result != NULL &&
+	    strcmp(c->txn.result, "TCP_MISS") == 0)
+		c->txn.result = "TCP_MISS_ABORTED";
+	conn_fail(c, CONN_ERR_LIFETIME);
+	conn_after(loop, c);
+}
+
+/* IPv4-mapped IPv6 clients of a dual-stack listener are IPv4 clients. */
+static void
+sockaddr_unmap(struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in   s4;
+
+	if (ss->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+		return;
+	memset(&s4, 0, sizeof(s4));
+	s4.sin_family = AF_INET;
+	s4.sin_port = s6->sin6_port;
+	memcpy(&s4.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &s4, sizeof(s4));
+}
+
+struct conn *
+conn_new(struct worker *w, struct listener *l, int fd,
+         const struct sockaddr_storage *addr)
+{
+	struct conn *c;
+	int          one = 1;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return NULL;
+	}
+	c->id = ++w->next_conn_id;
+	c->worker = w;
+	c->listener = l;
+	c->conf = conf_ref(w->conf);
+	c->client_addr = *addr;
+	sockaddr_unmap(&c->client_addr);
+	sockaddr_ip(&c->client_addr, c->client_ip, sizeof(c->client_ip));
+	side_init(&c->client);
+	side_init(&c->server);
+	side_set_fd(c, &c->client, fd);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	ev_init(&c->idle, conn_idle_cb);
+	c->idle.data = c;
+	ev_timer_init(&c->lifetime, conn_lifetime_cb,
+	              (double)c->conf->client_lifetime / 1000.0, 0.0);
+	c->lifetime.data = c;
+	ev_timer_start(w->loop, &c->lifetime);
+
+	c->next = w->conns;
+	if (w->conns != NULL)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	conn_after(w->loop, c);
+	return c;
+}
+
+void
+conn_close(struct ev_loop *loop, struct conn *c)
+{
+	struct worker *w = c->worker;
+
+	if (c->txn_active && c->err != CONN_OK && c->txn.result != NULL &&
+	    strcmp(c->txn.result, "TCP_MISS") == 0)
+		c->txn.result = "TCP_MISS_ABORTED";
+	conn_log_txn(c);
+	if (c->err != CONN_OK)
+		conn_log(c, LOG_DEBUG, "closed: %s", conn_err_str(c->err));
+	ev_timer_stop(loop, &c->idle);
+	ev_timer_stop(loop, &c->lifetime);
+	resolve_cancel(&c->resolve);
+	side_clear(loop, &c->client);
+	side_clear(loop, &c->server);
+	txn_clear(&c->txn);
+	conf_unref(c->conf);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	w->nconns--;
+	free(c);
+	worker_conn_closed(w);
+}
+
+void
+conn_shutdown(struct conn *c)
+{
+	if (c->state == CONN_REQ_HEAD &&
+	    (c->client.in == NULL || buf_len(c->client.in) == 0)) {
+		conn_fail(c, CONN_ERR_SHUTDOWN);
+		conn_close(c->worker->loop, c);
+		return;
+	}
+	c->txn.client_keep_alive = false; /* close after this transaction */
+}

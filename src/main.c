@@ -1,0 +1,800 @@
+/*
+ * main: the command line, the master and its workers, privileges, signals,
+ * and the worker's event loop.
+ *
+ * With "workers 1" one process does everything.  With more, a master binds
+ * one set of listening sockets per worker (SO_REUSEPORT: the kernel spreads
+ * connections), forks the workers, drops privileges, then only supervises:
+ * it restarts a worker that dies and relays signals.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <grp.h>
+#include <locale.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "access_log.h"
+#include "conf.h"
+#include "conn.h"
+#include "i18n.h"
+#include "listener.h"
+#include "log.h"
+#include "resolve.h"
+#include "tunnel.h"
+#include "upstream.h"
+#include "worker.h"
+
+#define POOL_MAX         1024 /* idle server connections per worker */
+#define POOL_PER_ORIGIN  64
+#define RESTART_DELAY    1.0  /* seconds before restarting a worker */
+#define MAX_WORKERS      64
+
+struct options {
+	const char *config;
+	const char *action; /* -k */
+	bool        foreground;
+	int         debug;
+};
+
+static struct options opt = {
+	.config = SYSCONFDIR "/bascule/bascule.conf",
+	.debug = 2,
+};
+
+static const struct option long_options[] = {
+	{ "foreground", no_argument, NULL, 'N' },
+	{ "config", required_argument, NULL, 'f' },
+	{ "signal", required_argument, NULL, 'k' },
+	{ "debug", required_argument, NULL, 'd' },
+	{ "version", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "test-config", no_argument, NULL, 'T' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, _("Usage: %s [OPTION]...\n"), PACKAGE);
+	fputs(_("HTTP/HTTPS forward proxy reading Squid's configuration "
+	        "language.\n\n"),
+	      f);
+	fputs(_("  -N, --foreground        log to stderr instead of syslog\n"
+	        "  -f, --config=FILE       read the configuration from FILE\n"
+	        "  -k, --signal=ACTION     parse | check | reconfigure | "
+	        "shutdown | rotate\n"
+	        "      --test-config       same as -k parse\n"
+	        "  -d, --debug=LEVEL       log level 0 (errors) to 9 (debug)\n"
+	        "  -v, --version           print the version and exit\n"
+	        "  -h, --help              print this help and exit\n"),
+	      f);
+	fprintf(f, _("\nDefault configuration file: %s\n"),
+	        SYSCONFDIR "/bascule/bascule.conf");
+}
+
+/* Squid's debug levels 0..9 onto syslog levels. */
+static int
+debug_to_syslog(int level)
+{
+	static const int map[] = { LOG_ERR,  LOG_WARNING, LOG_NOTICE, LOG_INFO,
+		                   LOG_INFO, LOG_DEBUG };
+
+	return map[level < 5 ? level : 5];
+}
+
+/* Prints (-k parse, start-up) or logs (reload) configuration messages. */
+static void
+print_diag(const struct conf_diag *d, bool to_log)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (to_log)
+			log_msg(d->v[i].is_error ? LOG_ERR : LOG_WARNING, "%s",
+			        d->v[i].text);
+		else
+			fprintf(stderr, "%s\n", d->v[i].text);
+	}
+}
+
+static struct conf *
+load_conf(bool to_log)
+{
+	struct conf_diag d = { 0 };
+	struct conf     *c = conf_load(opt.config, &d);
+
+	print_diag(&d, to_log);
+	if (c == NULL && !to_log)
+		fprintf(stderr,
+		        ngettext("%s: %zu error in the configuration\n",
+		                 "%s: %zu errors in the configuration\n",
+		                 d.nerrors),
+		        opt.config, d.nerrors);
+	conf_diag_clear(&d);
+	return c;
+}
+
+/* ------------------------------------------------------------------ */
+/* sd_notify(3) protocol, without libsystemd */
+
+static void
+notify(const char *state)
+{
+	const char        *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	socklen_t          len;
+	int                fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(sun.sun_path))
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path));
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0'; /* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL,
+	           (struct sockaddr *)&sun, len) < 0)
+		log_msg(LOG_DEBUG, "notify %s: %s", path, strerror(errno));
+	close(fd);
+}
+
+/* ------------------------------------------------------------------ */
+/* -k ACTION: talk to the running daemon */
+
+static pid_t
+read_pid(const struct conf *c)
+{
+	const char *mainpid = getenv("MAINPID"); /* set by systemd */
+	char        text[32];
+	long        v;
+	char       *end;
+	FILE       *f;
+
+	if (mainpid != NULL && *mainpid != '\0') {
+		v = strtol(mainpid, &end, 10);
+		if (*end == '\0' && v > 1)
+			return (pid_t)v;
+	}
+	if (c->pid_filename == NULL) {
+		fprintf(stderr, _("%s: pid_filename is none: cannot find the "
+		                  "running daemon\n"),
+		        PACKAGE);
+		return -1;
+	}
+	f = fopen(c->pid_filename, "r");
+	if (f == NULL || fgets(text, sizeof(text), f) == NULL) {
+		fprintf(stderr, _("%s: cannot read %s: %s\n"), PACKAGE,
+		        c->pid_filename, f ? _("empty file") : strerror(errno));
+		if (f != NULL)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || v <= 1 || (*end != '\n' && *end != '\0')) {
+		fprintf(stderr, _("%s: %s does not hold a process id\n"), PACKAGE,
+		        c->pid_filename);
+		return -1;
+	}
+	return (pid_t)v;
+}
+
+static int
+run_action(const char *action)
+{
+	static const struct {
+		const char *name;
+		int         sig;
+	} actions[] = {
+		{ "check", 0 },
+		{ "reconfigure", SIGHUP },
+		{ "shutdown", SIGTERM },
+		{ "rotate", SIGUSR1 },
+	};
+	struct conf *c;
+	pid_t        pid;
+
+	c = load_conf(false);
+	if (strcmp(action, "parse") == 0)
+		return c != NULL ? 0 : 1;
+	if (c == NULL)
+		return 1; /* never signal a daemon with a broken configuration */
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		if (strcmp(action, actions[i].name) != 0)
+			continue;
+		pid = read_pid(c);
+		conf_unref(c);
+		if (pid < 0)
+			return 1;
+		if (kill(pid, actions[i].sig) < 0) {
+			fprintf(stderr, _("%s: cannot signal process %ld: %s\n"),
+			        PACKAGE, (long)pid, strerror(errno));
+			return 1;
+		}
+		return 0;
+	}
+	conf_unref(c);
+	fprintf(stderr, _("%s: unknown -k action '%s'\n"), PACKAGE, action);
+	return 2;
+}
+
+/* ------------------------------------------------------------------ */
+/* Start-up: limits, pid file, privileges */
+
+static void
+set_fd_limit(const struct conf *c)
+{
+	struct rlimit rl;
+
+	if (c->max_filedescriptors == 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rl.rlim_cur = (rlim_t)c->max_filedescriptors;
+	if (rl.rlim_max < rl.rlim_cur) {
+		if (geteuid() == 0)
+			rl.rlim_max = rl.rlim_cur;
+		else
+			rl.rlim_cur = rl.rlim_max;
+	}
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_msg(LOG_WARNING, "max_filedescriptors %llu: %s",
+		        (unsigned long long)c->max_filedescriptors,
+		        strerror(errno));
+}
+
+static void
+write_pid_file(const struct conf *c)
+{
+	char  text[32];
+	int   fd, n;
+
+	if (c->pid_filename == NULL)
+		return;
+	fd = open(c->pid_filename, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	          0644);
+	if (fd < 0)
+		fatal("pid_filename %s: %s", c->pid_filename, strerror(errno));
+	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	if (write(fd, text, (size_t)n) != n || close(fd) < 0)
+		fatal("pid_filename %s: %s", c->pid_filename, strerror(errno));
+}
+
+/* The account to run as: cache_effective_user, or nobody when root. */
+static const struct passwd *
+target_user(const struct conf *c)
+{
+	const struct passwd *pw;
+	const char          *name = c->cache_effective_user;
+
+	if (geteuid() != 0) {
+		if (name != NULL && (pw = getpwnam(name)) != NULL &&
+		    pw->pw_uid != geteuid())
+			log_msg(LOG_WARNING,
+			        "cache_effective_user %s ignored: not started "
+			        "as root",
+			        name);
+		return NULL;
+	}
+	if (name == NULL)
+		name = "nobody";
+	pw = getpwnam(name);
+	if (pw == NULL)
+		fatal("cache_effective_user %s: no such user", name);
+	return pw;
+}
+
+static void
+drop_privileges(const struct passwd *pw)
+{
+	if (pw == NULL)
+		return;
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
+		fatal("cannot become %s: %s", pw->pw_name, strerror(errno));
+	if (pw->pw_uid != 0 && setuid(0) == 0)
+		fatal("cannot drop root privileges");
+}
+
+/* ------------------------------------------------------------------ */
+/* The worker */
+
+static struct worker worker;
+static ev_signal     w_sighup, w_sigterm, w_sigint, w_sigusr1;
+static ev_timer      w_shutdown;
+
+static void
+worker_update_names(struct worker *w)
+{
+	const struct conf *c = w->conf;
+
+	if (c->visible_hostname != NULL)
+		snprintf(w->hostname, sizeof(w->hostname), "%s",
+		         c->visible_hostname);
+	else if (gethostname(w->hostname, sizeof(w->hostname) - 1) < 0)
+		snprintf(w->hostname, sizeof(w->hostname), "localhost");
+	snprintf(w->via, sizeof(w->via), "1.1 %s (bascule/%s)", w->hostname,
+	         PACKAGE_VERSION);
+}
+
+void
+worker_conn_closed(struct worker *w)
+{
+	if (w->stopping && w->nconns == 0)
+		ev_break(w->loop, EVBREAK_ALL);
+}
+
+static void
+worker_reload(struct worker *w)
+{
+	struct conf_diag   d = { 0 };
+	struct conf       *c;
+	struct access_log *al;
+	const char        *why = NULL, *path = NULL;
+
+	notify("RELOADING=1");
+	c = conf_load(opt.config, &d);
+	print_diag(&d, true);
+	conf_diag_clear(&d);
+	if (c == NULL) {
+		log_msg(LOG_ERR, "reload: %s has errors: keeping the running "
+		                 "configuration",
+		        opt.config);
+		notify("READY=1");
+		return;
+	}
+	conf_restart_needed(w->conf, c, &d);
+	print_diag(&d, true);
+	conf_diag_clear(&d);
+	if (resolver_configure(w->resolver, c, &why) < 0)
+		log_msg(LOG_ERR, "reload: resolver: %s", why);
+	al = access_log_open(c, (uid_t)-1, (gid_t)-1, &path);
+	if (al == NULL) {
+		log_msg(LOG_ERR, "reload: access_log %s: %s: keeping the old logs",
+		        path, strerror(errno));
+	} else {
+		access_log_close(w->access_log);
+		w->access_log = al;
+	}
+	upstream_pool_set_timeout(w->pool, c->server_idle_pconn_timeout);
+	conf_unref(w->conf);
+	w->conf = c;
+	worker_update_names(w);
+	log_msg(LOG_NOTICE, "reloaded %s", opt.config);
+	notify("READY=1");
+}
+
+static void
+worker_shutdown_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)t;
+	(void)revents;
+	log_msg(LOG_NOTICE, "shutdown_lifetime over: closing %u connections",
+	        worker.nconns);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+worker_stop(struct worker *w)
+{
+	struct conn *c, *next;
+
+	if (w->stopping) {
+		log_msg(LOG_NOTICE, "second stop signal: exiting now");
+		ev_break(w->loop, EVBREAK_ALL);
+		return;
+	}
+	log_msg(LOG_NOTICE, "shutting down: %u connections open", w->nconns);
+	notify("STOPPING=1");
+	w->stopping = true;
+	listener_stop(w->listeners);
+	upstream_pool_flush(w->pool);
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		conn_shutdown(c);
+	}
+	if (w->nconns == 0) {
+		ev_break(w->loop, EVBREAK_ALL);
+		return;
+	}
+	ev_timer_init(&w_shutdown, worker_shutdown_timeout_cb,
+	              (double)w->conf->shutdown_lifetime / 1000.0, 0.0);
+	ev_timer_start(w->loop, &w_shutdown);
+}
+
+static void
+worker_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	const char *path = NULL;
+
+	(void)loop;
+	(void)revents;
+	switch (s->signum) {
+	case SIGHUP:
+		worker_reload(&worker);
+		break;
+	case SIGUSR1:
+		if (access_log_reopen(worker.access_log, &path) < 0)
+			log_msg(LOG_ERR, "rotate: %s: %s", path, strerror(errno));
+		else
+			log_msg(LOG_NOTICE, "logs reopened");
+		break;
+	default:
+		worker_stop(&worker);
+		break;
+	}
+}
+
+/*
+ * Runs one worker on the default loop until it stops.  Takes the
+ * reference to conf and the listeners; access_log is already open.
+ */
+static int
+worker_run(struct conf *conf, struct listener *ls, struct access_log *al)
+{
+	struct worker *w = &worker;
+	const char    *why = NULL;
+	struct conn   *c;
+
+	w->loop = EV_DEFAULT;
+	w->conf = conf;
+	w->access_log = al;
+	w->listeners = ls;
+	worker_update_names(w);
+	w->resolver = resolver_new(w->loop, conf, &why);
+	if (w->resolver == NULL)
+		fatal("resolver: %s", why);
+	w->pool = upstream_pool_new(w->loop, POOL_MAX, POOL_PER_ORIGIN);
+	if (w->pool == NULL)
+		fatal("out of memory");
+	upstream_pool_set_timeout(w->pool, conf->server_idle_pconn_timeout);
+
+	ev_signal_init(&w_sighup, worker_signal_cb, SIGHUP);
+	ev_signal_init(&w_sigterm, worker_signal_cb, SIGTERM);
+	ev_signal_init(&w_sigint, worker_signal_cb, SIGINT);
+	ev_signal_init(&w_sigusr1, worker_signal_cb, SIGUSR1);
+	ev_signal_start(w->loop, &w_sighup);
+	ev_signal_start(w->loop, &w_sigterm);
+	ev_signal_start(w->loop, &w_sigint);
+	ev_signal_start(w->loop, &w_sigusr1);
+	listener_start(ls, w);
+
+	ev_run(w->loop, 0);
+
+	while ((c = w->conns) != NULL) {
+		conn_shutdown(c);
+		if (w->conns == c) {
+			c->err = CONN_ERR_SHUTDOWN;
+			conn_close(w->loop, c);
+		}
+	}
+	upstream_pool_free(w->pool);
+	resolver_free(w->resolver);
+	listener_free_all(w->listeners);
+	access_log_close(w->access_log);
+	conf_unref(w->conf);
+	tunnel_pool_drain();
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The master */
+
+struct child {
+	pid_t            pid;
+	struct listener *ls;
+	ev_child         watch;
+	ev_timer         restart;
+	int              index;
+};
+
+static struct child        children[MAX_WORKERS];
+static unsigned            nchildren;
+static bool                master_stopping;
+static struct conf        *master_conf;
+static ev_signal           m_sighup, m_sigterm, m_sigint, m_sigusr1;
+
+static void master_child_cb(struct ev_loop *loop, ev_child *w, int revents);
+
+/* In a new worker: forget the master's watchers, become a worker. */
+static void __attribute__((noreturn))
+become_worker(struct child *ch)
+{
+	struct ev_loop    *loop = EV_DEFAULT;
+	struct access_log *al;
+	const char        *path = NULL;
+
+	for (unsigned i = 0; i < nchildren; i++) {
+		ev_child_stop(loop, &children[i].watch);
+		ev_timer_stop(loop, &children[i].restart);
+		if (&children[i] != ch)
+			listener_free_all(children[i].ls);
+	}
+	ev_signal_stop(loop, &m_sighup);
+	ev_signal_stop(loop, &m_sigterm);
+	ev_signal_stop(loop, &m_sigint);
+	ev_signal_stop(loop, &m_sigusr1);
+	ev_loop_fork(loop);
+	al = access_log_open(master_conf, (uid_t)-1, (gid_t)-1, &path);
+	if (al == NULL)
+		fatal("access_log %s: %s", path, strerror(errno));
+	log_msg(LOG_INFO, "worker %d started", ch->index + 1);
+	exit(worker_run(conf_ref(master_conf), ch->ls, al));
+}
+
+static void
+master_spawn(struct ev_loop *loop, struct child *ch)
+{
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		log_msg(LOG_ERR, "fork: %s", strerror(errno));
+		ev_timer_set(&ch->restart, RESTART_DELAY, 0.0);
+		ev_timer_start(loop, &ch->restart);
+		return;
+	}
+	if (pid == 0)
+		become_worker(ch);
+	ch->pid = pid;
+	ev_child_set(&ch->watch, pid, 0);
+	ev_child_start(loop, &ch->watch);
+}
+
+static void
+master_restart_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	(void)revents;
+	if (!master_stopping)
+		master_spawn(loop, t->data);
+}
+
+static void
+master_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct child *ch = w->data;
+	bool          any = false;
+
+	(void)revents;
+	ev_child_stop(loop, w);
+	ch->pid = 0;
+	if (master_stopping) {
+		for (unsigned i = 0; i < nchildren; i++)
+			any |= children[i].pid != 0;
+		if (!any)
+			ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	if (WIFSIGNALED(w->rstatus))
+		log_msg(LOG_ERR, "worker %d (pid %d) killed by signal %d: "
+		                 "restarting",
+		        ch->index + 1, (int)w->rpid, WTERMSIG(w->rstatus));
+	else
+		log_msg(LOG_ERR, "worker %d (pid %d) exited with status %d: "
+		                 "restarting",
+		        ch->index + 1, (int)w->rpid, WEXITSTATUS(w->rstatus));
+	ev_timer_set(&ch->restart, RESTART_DELAY, 0.0);
+	ev_timer_start(loop, &ch->restart);
+}
+
+static void
+master_signal_children(int sig)
+{
+	for (unsigned i = 0; i < nchildren; i++)
+		if (children[i].pid > 0)
+			kill(children[i].pid, sig);
+}
+
+static void
+master_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
+{
+	struct conf *c;
+
+	(void)revents;
+	switch (s->signum) {
+	case SIGHUP:
+		/* Workers reload themselves; refuse a broken file here once. */
+		c = load_conf(true);
+		if (c == NULL) {
+			log_msg(LOG_ERR, "reload: %s has errors: keeping the "
+			                 "running configuration",
+			        opt.config);
+			return;
+		}
+		notify("RELOADING=1");
+		conf_unref(master_conf);
+		master_conf = c; /* restarted workers start with it */
+		master_signal_children(SIGHUP);
+		notify("READY=1");
+		break;
+	case SIGUSR1:
+		master_signal_children(SIGUSR1);
+		break;
+	default:
+		if (master_stopping) {
+			master_signal_children(SIGTERM);
+			break;
+		}
+		master_stopping = true;
+		notify("STOPPING=1");
+		log_msg(LOG_NOTICE, "shutting down %u workers", nchildren);
+		for (unsigned i = 0; i < nchildren; i++)
+			ev_timer_stop(loop, &children[i].restart);
+		master_signal_children(SIGTERM);
+		break;
+	}
+}
+
+static int
+master_run(unsigned nworkers)
+{
+	struct ev_loop *loop = EV_DEFAULT;
+
+	ev_signal_init(&m_sighup, master_signal_cb, SIGHUP);
+	ev_signal_init(&m_sigterm, master_signal_cb, SIGTERM);
+	ev_signal_init(&m_sigint, master_signal_cb, SIGINT);
+	ev_signal_init(&m_sigusr1, master_signal_cb, SIGUSR1);
+	ev_signal_start(loop, &m_sighup);
+	ev_signal_start(loop, &m_sigterm);
+	ev_signal_start(loop, &m_sigint);
+	ev_signal_start(loop, &m_sigusr1);
+	for (unsigned i = 0; i < nworkers; i++) {
+		struct child *ch = &children[i];
+
+		ch->index = (int)i;
+		ev_child_init(&ch->watch, master_child_cb, 0, 0);
+		ch->watch.data = ch;
+		ev_init(&ch->restart, master_restart_cb);
+		ch->restart.data = ch;
+	}
+	nchildren = nworkers;
+	for (unsigned i = 0; i < nworkers; i++)
+		master_spawn(loop, &children[i]);
+	ev_run(loop, 0);
+	for (unsigned i = 0; i < nworkers; i++)
+		listener_free_all(children[i].ls);
+	conf_unref(master_conf);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+static int
+serve(void)
+{
+	struct conf         *c;
+	struct listener     *sets[MAX_WORKERS];
+	struct access_log   *al = NULL;
+	const struct passwd *pw;
+	const char          *what = NULL, *why = NULL, *path = NULL;
+	struct sigaction     sa;
+	int                  rc;
+
+	c = load_conf(false);
+	if (c == NULL)
+		return 1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN; /* splice(2) has no MSG_NOSIGNAL */
+	sigaction(SIGPIPE, &sa, NULL);
+	set_fd_limit(c);
+	pw = target_user(c);
+
+	for (unsigned i = 0; i < c->workers; i++) {
+		sets[i] = listener_bind_all(c->listeners, c->nlisteners,
+		                            c->workers > 1, &what, &why);
+		if (sets[i] == NULL)
+			fatal("http_port %s: %s", what, why);
+	}
+	if (c->workers == 1) {
+		al = access_log_open(c, pw ? pw->pw_uid : (uid_t)-1,
+		                     pw ? pw->pw_gid : (gid_t)-1, &path);
+		if (al == NULL)
+			fatal("access_log %s: %s", path, strerror(errno));
+	} else {
+		/* Create and chown the files; each worker opens its own. */
+		struct access_log *tmp = access_log_open(
+		        c, pw ? pw->pw_uid : (uid_t)-1,
+		        pw ? pw->pw_gid : (gid_t)-1, &path);
+
+		if (tmp == NULL)
+			fatal("access_log %s: %s", path, strerror(errno));
+		access_log_close(tmp);
+	}
+	write_pid_file(c);
+	drop_privileges(pw);
+	log_msg(LOG_NOTICE, "bascule %s started: %zu ports, %u worker%s",
+	        PACKAGE_VERSION, c->nlisteners, c->workers,
+	        c->workers == 1 ? "" : "s");
+	notify("READY=1");
+	if (c->workers == 1) {
+		rc = worker_run(c, sets[0], al);
+	} else {
+		for (unsigned i = 0; i < c->workers; i++)
+			children[i].ls = sets[i];
+		master_conf = c;
+		rc = master_run(c->workers);
+	}
+	log_msg(LOG_NOTICE, "bascule stopped");
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	char *end;
+	int   ch;
+	long  v;
+
+	setlocale(LC_ALL, "");
+#ifdef ENABLE_NLS
+	bindtextdomain(PACKAGE, LOCALEDIR);
+	textdomain(PACKAGE);
+#endif
+	while ((ch = getopt_long(argc, argv, "Nf:k:d:vh", long_options,
+	                         NULL)) != -1) {
+		switch (ch) {
+		case 'N':
+			opt.foreground = true;
+			break;
+		case 'f':
+			opt.config = optarg;
+			break;
+		case 'k':
+			opt.action = optarg;
+			break;
+		case 'T':
+			opt.action = "parse";
+			break;
+		case 'd':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || v < 0 || v > 9) {
+				fprintf(stderr,
+				        _("%s: -d needs a level from 0 to 9\n"),
+				        PACKAGE);
+				return 2;
+			}
+			opt.debug = (int)v;
+			break;
+		case 'v':
+			printf("bascule %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, _("%s: unexpected argument '%s'\n"), PACKAGE,
+		        argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	log_init(PACKAGE, opt.foreground || opt.action != NULL ||
+	                          isatty(STDERR_FILENO),
+	         debug_to_syslog(opt.debug));
+	if (opt.action != NULL)
+		return run_action(opt.action);
+	return serve();
+}

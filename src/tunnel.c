@@ -1,0 +1,137 @@
+/*
+ * tunnel: splice(2) through kernel pipes, with a small pool of empty pipes
+ * so that idle tunnels hold none and busy ones do not pay pipe2() per burst.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "tunnel.h"
+
+#define POOL_MAX 64
+
+static int    pool[POOL_MAX][2];
+static size_t pool_len;
+
+void
+tunnel_pipe_init(struct tunnel_pipe *tp)
+{
+	tp->fd[0] = -1;
+	tp->fd[1] = -1;
+	tp->len = 0;
+}
+
+static void
+pipe_close(struct tunnel_pipe *tp)
+{
+	if (tp->fd[0] >= 0) {
+		close(tp->fd[0]);
+		close(tp->fd[1]);
+	}
+	tunnel_pipe_init(tp);
+}
+
+/* Returns an empty pipe to the pool (or closes it). */
+static void
+pipe_release(struct tunnel_pipe *tp)
+{
+	if (tp->fd[0] < 0)
+		return;
+	if (tp->len > 0 || pool_len == POOL_MAX) {
+		pipe_close(tp);
+		return;
+	}
+	pool[pool_len][0] = tp->fd[0];
+	pool[pool_len][1] = tp->fd[1];
+	pool_len++;
+	tunnel_pipe_init(tp);
+}
+
+static int
+pipe_acquire(struct tunnel_pipe *tp)
+{
+	if (tp->fd[0] >= 0)
+		return 0;
+	if (pool_len > 0) {
+		pool_len--;
+		tp->fd[0] = pool[pool_len][0];
+		tp->fd[1] = pool[pool_len][1];
+		return 0;
+	}
+	return pipe2(tp->fd, O_NONBLOCK | O_CLOEXEC);
+}
+
+void
+tunnel_pipe_clear(struct tunnel_pipe *tp)
+{
+	if (tp->len > 0)
+		pipe_close(tp); /* bytes left in it: never reuse */
+	else
+		pipe_release(tp);
+}
+
+enum tunnel_status
+tunnel_splice_in(struct tunnel_pipe *tp, int fd, size_t *moved)
+{
+	ssize_t n;
+
+	*moved = 0;
+	if (tp->len >= TUNNEL_PIPE_MAX)
+		return TUNNEL_AGAIN;
+	if (pipe_acquire(tp) < 0)
+		return TUNNEL_ERROR;
+	do
+		n = splice(fd, NULL, tp->fd[1], NULL, TUNNEL_PIPE_MAX - tp->len,
+		           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		tp->len += (size_t)n;
+		*moved = (size_t)n;
+		return TUNNEL_OK;
+	}
+	if (tp->len == 0)
+		pipe_release(tp);
+	if (n == 0)
+		return TUNNEL_EOF;
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return TUNNEL_AGAIN;
+	if (errno == EINVAL || errno == ENOSYS)
+		return TUNNEL_NOSPLICE;
+	return TUNNEL_ERROR;
+}
+
+enum tunnel_status
+tunnel_splice_out(struct tunnel_pipe *tp, int fd, size_t *moved)
+{
+	ssize_t n;
+
+	*moved = 0;
+	if (tp->len == 0)
+		return TUNNEL_OK;
+	do
+		n = splice(tp->fd[0], NULL, fd, NULL, tp->len,
+		           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		tp->len -= (size_t)n;
+		*moved = (size_t)n;
+		if (tp->len == 0)
+			pipe_release(tp);
+		return TUNNEL_OK;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return TUNNEL_AGAIN;
+	return TUNNEL_ERROR;
+}
+
+void
+tunnel_pool_drain(void)
+{
+	while (pool_len > 0) {
+		pool_len--;
+		close(pool[pool_len][0]);
+		close(pool[pool_len][1]);
+	}
+}

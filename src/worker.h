@@ -1,0 +1,38 @@
+/*
+ * worker: what one process serving connections shares between them: its
+ * loop, the current configuration generation, the resolver, the pool of idle
+ * server connections, the access log and the list of live connections.
+ */
+#ifndef BASCULE_WORKER_H
+#define BASCULE_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct access_log;
+struct conf;
+struct conn;
+struct ev_loop;
+struct listener;
+struct resolver;
+struct upstream_pool;
+
+struct worker {
+	struct ev_loop       *loop;
+	struct conf          *conf; /* current generation: new conns take it */
+	struct resolver      *resolver;
+	struct upstream_pool *pool;
+	struct access_log    *access_log;
+	struct listener      *listeners;
+	char                  hostname[256]; /* visible_hostname */
+	char                  via[320];      /* Via field value */
+	uint64_t              next_conn_id;
+	unsigned              nconns;
+	struct conn          *conns; /* all live connections */
+	bool                  stopping; /* graceful shutdown in progress */
+};
+
+/* Called by conn_close() when a connection is freed. */
+void worker_conn_closed(struct worker *w);
+
+#endif
