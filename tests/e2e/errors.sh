@@ -1,0 +1,78 @@
+#!/bin/sh
+# Errors reach the client as proper responses with a reason, and the
+# access log says what happened; the proxy keeps serving others.
+. "${srcdir:-.}/e2e/lib.sh"
+need curl python3
+origin_start
+CLOSED_PORT=$(free_port)
+# A listener whose accept queue is full: connects to it hang (for 504).
+BLACKHOLE_PORT=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(0)
+c = []
+for i in range(4):
+    x = socket.socket(); x.setblocking(False); x.connect_ex(("127.0.0.1", int(sys.argv[1]))); c.append(x)
+time.sleep(60)' "$BLACKHOLE_PORT" &
+PIDS="$PIDS $!"
+sleep 0.5
+bascule_start <<EOF
+http_port 127.0.0.1:$PROXY_PORT
+connect_timeout 1 second
+read_timeout 2 seconds
+request_header_max_size 4 KB
+acl blocked dstdomain .blocked.test
+http_access deny blocked
+http_access allow localhost
+EOF
+O="http://127.0.0.1:$ORIGIN_PORT"
+
+status_of() { proxy_curl -o "$T/body" -D "$T/head" -w '%{http_code}' "$@"; }
+
+code=$(status_of "http://www.blocked.test/")
+check "403 for a denied request" [ "$code" = 403 ]
+check "403 page names the error" grep -q ERR_ACCESS_DENIED "$T/body"
+check "403 logged as TCP_DENIED" log_has "TCP_DENIED/403 [0-9]+ GET http://www.blocked.test/ - HIER_NONE/- "
+
+code=$(status_of "http://127.0.0.1:$CLOSED_PORT/")
+check "502 when the origin refuses ($code)" [ "$code" = 502 ]
+check "502 says why" grep -qi 'refused' "$T/body"
+
+code=$(status_of "$O/garbage")
+check "502 when the origin answers garbage ($code)" [ "$code" = 502 ]
+check "502 invalid response code" grep -q ERR_INVALID_RESP "$T/head"
+
+code=$(status_of "$O/noresp")
+check "502 when the origin closes without answering ($code)" [ "$code" = 502 ]
+
+code=$(status_of "$O/slow?s=4")
+check "504 when the origin is too slow ($code)" [ "$code" = 504 ]
+check "504 read timeout code" grep -q ERR_READ_TIMEOUT "$T/head"
+
+code=$(status_of "http://127.0.0.1:$BLACKHOLE_PORT/")
+check "504 on connect timeout ($code)" [ "$code" = 504 ]
+check "504 logged" log_has "TCP_MISS/504 [0-9]+ GET http://127.0.0.1:$BLACKHOLE_PORT/"
+
+code=$(status_of "http://no-such-host.invalid/")
+check "503 when the name does not resolve ($code)" [ "$code" = 503 ]
+check "DNS error code" grep -q ERR_DNS_FAIL "$T/head"
+
+big=$(head -c 6000 /dev/zero | tr '\0' a)
+code=$(status_of -H "X-Big: $big" "$O/hello")
+check "431 for an oversized head ($code)" [ "$code" = 431 ]
+
+raw "NONSENSE\r\n\r\n" >"$T/raw400"
+check "400 for a malformed request" grep -q '^HTTP/1.1 400' "$T/raw400"
+check "400 logged" log_has "TAG_NONE/400 "
+raw "GET /relative HTTP/1.1\r\nHost: x\r\n\r\n" >"$T/rel"
+check "400 for an origin-form request to a forward proxy" grep -q ERR_INVALID_URL "$T/rel"
+raw "GET ftp://x/ HTTP/1.1\r\nHost: x\r\n\r\n" >"$T/ftp"
+check "400 for an unsupported scheme" grep -qi 'unsupported URL scheme' "$T/ftp"
+raw "GET http://user:pw@127.0.0.1:$ORIGIN_PORT/ HTTP/1.1\r\nHost: x\r\n\r\n" >"$T/userinfo"
+check "400 for user information in the URL" grep -q '^HTTP/1.1 400' "$T/userinfo"
+raw "GET $O/hello HTTP/2.0\r\nHost: x\r\n\r\n" >"$T/h2"
+check "400 for HTTP/2.0 in a request line" grep -q '^HTTP/1.1 400' "$T/h2"
+
+body=$(proxy_curl "$O/hello")
+check "still serving after all that" [ "$body" = hello ]
+check "process alive" kill -0 "$BASCULE_PID"
+finish

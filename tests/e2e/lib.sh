@@ -1,0 +1,265 @@
+# Shared by the end-to-end tests: a private directory, free ports, real
+# processes started and stopped by PID, and assertions.  Sourced, not run.
+#
+#   . "${srcdir:-.}/e2e/lib.sh"
+#   need curl nginx
+#   origin_start; bascule_start <<EOF ... EOF
+#
+# KEEP_TEST_DIR=1 keeps the directory of a failed run.
+
+set -u
+
+: "${srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_srcdir:=$(cd "$srcdir/.." && pwd)}"
+: "${BASCULE:=$top_srcdir/src/bascule}"
+E2E="$srcdir/e2e"
+TEST_NAME=$(basename "$0" .sh)
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/bascule-$TEST_NAME.XXXXXX") || exit 99
+chmod 755 "$T"
+# Run as root, the daemon drops to nobody: like /var/log/bascule for the
+# service user, the directory it writes logs in must be its own.
+[ "$(id -u)" = 0 ] && chown nobody "$T"
+PIDS=""
+FAILED=0
+CHECKS=0
+
+cleanup() {
+	for pid in $PIDS; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in $PIDS; do
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -9 "$pid" 2>/dev/null
+	done
+	if [ "$FAILED" -ne 0 ] && [ -n "${KEEP_TEST_DIR:-}" ]; then
+		echo "# kept $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+skip() {
+	echo "SKIP: $TEST_NAME: $*"
+	exit 77
+}
+
+need() {
+	for cmd in "$@"; do
+		command -v "$cmd" >/dev/null 2>&1 || skip "$cmd is not installed"
+	done
+}
+
+# fail MESSAGE: records a failed check and shows the daemon's log.
+fail() {
+	echo "FAIL: $TEST_NAME: $*"
+	FAILED=$((FAILED + 1))
+	if [ -f "$T/bascule.err" ]; then
+		echo "--- bascule log (last 20 lines)"
+		tail -n 20 "$T/bascule.err"
+	fi
+}
+
+ok() {
+	CHECKS=$((CHECKS + 1))
+	echo "ok $CHECKS - $*"
+}
+
+# check NAME COMMAND...: runs a command and records the outcome.
+check() {
+	name=$1
+	shift
+	if "$@"; then ok "$name"; else fail "$name"; fi
+}
+
+finish() {
+	if [ "$FAILED" -ne 0 ]; then
+		echo "$TEST_NAME: $FAILED of $((CHECKS + FAILED)) checks failed"
+		exit 1
+	fi
+	echo "$TEST_NAME: $CHECKS checks passed"
+	exit 0
+}
+
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+PROXY_PORT=$(free_port)
+
+# wait_port PORT: until something listens on 127.0.0.1:PORT (at most 10 s).
+wait_port() {
+	i=0
+	while [ $i -lt 100 ]; do
+		if python3 -c 'import socket, sys
+s = socket.socket()
+s.settimeout(0.2)
+sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
+		then
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# wait_for COMMAND...: retries a command for at most 10 s.
+wait_for() {
+	i=0
+	while [ $i -lt 100 ]; do
+		"$@" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# origin_start: the test origin (tests/e2e/origin.py) on $ORIGIN_PORT.
+origin_start() {
+	need python3
+	ORIGIN_PORT=$(free_port)
+	python3 "$E2E/origin.py" "$ORIGIN_PORT" >"$T/origin.log" 2>&1 &
+	ORIGIN_PID=$!
+	PIDS="$PIDS $ORIGIN_PID"
+	wait_port "$ORIGIN_PORT" || { fail "origin did not start"; finish; }
+}
+
+# nginx_start [tls]: nginx serving $T/www on $NGINX_PORT (HTTP) and, with
+# "tls", $NGINX_TLS_PORT with a certificate for localhost in $T/origin.pem.
+nginx_start() {
+	need nginx
+	NGINX_PORT=$(free_port)
+	mkdir -p "$T/www" "$T/nginx"
+	printf 'hello\n' >"$T/www/hello"
+	tls_server=""
+	if [ "${1:-}" = tls ]; then
+		need certtool
+		make_cert localhost "$T/origin"
+		NGINX_TLS_PORT=$(free_port)
+		tls_server="server {
+		listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+		server_name localhost;
+		ssl_certificate $T/origin.pem;
+		ssl_certificate_key $T/origin.key;
+		root $T/www;
+	}"
+	fi
+	cat >"$T/nginx/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 1024; }
+http {
+	access_log $T/nginx/access.log;
+	client_body_temp_path $T/nginx/body;
+	proxy_temp_path $T/nginx/proxy;
+	fastcgi_temp_path $T/nginx/fastcgi;
+	uwsgi_temp_path $T/nginx/uwsgi;
+	scgi_temp_path $T/nginx/scgi;
+	keepalive_requests 10000;
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		root $T/www;
+	}
+	$tls_server
+}
+NGINX
+	nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
+		>"$T/nginx/stdout" 2>&1 &
+	NGINX_PID=$!
+	PIDS="$PIDS $NGINX_PID"
+	wait_port "$NGINX_PORT" || { fail "nginx did not start"; finish; }
+}
+
+# make_cert NAME PREFIX: a self-signed certificate PREFIX.pem and key.
+make_cert() {
+	certtool --generate-privkey --key-type=ecdsa --outfile "$2.key" \
+		>/dev/null 2>&1 || return 1
+	cat >"$2.tmpl" <<TMPL
+cn = "$1"
+dns_name = "$1"
+ca
+signing_key
+encryption_key
+tls_www_server
+expiration_days = 30
+TMPL
+	certtool --generate-self-signed --load-privkey "$2.key" \
+		--template "$2.tmpl" --outfile "$2.pem" >/dev/null 2>&1
+}
+
+# bascule_start: reads configuration lines on stdin and starts bascule
+# in the foreground with them, plus an access log, a pid file and a hosts
+# file.  The configuration listens on $PROXY_PORT, chosen when this file is
+# sourced (set it anew before starting a second instance).
+bascule_start() {
+	: >"$T/access.log"
+	[ -f "$T/hosts" ] || printf '127.0.0.1 localhost origin.test\n::1 origin6.test\n' >"$T/hosts"
+	{
+		echo "pid_filename $T/bascule.pid"
+		echo "access_log stdio:$T/access.log squid"
+		echo "hosts_file $T/hosts"
+		echo "dns_nameservers 127.0.0.1:9"
+		cat
+	} >"$T/bascule.conf"
+	chmod 644 "$T/bascule.conf" "$T/hosts"
+	"$BASCULE" -N -d "${BASCULE_DEBUG:-5}" -f "$T/bascule.conf" \
+		>>"$T/bascule.err" 2>&1 &
+	BASCULE_PID=$!
+	PIDS="$PIDS $BASCULE_PID"
+	if ! wait_port "$PROXY_PORT"; then
+		fail "bascule did not start"
+		finish
+	fi
+}
+
+bascule_stop() {
+	kill "$BASCULE_PID" 2>/dev/null
+	i=0
+	while kill -0 "$BASCULE_PID" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# proxy_curl ARGS...: curl through bascule, bounded in time.
+proxy_curl() {
+	curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" "$@"
+}
+
+# raw [--split N --delay S --idle S] BYTES: sends raw bytes (Python escapes)
+# to bascule and prints the reply (tests/e2e/rawclient.py).
+raw() {
+	opts=""
+	while [ $# -gt 1 ]; do
+		opts="$opts $1"
+		shift
+	done
+	# shellcheck disable=SC2086 # options are single words
+	python3 "$E2E/rawclient.py" $opts 127.0.0.1 "$PROXY_PORT" "$1"
+}
+
+# log_has REGEX: the access log has a matching line (waits up to 10 s).
+log_has() {
+	wait_for grep -Eq -- "$1" "$T/access.log" 2>/dev/null
+}
+
+# file_has REGEX FILE: FILE exists and has a matching line (waits up to 10 s).
+file_has() {
+	wait_for grep -Eq -- "$1" "$2" 2>/dev/null
+}
+
+errlog_has() {
+	wait_for grep -Eq -- "$1" "$T/bascule.err" 2>/dev/null
+}

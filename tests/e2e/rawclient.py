@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Sends raw bytes to a server and prints what comes back.
+
+usage: rawclient.py [--split N] [--delay S] [--idle S] HOST PORT BYTES
+
+BYTES takes Python escapes (\\r, \\n, \\xHH).  --split sends N bytes at a
+time with --delay seconds between writes.  Reading stops when the server
+closes or has been silent for --idle seconds (default 2).
+"""
+import socket
+import sys
+import time
+
+
+def main():
+    args = sys.argv[1:]
+    split, delay, idle = 0, 0.01, 2.0
+    while args and args[0].startswith("--"):
+        opt = args.pop(0)
+        if opt == "--split":
+            split = int(args.pop(0))
+        elif opt == "--delay":
+            delay = float(args.pop(0))
+        elif opt == "--idle":
+            idle = float(args.pop(0))
+    host, port, text = args[0], int(args[1]), args[2]
+    data = text.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    sock = socket.create_connection((host, port), timeout=10)
+    if split:
+        for i in range(0, len(data), split):
+            sock.sendall(data[i:i + split])
+            time.sleep(delay)
+    else:
+        sock.sendall(data)
+    sock.settimeout(idle)
+    out = b""
+    deadline = time.time() + 30
+    try:
+        while time.time() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    except (socket.timeout, ConnectionError):
+        pass
+    sys.stdout.write(out.decode("latin-1"))
+
+
+if __name__ == "__main__":
+    main()
