@@ -70,11 +70,11 @@ enum parse_result http_head_find_end(struct http_head_scan *scan,
 /*
  * Parses a complete request head (p[0..len) ends with CRLF CRLF, as found by
  * http_head_find_end).  Strict about RFC 9112 grammar: token method, no
- * whitespace in the target, which has the form RFC 9112 3.2 requires for
- * the method, HTTP/1.0 or HTTP/1.1 only, header names are
- * tokens, no whitespace before the colon, no obs-fold, no bare CR or LF,
- * no control characters in values.  Returns PARSE_OK or PARSE_ERROR.
- * Bytes after the head are ignored; a head without its end is an error.
+ * whitespace in the target, a target form that suits the method (RFC 9112
+ * 3.2), HTTP/1.0 or HTTP/1.1 only, header names are tokens, no whitespace
+ * before the colon, no obs-fold, no bare CR or LF, no control characters
+ * in values.  Returns PARSE_OK or PARSE_ERROR.  Bytes after the head are
+ * ignored; a head without its end is an error.
  */
 enum parse_result http_parse_request(const uint8_t *p, size_t len,
                                      struct http_head *out, const char **why);
