@@ -644,7 +644,9 @@ conn_request(struct conn *c, const struct http_head *h)
 		conn_reply(c, 400, "ERR_INVALID_URL", why);
 		return;
 	}
-	t->client_keep_alive = t->req.keep_alive && !c->worker->stopping;
+	/* RFC 9112 9.3: no persistent connection with an HTTP/1.0 client. */
+	t->client_keep_alive = t->req.keep_alive && t->client_minor >= 1 &&
+	                       !c->worker->stopping;
 	if (!conn_access_allowed(c, &need_dst))
 		return;
 	if (!need_dst && http_proxy_max_forwards(h) == 0) {

@@ -26,8 +26,11 @@ check "origin connection reused by a second client ($a, $b)" [ -n "$a" ] && [ "$
 
 raw "GET $O/hello HTTP/1.0\r\n\r\n" >"$T/h10.out"
 check "HTTP/1.0 request without keep-alive is closed" grep -qi '^Connection: close' "$T/h10.out"
+# RFC 9112 9.3: a proxy must not keep a connection with an HTTP/1.0 client.
 raw "GET $O/hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET $O/hello HTTP/1.0\r\n\r\n" >"$T/h10ka.out"
-check "HTTP/1.0 keep-alive honoured" [ "$(grep -c '^HTTP/1.1 200' "$T/h10ka.out")" -eq 2 ]
+check "HTTP/1.0 keep-alive request answered once, then closed" \
+	[ "$(grep -c '^HTTP/1.1 200' "$T/h10ka.out")" -eq 1 ]
+check "HTTP/1.0 keep-alive request told Connection: close" grep -qi '^Connection: close' "$T/h10ka.out"
 
 raw --split 1 --delay 0.002 "GET $O/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" >"$T/split.out"
 check "request head arriving one byte at a time" grep -q '^hello' "$T/split.out"
