@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -55,6 +56,7 @@ static void conn_run(struct conn *c);
 static void conn_connect_next(struct conn *c);
 static void conn_after(struct ev_loop *loop, struct conn *c);
 static void conn_update_watchers(struct ev_loop *loop, struct conn *c);
+static void conn_release_server(struct conn *c);
 
 static const char *const conn_err_names[] = {
 	[CONN_OK] = "ok",
@@ -241,6 +243,42 @@ side_write(struct conn_side *s, const uint8_t *p, size_t len)
 	return -1;
 }
 
+/*
+ * Writes a[0..alen) then b[0..blen) with one sendmsg(2): a head we built and
+ * the body bytes behind it leave in one system call.  Returns bytes
+ * written (0 if it would block), or -1.
+ */
+static ssize_t
+side_write2(struct conn_side *s, const uint8_t *a, size_t alen,
+            const uint8_t *b, size_t blen)
+{
+	struct iovec  iov[2];
+	struct msghdr msg;
+	ssize_t       n;
+
+	if (alen == 0)
+		return side_write(s, b, blen);
+	if (blen == 0)
+		return side_write(s, a, alen);
+	iov[0].iov_base = (void *)a;
+	iov[0].iov_len = alen;
+	iov[1].iov_base = (void *)b;
+	iov[1].iov_len = blen;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov;
+	msg.msg_iovlen = 2;
+	do
+		n = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n >= 0) {
+		s->nwritten += (uint64_t)n;
+		return n;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK)
+		return 0;
+	return -1;
+}
+
 /* Writes s->out; 1 when it is empty afterwards, 0 if blocked, -1 error. */
 static int
 side_flush_out(struct conn_side *s)
@@ -314,7 +352,7 @@ conn_reply(struct conn *c, int status, const char *code, const char *reason)
 	struct txn *t = &c->txn;
 
 	conn_log(c, LOG_INFO, "%d %s: %s", status, code, reason);
-	side_clear(c->worker->loop, &c->server);
+	conn_release_server(c);
 	resolve_cancel(&c->resolve);
 	buf_free(c->client.out);
 	c->client.out = buf_new(4096);
@@ -422,7 +460,9 @@ conn_server_ready(struct conn *c)
 	struct txn *t = &c->txn;
 	int         one = 1;
 
-	setsockopt(c->server.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!t->server_reused)
+		setsockopt(c->server.fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		           sizeof(one));
 	if (!t->is_connect) {
 		c->action = "forwarding the request";
 		c->state = CONN_FORWARD;
@@ -453,6 +493,7 @@ conn_connect_next(struct conn *c)
 		        &c->resolve.addrs[c->addr_next++];
 
 		sockaddr_ip(a, t->peer, sizeof(t->peer));
+		c->server_addr = *a;
 		fd = upstream_connect(a);
 		if (fd >= 0) {
 			side_set_fd(c, &c->server, fd);
@@ -485,6 +526,29 @@ conn_connected(struct conn *c)
 }
 
 /*
+ * Gives an idle server connection still attached to c to the shared pool
+ * (or closes it when it cannot be reused).
+ */
+static void
+conn_release_server(struct conn *c)
+{
+	struct ev_loop *loop = c->worker->loop;
+
+	if (c->server.fd < 0)
+		return;
+	if (c->server_key != NULL && !c->server.eof && !c->worker->stopping &&
+	    (c->server.in == NULL || buf_len(c->server.in) == 0)) {
+		ev_io_stop(loop, &c->server.io);
+		upstream_pool_put(c->worker->pool, c->server_key, c->server.fd,
+		                  &c->server_addr);
+		c->server.fd = -1;
+	}
+	side_clear(loop, &c->server);
+	free(c->server_key);
+	c->server_key = NULL;
+}
+
+/*
  * Starts the server side: a persistent connection from the pool when there
  * is one (not for CONNECT, and not when retrying after a stale one), else
  * DNS and a new connection.
@@ -492,15 +556,27 @@ conn_connected(struct conn *c)
 static void
 conn_go_upstream(struct conn *c)
 {
-	struct txn             *t = &c->txn;
-	struct sockaddr_storage peer;
-	int                     fd = -1;
+	struct txn *t = &c->txn;
+	int         fd = -1;
 
+	if (c->server.fd >= 0) {
+		/* The server of the previous request, still attached. */
+		if (!t->is_connect && t->retries == 0 &&
+		    strcmp(c->server_key, t->key) == 0) {
+			free(c->server_key);
+			c->server_key = NULL;
+			sockaddr_ip(&c->server_addr, t->peer, sizeof(t->peer));
+			t->server_reused = true;
+			conn_server_ready(c);
+			return;
+		}
+		conn_release_server(c);
+	}
 	if (!t->is_connect && t->retries == 0)
-		fd = upstream_pool_get(c->worker->pool, t->key, &peer);
+		fd = upstream_pool_get(c->worker->pool, t->key, &c->server_addr);
 	if (fd >= 0) {
 		side_set_fd(c, &c->server, fd);
-		sockaddr_ip(&peer, t->peer, sizeof(t->peer));
+		sockaddr_ip(&c->server_addr, t->peer, sizeof(t->peer));
 		t->server_reused = true;
 		conn_server_ready(c);
 		return;
@@ -726,6 +802,13 @@ conn_req_head(struct conn *c)
 	size_t           head_len, max = (size_t)c->conf->request_header_max_size;
 	enum parse_result r;
 
+	if (c->server.fd >= 0 &&
+	    (c->server.eof || (c->server.in != NULL && buf_len(c->server.in) > 0)))
+	{
+		side_clear(c->worker->loop, &c->server); /* unusable now */
+		free(c->server_key);
+		c->server_key = NULL;
+	}
 	if (c->client.in == NULL || buf_len(c->client.in) == 0) {
 		if (c->client.eof)
 			c->state = CONN_CLOSING; /* clean close between requests */
@@ -879,23 +962,24 @@ static int
 conn_write_server(struct conn *c)
 {
 	struct txn *t = &c->txn;
+	size_t      hlen = 0, head_part;
 	ssize_t     n;
 
-	if (t->req_head != NULL && t->req_head_sent < buf_len(t->req_head)) {
-		n = side_write(&c->server, buf_data(t->req_head) + t->req_head_sent,
-		               buf_len(t->req_head) - t->req_head_sent);
-		if (n < 0)
-			return -1;
-		t->req_head_sent += (size_t)n;
-		if (t->req_head_sent < buf_len(t->req_head))
-			return 0;
-	}
-	if (t->req_pass > 0) {
-		n = side_write(&c->server, buf_data(c->client.in), t->req_pass);
-		if (n < 0)
-			return -1;
-		buf_consume(c->client.in, (size_t)n);
-		t->req_pass -= (size_t)n;
+	if (t->req_head != NULL)
+		hlen = buf_len(t->req_head) - t->req_head_sent;
+	if (hlen == 0 && t->req_pass == 0)
+		return 0;
+	n = side_write2(&c->server,
+	                hlen ? buf_data(t->req_head) + t->req_head_sent : NULL,
+	                hlen, t->req_pass ? buf_data(c->client.in) : NULL,
+	                t->req_pass);
+	if (n < 0)
+		return -1;
+	head_part = (size_t)n < hlen ? (size_t)n : hlen;
+	t->req_head_sent += head_part;
+	if ((size_t)n > head_part) {
+		buf_consume(c->client.in, (size_t)n - head_part);
+		t->req_pass -= (size_t)n - head_part;
 	}
 	return 0;
 }
@@ -905,22 +989,25 @@ static int
 conn_write_client(struct conn *c)
 {
 	struct txn *t = &c->txn;
-	uint64_t    before = c->client.nwritten;
+	size_t      hlen = c->client.out ? buf_len(c->client.out) : 0, head_part;
 	ssize_t     n;
-	int         r;
 
-	r = side_flush_out(&c->client);
-	if (r >= 0 && r == 1 && t->resp_pass > 0) {
-		n = side_write(&c->client, buf_data(c->server.in), t->resp_pass);
-		if (n < 0) {
-			r = -1;
-		} else {
-			buf_consume(c->server.in, (size_t)n);
-			t->resp_pass -= (size_t)n;
-		}
+	if (hlen == 0 && t->resp_pass == 0)
+		return 0;
+	n = side_write2(&c->client, hlen ? buf_data(c->client.out) : NULL, hlen,
+	                t->resp_pass ? buf_data(c->server.in) : NULL,
+	                t->resp_pass);
+	if (n < 0)
+		return -1;
+	t->bytes_to_client += (uint64_t)n;
+	head_part = (size_t)n < hlen ? (size_t)n : hlen;
+	if (head_part > 0)
+		buf_consume(c->client.out, head_part);
+	if ((size_t)n > head_part) {
+		buf_consume(c->server.in, (size_t)n - head_part);
+		t->resp_pass -= (size_t)n - head_part;
 	}
-	t->bytes_to_client += c->client.nwritten - before;
-	return r < 0 ? -1 : 0;
+	return 0;
 }
 
 /* Parses the response head at the front of server.in.  -1: reply sent. */
@@ -1018,22 +1105,19 @@ toobig:
 static void
 conn_txn_end(struct conn *c)
 {
-	struct ev_loop *loop = c->worker->loop;
-	struct txn     *t = &c->txn;
-	struct sockaddr_storage peer;
-	socklen_t       plen = sizeof(peer);
+	struct txn *t = &c->txn;
 
 	conn_log_txn(c);
 	c->ntxn++;
 	if (t->server_keep_alive && t->req_done && !c->server.eof &&
-	    (c->server.in == NULL || buf_len(c->server.in) == 0) &&
-	    !c->worker->stopping &&
-	    getpeername(c->server.fd, (struct sockaddr *)&peer, &plen) == 0) {
-		ev_io_stop(loop, &c->server.io);
-		upstream_pool_put(c->worker->pool, t->key, c->server.fd, &peer);
-		c->server.fd = -1;
+	    (c->server.in == NULL || buf_len(c->server.in) == 0)) {
+		/* Idle and reusable: keep it for this client's next request. */
+		c->server_key = t->key;
+		t->key = NULL;
+		side_release_in(&c->server);
+	} else {
+		side_clear(c->worker->loop, &c->server);
 	}
-	side_clear(loop, &c->server);
 	if (!t->client_keep_alive || c->client.eof || c->worker->stopping) {
 		c->state = CONN_CLOSING;
 		return;
@@ -1382,6 +1466,11 @@ conn_update_watchers(struct ev_loop *loop, struct conn *c)
 
 	switch (c->state) {
 	case CONN_REQ_HEAD:
+		if (!c->client.eof && side_has_room(&c->client))
+			ce |= EV_READ;
+		if (!c->server.eof && side_has_room(&c->server))
+			se |= EV_READ; /* an attached idle server may close */
+		break;
 	case CONN_RESOLVING:
 		if (!c->client.eof && side_has_room(&c->client))
 			ce |= EV_READ;
@@ -1570,6 +1659,7 @@ conn_close(struct ev_loop *loop, struct conn *c)
 	ev_timer_stop(loop, &c->idle);
 	ev_timer_stop(loop, &c->lifetime);
 	resolve_cancel(&c->resolve);
+	conn_release_server(c);
 	side_clear(loop, &c->client);
 	side_clear(loop, &c->server);
 	txn_clear(&c->txn);

@@ -121,6 +121,8 @@ struct conn {
 	char                    client_ip[64];
 	struct conn_side        client;
 	struct conn_side        server; /* origin */
+	struct sockaddr_storage server_addr;
+	char                   *server_key; /* "host:port" of an idle server */
 
 	struct resolve_req resolve;
 	size_t             addr_next; /* next address of resolve to try */
