@@ -56,12 +56,25 @@ connection_lists(const struct http_head *h, struct http_span name)
 	return false;
 }
 
+/*
+ * Fields that carry the message's framing.  A Connection option naming one
+ * of them is never honoured: the framing we parsed and forward by must be
+ * the framing the next hop sees, or the two disagree on where the message
+ * ends (request smuggling, response queue poisoning).
+ */
+static const char *const framing_fields[] = {
+	"Content-Length", "Transfer-Encoding", "Host", NULL,
+};
+
 static bool
 is_hop_by_hop(const struct http_head *h, struct http_span name)
 {
 	for (size_t i = 0; hop_by_hop[i] != NULL; i++)
 		if (http_span_eq(name, hop_by_hop[i]))
 			return true;
+	for (size_t i = 0; framing_fields[i] != NULL; i++)
+		if (http_span_eq(name, framing_fields[i]))
+			return false;
 	return connection_lists(h, name);
 }
 

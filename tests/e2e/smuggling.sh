@@ -49,6 +49,14 @@ expect_400 "two Host fields" \
 expect_400 "NUL in a field" \
 	"GET $U HTTP/1.1\r\nHost: x\r\nX-A: a\x00smuggled\r\n\r\n"
 
+# Connection naming Content-Length must not strip it: the body would
+# become a second request on a pooled origin connection.
+inner="GET http://127.0.0.1:$ORIGIN_PORT/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+len=$(printf "$inner" | wc -c)
+raw "POST $U HTTP/1.1\r\nHost: x\r\nConnection: Content-Length\r\nContent-Length: $len\r\n\r\n$inner" >"$T/conn-cl.out"
+check "Connection: Content-Length keeps the framing" grep -q "Content-Length: $len" "$T/origin.log"
+check "nothing smuggled through Connection: Content-Length" sh -c "! grep -q 'GET /smuggled' '$T/origin.log'"
+
 raw "POST $U HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nsmuggled\r\n0\r\n\r\n" >"$T/chunk.out"
 check "invalid chunk size answered 400" grep -q '^HTTP/1.1 400' "$T/chunk.out"
 

@@ -163,6 +163,43 @@ test_response_head(void)
 	buf_free(out);
 }
 
+/* Regression: "Connection: Content-Length" must not strip the framing. */
+static void
+test_connection_names_framing(void)
+{
+	static const char req[] =
+	        "POST http://o/a HTTP/1.1\r\nHost: o\r\n"
+	        "Connection: Content-Length, Transfer-Encoding, Host, X-Hop\r\n"
+	        "Content-Length: 5\r\nX-Hop: 1\r\n\r\n";
+	static const char resp[] =
+	        "HTTP/1.1 200 OK\r\nConnection: Transfer-Encoding\r\n"
+	        "Transfer-Encoding: chunked\r\n\r\n";
+	struct http_head    h;
+	struct http_target  t;
+	struct http_rewrite rw = { 0 };
+	struct buf         *out = buf_new(4096);
+	const char         *why = NULL, *text;
+
+	ok(parse(req, &h) == 0 && http_proxy_parse_target(&h, false, &t, &why) == 0,
+	   "framing: request parses");
+	ok(http_proxy_request_head(&h, &t, &rw, out) == 0, "framing: rewritten");
+	buf_append(out, "", 1);
+	text = (const char *)buf_data(out);
+	ok(strstr(text, "Content-Length: 5\r\n") != NULL,
+	   "Content-Length kept although Connection names it");
+	ok(strstr(text, "X-Hop") == NULL, "other named fields still removed");
+	buf_reset(out);
+	ok(http_parse_response((const uint8_t *)resp, strlen(resp), &h, &why) ==
+	           PARSE_OK &&
+	           http_proxy_response_head(&h, 1, false, &rw, out) == 0,
+	   "framing: response rewritten");
+	buf_append(out, "", 1);
+	ok(strstr((const char *)buf_data(out), "Transfer-Encoding: chunked") !=
+	           NULL,
+	   "Transfer-Encoding kept although Connection names it");
+	buf_free(out);
+}
+
 static void
 test_error_page(void)
 {
@@ -193,6 +230,7 @@ main(void)
 	test_targets();
 	test_request_head();
 	test_response_head();
+	test_connection_names_framing();
 	test_error_page();
 	return tap_done();
 }
