@@ -13,9 +13,11 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -35,19 +37,45 @@ struct access_log {
 	gid_t                   group;
 };
 
+/*
+ * Opens a log file for appending.  Started as root, we may be opening a
+ * file in a directory the service user owns: a symbolic link planted there
+ * must not make us append to, or chown, a file of root's.  So links are not
+ * followed (except /dev/stdout and /dev/stderr, which only root controls),
+ * only regular files and character devices are accepted, and only a file
+ * we just created is given to the service user.
+ */
 static int
 open_file(const char *path, uid_t owner, gid_t group)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int         flags = O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC;
+	bool        created = true;
+	struct stat st;
+	int         fd, err;
 
-	if (fd >= 0 && owner != (uid_t)-1 && fchown(fd, owner, group) < 0) {
-		int err = errno;
-
-		close(fd);
-		errno = err;
-		return -1;
+	if (strcmp(path, "/dev/stdout") != 0 && strcmp(path, "/dev/stderr") != 0)
+		flags |= O_NOFOLLOW;
+	fd = open(path, flags | O_CREAT | O_EXCL, 0640);
+	if (fd < 0 && errno == EEXIST) {
+		created = false;
+		fd = open(path, flags);
 	}
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if (created && owner != (uid_t)-1 && fchown(fd, owner, group) < 0)
+		goto fail;
 	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
 }
 
 struct access_log *

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -262,21 +263,46 @@ set_fd_limit(const struct conf *c)
 		        strerror(errno));
 }
 
+static int   pid_fd = -1;
+static char *pid_path;
+
+/*
+ * Writes our pid to pid_filename and keeps the file locked for as long as
+ * we run, so a second bascule on the same configuration refuses to start
+ * instead of sharing the ports (SO_REUSEPORT) and overwriting the file.
+ * Symbolic links are not followed: the directory may be the service
+ * user's, and we may still be root.
+ */
 static void
 write_pid_file(const struct conf *c)
 {
-	char  text[32];
-	int   fd, n;
+	struct stat st;
+	char        text[32];
+	int         n;
 
 	if (c->pid_filename == NULL)
 		return;
-	fd = open(c->pid_filename, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	          0644);
-	if (fd < 0)
+	pid_fd = open(c->pid_filename,
+	              O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+	if (pid_fd < 0)
 		fatal("pid_filename %s: %s", c->pid_filename, strerror(errno));
+	if (fstat(pid_fd, &st) < 0 || !S_ISREG(st.st_mode))
+		fatal("pid_filename %s: not a regular file", c->pid_filename);
+	if (flock(pid_fd, LOCK_EX | LOCK_NB) < 0)
+		fatal("pid_filename %s is locked: is another bascule running?",
+		      c->pid_filename);
 	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
-	if (write(fd, text, (size_t)n) != n || close(fd) < 0)
+	if (ftruncate(pid_fd, 0) < 0 || write(pid_fd, text, (size_t)n) != n)
 		fatal("pid_filename %s: %s", c->pid_filename, strerror(errno));
+	pid_path = strdup(c->pid_filename); /* generations come and go */
+}
+
+static void
+remove_pid_file(void)
+{
+	if (pid_path != NULL && unlink(pid_path) < 0 && errno != ENOENT)
+		log_msg(LOG_WARNING, "pid_filename %s: %s", pid_path,
+		        strerror(errno));
 }
 
 /* The account to run as: cache_effective_user, or nobody when root. */
@@ -732,6 +758,7 @@ serve(void)
 		master_conf = c;
 		rc = master_run(c->workers);
 	}
+	remove_pid_file();
 	log_msg(LOG_NOTICE, "bascule stopped");
 	return rc;
 }
