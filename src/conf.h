@@ -71,6 +71,7 @@ struct conf {
 
 	uint64_t connect_timeout;
 	uint64_t read_timeout;
+	uint64_t request_timeout;
 	uint64_t client_idle_pconn_timeout;
 	uint64_t server_idle_pconn_timeout;
 	uint64_t client_lifetime;

@@ -143,6 +143,7 @@ dump(const struct conf_diag *d)
 enum field {
 	F_CONNECT_TIMEOUT = 0,
 	F_READ_TIMEOUT,
+	F_REQUEST_TIMEOUT,
 	F_CLIENT_IDLE,
 	F_SERVER_IDLE,
 	F_CLIENT_LIFETIME,
@@ -167,6 +168,8 @@ num_field(const struct conf *c, enum field f)
 		return c->connect_timeout;
 	case F_READ_TIMEOUT:
 		return c->read_timeout;
+	case F_REQUEST_TIMEOUT:
+		return c->request_timeout;
 	case F_CLIENT_IDLE:
 		return c->client_idle_pconn_timeout;
 	case F_SERVER_IDLE:
@@ -226,6 +229,7 @@ static const struct {
 	const char *str; /* NULL for NULL */
 } defaults[] = {
 	{ F_CONNECT_TIMEOUT, SEC(30), NULL },
+	{ F_REQUEST_TIMEOUT, MINS(5), NULL },
 	{ F_READ_TIMEOUT, MINS(15), NULL },
 	{ F_CLIENT_IDLE, MINS(2), NULL },
 	{ F_SERVER_IDLE, MINS(1), NULL },
@@ -347,6 +351,12 @@ static const struct {
 	    "read_timeout: 25 h is above the maximum of 1 d"),
 	BAD("read_timeout 0", "read_timeout: 0 s is below the minimum of 1 s"),
 	BAD("read_timeout", "read_timeout: missing value"),
+	/* request_timeout: 1 s .. 1 day */
+	{ "request_timeout 30 seconds", NULL, F_REQUEST_TIMEOUT, SEC(30), NULL },
+	BAD("request_timeout 0",
+	    "request_timeout: 0 s is below the minimum of 1 s"),
+	BAD("request_timeout 2 days",
+	    "request_timeout: 2 d is above the maximum of 1 d"),
 	/* client_idle_pconn_timeout: 0 .. 1 day */
 	{ "client_idle_pconn_timeout 0", NULL, F_CLIENT_IDLE, 0, NULL },
 	{ "client_idle_pconn_timeout 30 seconds", NULL, F_CLIENT_IDLE, SEC(30),
