@@ -57,6 +57,8 @@ static void conn_connect_next(struct conn *c);
 static void conn_after(struct ev_loop *loop, struct conn *c);
 static void conn_update_watchers(struct ev_loop *loop, struct conn *c);
 static void conn_release_server(struct conn *c);
+static void conn_resolved(struct conn *c);
+static bool conn_dst_allowed(struct conn *c, const struct sockaddr_storage *a);
 
 static const char *const conn_err_names[] = {
 	[CONN_OK] = "ok",
@@ -314,6 +316,7 @@ txn_clear(struct txn *t)
 	free(t->key);
 	free(t->content_type);
 	buf_free(t->req_head);
+	buf_free(t->mf_reply);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -376,6 +379,7 @@ conn_reply(struct conn *c, int status, const char *code, const char *reason)
 	conn_log_txn(c);
 	c->action = "sending an error reply";
 	c->state = CONN_REPLY;
+	c->deadline = ev_now(c->worker->loop) + LINGER_MS / 1000.0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -492,6 +496,8 @@ conn_connect_next(struct conn *c)
 		const struct sockaddr_storage *a =
 		        &c->resolve.addrs[c->addr_next++];
 
+		if (t->dst_acl && !conn_dst_allowed(c, a))
+			continue; /* http_access denies this address */
 		sockaddr_ip(a, t->peer, sizeof(t->peer));
 		c->server_addr = *a;
 		fd = upstream_connect(a);
@@ -558,11 +564,17 @@ conn_go_upstream(struct conn *c)
 {
 	struct txn *t = &c->txn;
 	int         fd = -1;
+	/*
+	 * Only a request without a body can be resent if the persistent
+	 * connection turns out stale, and a pooled connection's address was
+	 * not checked against this client's dst ACLs: those take a new one.
+	 */
+	bool reuse = !t->is_connect && !t->dst_acl && t->req_done &&
+	             t->retries == 0;
 
 	if (c->server.fd >= 0) {
 		/* The server of the previous request, still attached. */
-		if (!t->is_connect && t->retries == 0 &&
-		    strcmp(c->server_key, t->key) == 0) {
+		if (reuse && strcmp(c->server_key, t->key) == 0) {
 			free(c->server_key);
 			c->server_key = NULL;
 			sockaddr_ip(&c->server_addr, t->peer, sizeof(t->peer));
@@ -572,7 +584,7 @@ conn_go_upstream(struct conn *c)
 		}
 		conn_release_server(c);
 	}
-	if (!t->is_connect && t->retries == 0)
+	if (reuse)
 		fd = upstream_pool_get(c->worker->pool, t->key, &c->server_addr);
 	if (fd >= 0) {
 		side_set_fd(c, &c->server, fd);
@@ -588,9 +600,7 @@ conn_go_upstream(struct conn *c)
 	switch (resolve_start(c->worker->resolver, &c->resolve, t->target.host,
 	                      t->target.port)) {
 	case RESOLVE_DONE:
-		c->addr_next = 0;
-		c->connect_errno = 0;
-		conn_connect_next(c);
+		conn_resolved(c);
 		return;
 	case RESOLVE_PENDING:
 		c->state = CONN_RESOLVING;
@@ -601,89 +611,183 @@ conn_go_upstream(struct conn *c)
 	}
 }
 
-/* http_access for the transaction; false if it was denied (reply sent). */
-static bool
-conn_access_allowed(struct conn *c, bool *need_dst)
+/* http_access with dst as the server address (NULL: not known yet). */
+static enum access_action
+conn_check_access(struct conn *c, const struct sockaddr_storage *dst,
+                  const struct access_rule **rule, bool *need_dst)
 {
-	const struct access_rule *rule = NULL;
-	struct acl_ctx            ctx;
-	struct txn               *t = &c->txn;
-	enum access_action        a;
+	struct acl_ctx ctx;
+	struct txn    *t = &c->txn;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.src = (const struct sockaddr *)&c->client_addr;
-	if (c->resolve.naddrs > 0)
-		ctx.dst = (const struct sockaddr *)&c->resolve.addrs[0];
+	ctx.dst = (const struct sockaddr *)dst;
 	ctx.method = t->method;
 	ctx.host = t->target.host;
 	ctx.port = t->target.port;
 	ctx.url = t->url;
 	*need_dst = false;
-	a = access_check(&c->conf->http_access, &ctx, ACCESS_DENY, &rule,
-	                 need_dst);
-	if (*need_dst)
-		return true;
-	if (a == ACCESS_ALLOW)
-		return true;
+	return access_check(&c->conf->http_access, &ctx, ACCESS_DENY, rule,
+	                    need_dst);
+}
+
+/* May the transaction go to address a?  Only for dst ACLs. */
+static bool
+conn_dst_allowed(struct conn *c, const struct sockaddr_storage *a)
+{
+	const struct access_rule *rule = NULL;
+	bool                      need_dst;
+
+	return conn_check_access(c, a, &rule, &need_dst) == ACCESS_ALLOW;
+}
+
+static void
+conn_deny(struct conn *c, const struct access_rule *rule)
+{
 	conn_log(c, LOG_DEBUG, "denied by %s",
 	         rule != NULL ? rule->where : "the default rule");
-	t->result = "TCP_DENIED";
+	c->txn.result = "TCP_DENIED";
 	conn_reply(c, 403, "ERR_ACCESS_DENIED",
 	           "Access to this URL is denied by the proxy's access rules.");
+}
+
+/*
+ * http_access before DNS: false if denied (reply sent).  When an ACL needs
+ * the server address, the verdict waits for conn_resolved(), and every
+ * address is checked before bascule connects to it.
+ */
+static bool
+conn_access_allowed(struct conn *c)
+{
+	const struct access_rule *rule = NULL;
+	bool                      need_dst;
+
+	if (conn_check_access(c, NULL, &rule, &need_dst) == ACCESS_ALLOW ||
+	    need_dst) {
+		c->txn.dst_acl = need_dst;
+		return true;
+	}
+	conn_deny(c, rule);
 	return false;
+}
+
+/* Sends the prepared answer to Max-Forwards: 0 (RFC 9110 7.6.2). */
+static void
+conn_reply_max_forwards(struct conn *c)
+{
+	struct txn *t = &c->txn;
+
+	buf_free(c->client.out);
+	c->client.out = t->mf_reply;
+	t->mf_reply = NULL;
+	t->status = 200;
+	t->result = "TCP_MISS";
+	t->bytes_to_client = buf_len(c->client.out);
+	conn_log_txn(c);
+	c->action = "answering Max-Forwards: 0";
+	c->state = CONN_REPLY;
+	c->deadline = ev_now(c->worker->loop) + LINGER_MS / 1000.0;
+}
+
+/* The server's addresses are known: check dst ACLs, then connect. */
+static void
+conn_resolved(struct conn *c)
+{
+	struct txn               *t = &c->txn;
+	const struct access_rule *rule = NULL;
+	bool                      any = !t->dst_acl, need_dst;
+
+	c->addr_next = 0;
+	c->connect_errno = 0;
+	for (size_t i = 0; !any && i < c->resolve.naddrs; i++)
+		any = conn_check_access(c, &c->resolve.addrs[i], &rule,
+		                        &need_dst) == ACCESS_ALLOW;
+	if (!any) {
+		conn_deny(c, rule);
+		return;
+	}
+	if (t->mf_reply != NULL) {
+		conn_reply_max_forwards(c);
+		return;
+	}
+	conn_connect_next(c);
 }
 
 static void
 conn_resolved_cb(struct resolve_req *req)
 {
 	struct conn *c = req->data;
-	bool         need_dst;
 
-	if (req->naddrs == 0) {
+	if (req->naddrs == 0)
 		conn_reply(c, 503, "ERR_DNS_FAIL",
 		           req->error ? req->error : "name resolution failed");
-	} else if (conn_access_allowed(c, &need_dst)) {
-		c->addr_next = 0;
-		c->connect_errno = 0;
-		conn_connect_next(c);
-	}
+	else
+		conn_resolved(c);
 	if (c->state != CONN_CLOSING)
 		conn_run(c);
 	conn_after(c->worker->loop, c);
 }
 
-/* Answers OPTIONS or TRACE with Max-Forwards: 0 (RFC 9110 7.6.2). */
-static void
-conn_reply_max_forwards(struct conn *c, const struct http_head *h)
+/* Fields a TRACE echo leaves out (RFC 9110 9.3.8: sensitive data). */
+static bool
+is_sensitive(struct http_span name)
 {
+	return http_span_eq(name, "Proxy-Authorization") ||
+	       http_span_eq(name, "Authorization") ||
+	       http_span_eq(name, "Cookie");
+}
+
+/*
+ * The answer of the last proxy to OPTIONS or TRACE with Max-Forwards: 0:
+ * the methods we relay, or the request as received less sensitive fields.
+ */
+static struct buf *
+max_forwards_reply(const struct txn *t, const struct http_head *h)
+{
+	bool        trace = method_is(t, "TRACE");
+	struct buf *body = NULL, *out;
 	char        head[512];
-	struct buf *out;
-	bool        trace = method_is(&c->txn, "TRACE");
+	size_t      blen = 0;
 	int         n;
 
+	if (trace) {
+		if ((body = buf_new(h->head_len)) == NULL)
+			return NULL;
+		/* The request line, as received, ends where the fields begin. */
+		buf_append(body, h->method.p,
+		           h->nheaders > 0
+		                   ? (size_t)(h->headers[0].name.p - h->method.p)
+		                   : h->head_len - 2);
+		for (size_t i = 0; i < h->nheaders; i++) {
+			const struct http_header *f = &h->headers[i];
+
+			if (is_sensitive(f->name))
+				continue;
+			buf_append(body, f->name.p, f->name.len);
+			buf_append(body, ": ", 2);
+			buf_append(body, f->value.p, f->value.len);
+			buf_append(body, "\r\n", 2);
+		}
+		buf_append(body, "\r\n", 2);
+		blen = buf_len(body);
+	}
 	n = snprintf(head, sizeof(head),
 	             "HTTP/1.1 200 OK\r\nServer: bascule\r\n"
 	             "%s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
 	             trace ? "Content-Type: message/http"
 	                   : "Allow: GET, HEAD, POST, PUT, DELETE, OPTIONS, "
 	                     "PATCH, TRACE, CONNECT",
-	             trace ? h->head_len : (size_t)0);
+	             blen);
 	if (n < 0 || (size_t)n >= sizeof(head) ||
-	    (out = buf_new((size_t)n + h->head_len)) == NULL) {
-		conn_fail(c, CONN_ERR_NOMEM);
-		return;
+	    (out = buf_new((size_t)n + blen + 1)) == NULL) {
+		buf_free(body);
+		return NULL;
 	}
 	buf_append(out, head, (size_t)n);
-	if (trace)
-		buf_append(out, h->method.p, h->head_len);
-	buf_free(c->client.out);
-	c->client.out = out;
-	c->txn.status = 200;
-	c->txn.result = "TCP_MISS";
-	c->txn.bytes_to_client = buf_len(out);
-	conn_log_txn(c);
-	c->action = "answering Max-Forwards: 0";
-	c->state = CONN_REPLY;
+	if (body != NULL)
+		buf_append(out, buf_data(body), blen);
+	buf_free(body);
+	return out;
 }
 
 /* A complete request head is at the front of client.in. */
@@ -693,7 +797,6 @@ conn_request(struct conn *c, const struct http_head *h)
 	struct txn *t = &c->txn;
 	const char *why = NULL;
 	char        key[HOSTNAME_MAX + 16];
-	bool        need_dst;
 	int         n;
 
 	txn_clear(t);
@@ -723,17 +826,23 @@ conn_request(struct conn *c, const struct http_head *h)
 	/* RFC 9112 9.3: no persistent connection with an HTTP/1.0 client. */
 	t->client_keep_alive = t->req.keep_alive && t->client_minor >= 1 &&
 	                       !c->worker->stopping;
-	if (!conn_access_allowed(c, &need_dst))
+	if (!conn_access_allowed(c))
 		return;
-	if (!need_dst && http_proxy_max_forwards(h) == 0) {
-		conn_reply_max_forwards(c, h);
-		buf_consume(c->client.in, h->head_len);
-		return;
-	}
 	n = snprintf(key, sizeof(key), t->target.is_ipv6 ? "[%s]:%u" : "%s:%u",
 	             t->target.host, (unsigned)t->target.port);
 	if (n < 0 || (size_t)n >= sizeof(key) || (t->key = strdup(key)) == NULL) {
 		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	if (http_proxy_max_forwards(h) == 0) {
+		t->mf_reply = max_forwards_reply(t, h);
+		buf_consume(c->client.in, h->head_len);
+		if (t->mf_reply == NULL)
+			conn_fail(c, CONN_ERR_NOMEM);
+		else if (!t->dst_acl)
+			conn_reply_max_forwards(c);
+		else
+			conn_go_upstream(c); /* resolve, check, then answer */
 		return;
 	}
 	if (!t->is_connect && conn_build_request(c, h) < 0) {
@@ -757,28 +866,6 @@ conn_request(struct conn *c, const struct http_head *h)
 	if (t->is_connect)
 		t->req_done = true; /* what follows is tunnel data */
 	t->result = t->is_connect ? "TCP_TUNNEL" : "TCP_MISS";
-	if (need_dst) {
-		/* A dst ACL needs the address: resolve first, check after. */
-		c->action = "resolving";
-		c->resolve.cb = conn_resolved_cb;
-		c->resolve.data = c;
-		switch (resolve_start(c->worker->resolver, &c->resolve,
-		                      t->target.host, t->target.port)) {
-		case RESOLVE_PENDING:
-			c->state = CONN_RESOLVING;
-			return;
-		case RESOLVE_FAILED:
-			conn_reply(c, 503, "ERR_DNS_FAIL", c->resolve.error);
-			return;
-		case RESOLVE_DONE:
-			if (conn_access_allowed(c, &need_dst)) {
-				c->addr_next = 0;
-				c->connect_errno = 0;
-				conn_connect_next(c);
-			}
-			return;
-		}
-	}
 	conn_go_upstream(c);
 }
 
@@ -815,6 +902,9 @@ conn_req_head(struct conn *c)
 		return;
 	}
 	c->action = "reading the request";
+	if (c->deadline == 0) /* request_timeout runs from the first byte */
+		c->deadline = ev_now(c->worker->loop) +
+		              (double)c->conf->request_timeout / 1000.0;
 	r = http_head_find_end(&c->req_scan, buf_data(c->client.in),
 	                       buf_len(c->client.in), &head_len, &why);
 	if (r == PARSE_AGAIN) {
@@ -826,6 +916,7 @@ conn_req_head(struct conn *c)
 		return;
 	}
 	memset(&c->req_scan, 0, sizeof(c->req_scan));
+	c->deadline = 0;
 	if (r == PARSE_OK && head_len > max) {
 		conn_reply(c, 431, "ERR_TOO_BIG", "request header too large");
 		return;
@@ -907,7 +998,8 @@ conn_approve_response(struct conn *c)
 		return 0;
 	case HTTP_BODY_CLOSE:
 		t->resp_pass += avail;
-		t->resp_done = c->server.eof;
+		/* A reset is not an end: the body may be cut short. */
+		t->resp_done = c->server.eof && c->server_errno == 0;
 		return 0;
 	case HTTP_BODY_LENGTH: {
 		uint64_t n = avail < t->resp_left ? avail : t->resp_left;
@@ -1010,7 +1102,10 @@ conn_write_client(struct conn *c)
 	return 0;
 }
 
-/* Parses the response head at the front of server.in.  -1: reply sent. */
+/*
+ * Parses the response head at the front of server.in.  Returns 1 after an
+ * interim (1xx) response, 0 when waiting or done, -1 when a reply was sent.
+ */
 static int
 conn_response_head(struct conn *c)
 {
@@ -1046,8 +1141,7 @@ conn_response_head(struct conn *c)
 		return -1;
 	}
 	memset(&t->resp_scan, 0, sizeof(t->resp_scan));
-	buf_free(t->req_head); /* no retry once the server answered */
-	t->req_head = NULL;
+	t->resp_started = true; /* no retry once the server answered */
 	if (h.status < 200) {
 		/* 1xx: forward to HTTP/1.1 clients, then wait for the final one. */
 		if (t->client_minor >= 1) {
@@ -1060,7 +1154,7 @@ conn_response_head(struct conn *c)
 				goto toobig;
 		}
 		buf_consume(c->server.in, head_len);
-		return 0;
+		return 1; /* the final response may already be behind it */
 	}
 	t->status = h.status;
 	t->resp_head_done = true;
@@ -1109,7 +1203,9 @@ conn_txn_end(struct conn *c)
 
 	conn_log_txn(c);
 	c->ntxn++;
-	if (t->server_keep_alive && t->req_done && !c->server.eof &&
+	if (t->server_keep_alive && t->req_done && t->req_pass == 0 &&
+	    !c->server.eof && c->server_errno == 0 &&
+	    (t->req_head == NULL || t->req_head_sent == buf_len(t->req_head)) &&
 	    (c->server.in == NULL || buf_len(c->server.in) == 0)) {
 		/* Idle and reusable: keep it for this client's next request. */
 		c->server_key = t->key;
@@ -1118,7 +1214,10 @@ conn_txn_end(struct conn *c)
 	} else {
 		side_clear(c->worker->loop, &c->server);
 	}
-	if (!t->client_keep_alive || c->client.eof || c->worker->stopping) {
+	/* A client that half-closed may still have requests queued. */
+	if (!t->client_keep_alive || c->worker->stopping ||
+	    (c->client.eof &&
+	     (c->client.in == NULL || buf_len(c->client.in) == 0))) {
 		c->state = CONN_CLOSING;
 		return;
 	}
@@ -1136,12 +1235,15 @@ conn_server_failed(struct conn *c, int err)
 {
 	struct txn *t = &c->txn;
 
-	if (!t->resp_head_done && t->server_reused && t->req_head != NULL &&
+	if (err == 0)
+		err = c->server_errno;
+	if (!t->resp_started && t->server_reused && t->req_head != NULL &&
 	    t->req.body == HTTP_BODY_NONE && t->retries < MAX_RETRIES &&
 	    (c->server.in == NULL || buf_len(c->server.in) == 0)) {
 		/* A stale persistent connection: resend on a new one. */
 		conn_log(c, LOG_DEBUG, "persistent connection closed, retrying");
 		side_clear(c->worker->loop, &c->server);
+		c->server_errno = 0;
 		t->retries++;
 		t->req_head_sent = 0;
 		conn_go_upstream(c);
@@ -1191,7 +1293,11 @@ conn_forward(struct conn *c)
 		c->server.eof = true; /* read what it said before failing */
 	}
 	if (!t->resp_head_done) {
-		if (conn_response_head(c) < 0)
+		int r;
+
+		while ((r = conn_response_head(c)) == 1)
+			;
+		if (r < 0)
 			return;
 		if (!t->resp_head_done) {
 			if (c->server.eof)
@@ -1400,9 +1506,9 @@ conn_read_side(struct conn *c, struct conn_side *s)
 		conn_log(c, LOG_INFO, "read client: %s", strerror(errno));
 		conn_fail(c, CONN_ERR_CLIENT_IO);
 	} else {
+		/* Deliver what the server said before failing (say, a 413). */
+		c->server_errno = errno;
 		s->eof = true;
-		if (c->state == CONN_FORWARD)
-			conn_server_failed(c, errno);
 	}
 }
 
@@ -1429,21 +1535,29 @@ static double
 conn_timeout(const struct conn *c)
 {
 	const struct conf *cf = c->conf;
+	double             left;
 	uint64_t           ms;
 
 	switch (c->state) {
 	case CONN_REQ_HEAD:
-		ms = c->client.in != NULL && buf_len(c->client.in) > 0
-		             ? cf->read_timeout
-		             : cf->client_idle_pconn_timeout;
+		if (c->client.in == NULL || buf_len(c->client.in) == 0) {
+			ms = cf->client_idle_pconn_timeout;
+			break;
+		}
+		/* Bytes trickling in do not extend request_timeout. */
+		left = c->deadline - ev_now(c->worker->loop);
+		ms = cf->read_timeout;
+		if (left < (double)ms / 1000.0)
+			return left > 0.001 ? left : 0.001;
 		break;
 	case CONN_RESOLVING:
 	case CONN_CONNECTING:
 		ms = cf->connect_timeout;
 		break;
 	case CONN_REPLY:
-		ms = LINGER_MS;
-		break;
+		/* The linger after an error reply has a fixed end. */
+		left = c->deadline - ev_now(c->worker->loop);
+		return left > 0.001 ? left : 0.001;
 	default:
 		ms = cf->read_timeout;
 		break;
@@ -1539,8 +1653,20 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	switch (c->state) {
-	case CONN_RESOLVING:
 	case CONN_CONNECTING:
+		if (c->addr_next < c->resolve.naddrs) {
+			/* Try the next address: one may be unreachable. */
+			conn_log(c, LOG_INFO, "connect %s: timed out", c->txn.peer);
+			side_clear(loop, &c->server);
+			c->connect_errno = ETIMEDOUT;
+			conn_connect_next(c);
+			if (c->state == CONN_CONNECTING)
+				break;
+		}
+		/* fall through */
+	case CONN_RESOLVING:
+		if (c->state == CONN_REPLY)
+			break; /* conn_connect_next() answered */
 		c->txn.peer[0] = '\0';
 		conn_reply(c, 504, "ERR_CONNECT_FAIL",
 		           "the connection to the server timed out");
@@ -1556,8 +1682,13 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_fail(c, CONN_ERR_TIMEOUT);
 		break;
 	case CONN_REQ_HEAD:
-		if (c->client.in != NULL && buf_len(c->client.in) > 0)
-			conn_log(c, LOG_INFO, "request head timed out");
+		if (c->client.in != NULL && buf_len(c->client.in) > 0 &&
+		    ev_now(loop) >= c->deadline) {
+			conn_reply(c, 408, "ERR_REQUEST_TIMEOUT",
+			           "the request head did not arrive in time "
+			           "(request_timeout)");
+			break;
+		}
 		conn_fail(c, CONN_ERR_TIMEOUT);
 		break;
 	case CONN_TUNNEL:

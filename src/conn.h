@@ -80,6 +80,8 @@ struct txn {
 	bool               is_head;
 	int                client_minor;
 	bool               client_keep_alive;
+	bool               dst_acl;  /* http_access needs the address */
+	struct buf        *mf_reply; /* answer to Max-Forwards: 0 */
 
 	struct http_framing req;
 	uint64_t            req_left;
@@ -90,6 +92,7 @@ struct txn {
 	size_t              req_head_sent;
 
 	struct http_head_scan resp_scan;
+	bool                  resp_started; /* a head, even 1xx, came */
 	bool                  resp_head_done;
 	struct http_framing   resp;
 	uint64_t              resp_left;
@@ -127,6 +130,8 @@ struct conn {
 	struct resolve_req resolve;
 	size_t             addr_next; /* next address of resolve to try */
 	int                connect_errno; /* why the last connect failed */
+	int                server_errno;  /* why the server side failed */
+	ev_tstamp          deadline; /* request head or linger: absolute */
 
 	struct http_head_scan req_scan;
 	struct txn            txn;

@@ -15,10 +15,15 @@ for i in range(4):
 time.sleep(60)' "$BLACKHOLE_PORT" &
 PIDS="$PIDS $!"
 sleep 0.5
+# Two addresses for one name: the first never answers, the second serves.
+python3 "$E2E/origin.py" "$BLACKHOLE_PORT" 127.0.0.2 >"$T/origin2.log" 2>&1 &
+PIDS="$PIDS $!"
+printf '127.0.0.1 localhost origin.test\n127.0.0.1 twoaddr.test\n127.0.0.2 twoaddr.test\n' >"$T/hosts"
 bascule_start <<EOF
 http_port 127.0.0.1:$PROXY_PORT
 connect_timeout 1 second
 read_timeout 2 seconds
+request_timeout 2 seconds
 request_header_max_size 4 KB
 acl blocked dstdomain .blocked.test
 http_access deny blocked
@@ -51,6 +56,14 @@ check "504 read timeout code" grep -q ERR_READ_TIMEOUT "$T/head"
 code=$(status_of "http://127.0.0.1:$BLACKHOLE_PORT/")
 check "504 on connect timeout ($code)" [ "$code" = 504 ]
 check "504 logged" log_has "TCP_MISS/504 [0-9]+ GET http://127.0.0.1:$BLACKHOLE_PORT/"
+
+body=$(proxy_curl "http://twoaddr.test:$BLACKHOLE_PORT/hello")
+check "connect timeout on one address moves on to the next" [ "$body" = hello ]
+
+start=$(date +%s)
+raw --split 1 --delay 0.5 --idle 5 "GET $O/hello HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaa\r\n\r\n" >"$T/slow.out"
+check "a head trickling in is cut at request_timeout" grep -q '^HTTP/1.1 408' "$T/slow.out"
+check "408 came in time ($(($(date +%s) - start)) s)" [ $(($(date +%s) - start)) -lt 12 ]
 
 code=$(status_of "http://no-such-host.invalid/")
 check "503 when the name does not resolve ($code)" [ "$code" = 503 ]

@@ -32,6 +32,10 @@ check "HTTP/1.0 keep-alive request answered once, then closed" \
 	[ "$(grep -c '^HTTP/1.1 200' "$T/h10ka.out")" -eq 1 ]
 check "HTTP/1.0 keep-alive request told Connection: close" grep -qi '^Connection: close' "$T/h10ka.out"
 
+raw --shut "GET $O/hello HTTP/1.1\r\nHost: x\r\n\r\nGET $O/connid HTTP/1.1\r\nHost: x\r\n\r\n" >"$T/shut.out"
+check "pipelined requests answered after the client half-closed" \
+	[ "$(grep -c '^HTTP/1.1 200' "$T/shut.out")" -eq 2 ]
+
 raw --split 1 --delay 0.002 "GET $O/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" >"$T/split.out"
 check "request head arriving one byte at a time" grep -q '^hello' "$T/split.out"
 finish

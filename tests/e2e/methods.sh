@@ -60,6 +60,12 @@ code=$(proxy_curl -o /dev/null -w '%{http_code}' "$O/status?code=204")
 check "204 without a body" [ "$code" = 204 ]
 code=$(proxy_curl -o /dev/null -w '%{http_code}' "$O/status?code=304")
 check "304 without a body" [ "$code" = 304 ]
+out=$(proxy_curl -d 'x' "$O/early100")
+check "100 Continue and the final response in one read" [ "$out" = final ]
+out=$(proxy_curl -X TRACE -H 'Max-Forwards: 0' -H 'Proxy-Authorization: Basic c2VjcmV0' \
+	-H 'Cookie: s=1' -H 'X-Seen: yes' "$O/echo")
+check "TRACE echo keeps ordinary fields" has_line "$out" '^X-Seen: yes'
+check "TRACE echo leaves out credentials" sh -c "! printf '%s' \"\$1\" | grep -qiE '^(Proxy-Authorization|Cookie):'" - "$out"
 out=$(proxy_curl -H 'Expect: 100-continue' -d 'after-continue' "$O/echo")
 check "Expect: 100-continue" last_line_is "$out" after-continue
 finish

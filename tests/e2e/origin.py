@@ -2,7 +2,7 @@
 """A test origin for the end-to-end tests: an HTTP/1.1 server that can
 echo what it received and misbehave on purpose.  Loopback only.
 
-usage: origin.py PORT
+usage: origin.py PORT [ADDRESS]
 
   /hello            200 "hello"
   /echo             200, body: request line, headers and decoded body
@@ -14,6 +14,7 @@ usage: origin.py PORT
   /slow?s=N         answer after N seconds
   /status?code=N    status N, empty body (no body for 1xx/204/304)
   /early413         413 before reading the request body, then close
+  /early100         100 Continue and the final response in one write
 """
 import itertools
 import socket
@@ -110,6 +111,11 @@ def serve(sock):
             path = url.path
             keep = headers.get("connection", "").lower() != "close"
             extra = ["X-Conn-Id: %d" % cid]
+            if path == "/early100":
+                read_body(r, headers)
+                sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
+                             b"Content-Length: 6\r\n\r\nfinal\n")
+                continue
             if path == "/early413":
                 respond(sock, 413, b"too large\n", extra + ["Connection: close"],
                         "Content Too Large")
@@ -165,9 +171,10 @@ def serve(sock):
 
 def main():
     port = int(sys.argv[1])
+    addr = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", port))
+    srv.bind((addr, port))
     srv.listen(128)
     while True:
         sock, _ = srv.accept()
