@@ -45,6 +45,7 @@
 #define POOL_MAX         1024 /* idle server connections per worker */
 #define POOL_PER_ORIGIN  64
 #define RESTART_DELAY    1.0  /* seconds before restarting a worker */
+#define RESTART_QUICK    10.0 /* a worker dying sooner died "at once" */
 #define MAX_WORKERS      64
 
 struct options {
@@ -475,7 +476,8 @@ worker_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
  * reference to conf and the listeners; access_log is already open.
  */
 static int
-worker_run(struct conf *conf, struct listener *ls, struct access_log *al)
+worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
+           bool supervised)
 {
 	struct worker *w = &worker;
 	const char    *why = NULL;
@@ -500,8 +502,10 @@ worker_run(struct conf *conf, struct listener *ls, struct access_log *al)
 	ev_signal_init(&w_sigusr1, worker_signal_cb, SIGUSR1);
 	ev_signal_start(w->loop, &w_sighup);
 	ev_signal_start(w->loop, &w_sigterm);
-	ev_signal_start(w->loop, &w_sigint);
 	ev_signal_start(w->loop, &w_sigusr1);
+	/* Under a master, Ctrl-C reaches us too: the master relays SIGTERM. */
+	if (!supervised)
+		ev_signal_start(w->loop, &w_sigint);
 	listener_start(ls, w);
 
 	ev_run(w->loop, 0);
@@ -531,40 +535,41 @@ struct child {
 	ev_child         watch;
 	ev_timer         restart;
 	int              index;
+	ev_tstamp        started;
+	unsigned         quick_deaths; /* in a row, for the restart backoff */
 };
 
 static struct child        children[MAX_WORKERS];
 static unsigned            nchildren;
 static bool                master_stopping;
+static bool                in_worker; /* this process is a forked worker */
 static struct conf        *master_conf;
+static struct access_log  *master_log; /* opened privileged, inherited */
 static ev_signal           m_sighup, m_sigterm, m_sigint, m_sigusr1;
 
 static void master_child_cb(struct ev_loop *loop, ev_child *w, int revents);
 
-/* In a new worker: forget the master's watchers, become a worker. */
+/*
+ * In a new worker: forget the master's children and sockets, become a
+ * worker.  The master's signal watchers stay active (and do nothing here)
+ * so that no signal finds its default disposition before the worker's own
+ * watchers are started: a relayed SIGHUP must not kill a worker at birth.
+ */
 static void __attribute__((noreturn))
 become_worker(struct child *ch)
 {
-	struct ev_loop    *loop = EV_DEFAULT;
-	struct access_log *al;
-	const char        *path = NULL;
+	struct ev_loop *loop = EV_DEFAULT;
 
+	in_worker = true;
+	ev_loop_fork(loop);
 	for (unsigned i = 0; i < nchildren; i++) {
 		ev_child_stop(loop, &children[i].watch);
 		ev_timer_stop(loop, &children[i].restart);
 		if (&children[i] != ch)
 			listener_free_all(children[i].ls);
 	}
-	ev_signal_stop(loop, &m_sighup);
-	ev_signal_stop(loop, &m_sigterm);
-	ev_signal_stop(loop, &m_sigint);
-	ev_signal_stop(loop, &m_sigusr1);
-	ev_loop_fork(loop);
-	al = access_log_open(master_conf, (uid_t)-1, (gid_t)-1, &path);
-	if (al == NULL)
-		fatal("access_log %s: %s", path, strerror(errno));
 	log_msg(LOG_INFO, "worker %d started", ch->index + 1);
-	exit(worker_run(conf_ref(master_conf), ch->ls, al));
+	exit(worker_run(conf_ref(master_conf), ch->ls, master_log, true));
 }
 
 static void
@@ -581,6 +586,7 @@ master_spawn(struct ev_loop *loop, struct child *ch)
 	if (pid == 0)
 		become_worker(ch);
 	ch->pid = pid;
+	ch->started = ev_now(loop);
 	ev_child_set(&ch->watch, pid, 0);
 	ev_child_start(loop, &ch->watch);
 }
@@ -598,6 +604,7 @@ master_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 {
 	struct child *ch = w->data;
 	bool          any = false;
+	double        delay;
 
 	(void)revents;
 	ev_child_stop(loop, w);
@@ -609,15 +616,23 @@ master_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 			ev_break(loop, EVBREAK_ALL);
 		return;
 	}
+	/* A worker that keeps dying at once is restarted ever more slowly. */
+	if (ev_now(loop) - ch->started < RESTART_QUICK)
+		ch->quick_deaths++;
+	else
+		ch->quick_deaths = 0;
+	delay = RESTART_DELAY;
+	for (unsigned i = 1; i < ch->quick_deaths && delay < 60.0; i++)
+		delay *= 2; /* 1, 1, 2, 4 ... 64 s */
 	if (WIFSIGNALED(w->rstatus))
 		log_msg(LOG_ERR, "worker %d (pid %d) killed by signal %d: "
-		                 "restarting",
-		        ch->index + 1, (int)w->rpid, WTERMSIG(w->rstatus));
+		                 "restarting in %.0f s",
+		        ch->index + 1, (int)w->rpid, WTERMSIG(w->rstatus), delay);
 	else
 		log_msg(LOG_ERR, "worker %d (pid %d) exited with status %d: "
-		                 "restarting",
-		        ch->index + 1, (int)w->rpid, WEXITSTATUS(w->rstatus));
-	ev_timer_set(&ch->restart, RESTART_DELAY, 0.0);
+		                 "restarting in %.0f s",
+		        ch->index + 1, (int)w->rpid, WEXITSTATUS(w->rstatus), delay);
+	ev_timer_set(&ch->restart, delay, 0.0);
 	ev_timer_start(loop, &ch->restart);
 }
 
@@ -632,9 +647,13 @@ master_signal_children(int sig)
 static void
 master_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
-	struct conf *c;
+	struct conf       *c;
+	struct access_log *al;
+	const char        *path = NULL;
 
 	(void)revents;
+	if (in_worker)
+		return; /* a worker's own watchers handle it */
 	switch (s->signum) {
 	case SIGHUP:
 		/* Workers reload themselves; refuse a broken file here once. */
@@ -646,12 +665,23 @@ master_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 			return;
 		}
 		notify("RELOADING=1");
+		al = access_log_open(c, (uid_t)-1, (gid_t)-1, &path);
+		if (al == NULL) {
+			log_msg(LOG_ERR, "reload: access_log %s: %s", path,
+			        strerror(errno));
+		} else {
+			access_log_close(master_log);
+			master_log = al;
+		}
 		conf_unref(master_conf);
 		master_conf = c; /* restarted workers start with it */
 		master_signal_children(SIGHUP);
 		notify("READY=1");
 		break;
 	case SIGUSR1:
+		/* Workers started later must not write to a rotated file. */
+		if (access_log_reopen(master_log, &path) < 0)
+			log_msg(LOG_ERR, "rotate: %s: %s", path, strerror(errno));
 		master_signal_children(SIGUSR1);
 		break;
 	default:
@@ -697,6 +727,7 @@ master_run(unsigned nworkers)
 	ev_run(loop, 0);
 	for (unsigned i = 0; i < nworkers; i++)
 		listener_free_all(children[i].ls);
+	access_log_close(master_log);
 	conf_unref(master_conf);
 	return 0;
 }
@@ -729,21 +760,11 @@ serve(void)
 		if (sets[i] == NULL)
 			fatal("http_port %s: %s", what, why);
 	}
-	if (c->workers == 1) {
-		al = access_log_open(c, pw ? pw->pw_uid : (uid_t)-1,
-		                     pw ? pw->pw_gid : (gid_t)-1, &path);
-		if (al == NULL)
-			fatal("access_log %s: %s", path, strerror(errno));
-	} else {
-		/* Create and chown the files; each worker opens its own. */
-		struct access_log *tmp = access_log_open(
-		        c, pw ? pw->pw_uid : (uid_t)-1,
-		        pw ? pw->pw_gid : (gid_t)-1, &path);
-
-		if (tmp == NULL)
-			fatal("access_log %s: %s", path, strerror(errno));
-		access_log_close(tmp);
-	}
+	/* Opened while privileged; workers inherit the descriptors. */
+	al = access_log_open(c, pw ? pw->pw_uid : (uid_t)-1,
+	                     pw ? pw->pw_gid : (gid_t)-1, &path);
+	if (al == NULL)
+		fatal("access_log %s: %s", path, strerror(errno));
 	write_pid_file(c);
 	drop_privileges(pw);
 	log_msg(LOG_NOTICE, "bascule %s started: %zu ports, %u worker%s",
@@ -751,11 +772,12 @@ serve(void)
 	        c->workers == 1 ? "" : "s");
 	notify("READY=1");
 	if (c->workers == 1) {
-		rc = worker_run(c, sets[0], al);
+		rc = worker_run(c, sets[0], al, false);
 	} else {
 		for (unsigned i = 0; i < c->workers; i++)
 			children[i].ls = sets[i];
 		master_conf = c;
+		master_log = al;
 		rc = master_run(c->workers);
 	}
 	remove_pid_file();

@@ -33,6 +33,11 @@ if [ "$(id -u)" = 0 ]; then
 	check "master dropped root privileges (uid $uid)" [ "$uid" != 0 ]
 fi
 
+w=$(children | head -n 1)
+kill -INT "$w"
+sleep 0.5
+check "a supervised worker leaves SIGINT to the master" kill -0 "$w"
+
 victim=$(children | head -n 1)
 kill -9 "$victim"
 check "death logged" errlog_has "killed by signal 9: restarting"
