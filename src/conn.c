@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@
 #define LINGER_MS         2000   /* drain a client after an error reply */
 #define PUMP_ROUNDS       8      /* splice rounds per event, for fairness */
 #define MAX_RETRIES       1      /* resend on a stale persistent connection */
+#define SPLICE_MIN        131072 /* bodies this large bypass user space */
 
 static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -1211,6 +1213,7 @@ conn_txn_end(struct conn *c)
 		c->server_key = t->key;
 		t->key = NULL;
 		side_release_in(&c->server);
+		c->server.pipe_full = false;
 	} else {
 		side_clear(c->worker->loop, &c->server);
 	}
@@ -1260,6 +1263,91 @@ conn_server_failed(struct conn *c, int err)
 	conn_log(c, LOG_INFO, "server: %s",
 	         err ? strerror(err) : "closed before the end of the response");
 	conn_fail(c, err ? CONN_ERR_SERVER_IO : CONN_ERR_SERVER_EOF);
+}
+
+/*
+ * A large Content-Length or close-delimited response body, once the bytes
+ * read with its head are delivered, moves from the server to the client
+ * through a kernel pipe, as a tunnel does: no copy into user space.
+ */
+static bool
+conn_can_splice_response(const struct conn *c)
+{
+	const struct txn *t = &c->txn;
+
+	if (t->resp_splice || t->resp_done || t->dechunk || c->server.nosplice)
+		return false;
+	if (t->resp.body == HTTP_BODY_LENGTH ? t->resp_left < SPLICE_MIN
+	                                     : t->resp.body != HTTP_BODY_CLOSE)
+		return false;
+	return t->resp_pass == 0 &&
+	       (c->server.in == NULL || buf_len(c->server.in) == 0) &&
+	       (c->client.out == NULL || buf_len(c->client.out) == 0);
+}
+
+/* Moves response body bytes through the server side's pipe.  -1: failed. */
+static int
+conn_splice_response(struct conn *c)
+{
+	struct txn        *t = &c->txn;
+	struct conn_side  *s = &c->server;
+	enum tunnel_status st;
+	size_t             moved;
+
+	for (int round = 0; round < PUMP_ROUNDS; round++) {
+		if (s->pipe.len > 0) {
+			st = tunnel_splice_out(&s->pipe, c->client.fd, &moved);
+			c->client.nwritten += moved;
+			t->bytes_to_client += moved;
+			if (st == TUNNEL_ERROR) {
+				conn_log(c, LOG_INFO, "write client: %s",
+				         strerror(errno));
+				t->result = "TCP_MISS_ABORTED";
+				conn_fail(c, CONN_ERR_CLIENT_IO);
+				return -1;
+			}
+			if (moved > 0)
+				s->pipe_full = false;
+		}
+		if (s->eof || s->pipe_full ||
+		    (t->resp.body == HTTP_BODY_LENGTH && t->resp_left == 0))
+			break;
+		st = tunnel_splice_in(&s->pipe, s->fd,
+		                      t->resp.body == HTTP_BODY_LENGTH
+		                              ? (size_t)(t->resp_left < SIZE_MAX
+		                                                 ? t->resp_left
+		                                                 : SIZE_MAX)
+		                              : SIZE_MAX,
+		                      &moved);
+		s->nread += moved;
+		if (t->resp.body == HTTP_BODY_LENGTH)
+			t->resp_left -= moved;
+		if (st == TUNNEL_OK)
+			continue;
+		if (st == TUNNEL_EOF) {
+			s->eof = true;
+			continue;
+		}
+		if (st == TUNNEL_AGAIN) {
+			if (s->pipe.len > 0)
+				s->pipe_full = true; /* see conn_pump() */
+			break;
+		}
+		if (st == TUNNEL_NOSPLICE && s->pipe.len == 0) {
+			s->nosplice = true; /* back to read(2) and write(2) */
+			t->resp_splice = false;
+			break;
+		}
+		c->server_errno = errno;
+		s->eof = true;
+	}
+	if (s->pipe.len == 0) {
+		if (t->resp.body == HTTP_BODY_LENGTH)
+			t->resp_done = t->resp_left == 0;
+		else
+			t->resp_done = s->eof && c->server_errno == 0;
+	}
+	return 0;
 }
 
 static void
@@ -1317,13 +1405,18 @@ conn_forward(struct conn *c)
 		conn_fail(c, CONN_ERR_CLIENT_IO);
 		return;
 	}
+	if (conn_can_splice_response(c))
+		t->resp_splice = true;
+	if (t->resp_splice && conn_splice_response(c) < 0)
+		return;
 	if (!t->resp_done) {
-		if (c->server.eof && t->resp_pass == 0 &&
+		if (c->server.eof && t->resp_pass == 0 && c->server.pipe.len == 0 &&
 		    (c->server.in == NULL || buf_len(c->server.in) == 0))
 			conn_server_failed(c, 0);
 		return;
 	}
-	if (t->resp_pass > 0 || (c->client.out && buf_len(c->client.out) > 0))
+	if (t->resp_pass > 0 || c->server.pipe.len > 0 ||
+	    (c->client.out && buf_len(c->client.out) > 0))
 		return; /* still writing */
 	if (!t->req_done) {
 		/* The server answered before the whole request body came. */
@@ -1368,18 +1461,22 @@ conn_pump(struct conn *c, struct conn_side *from, struct conn_side *to)
 			to->nwritten += moved;
 			if (st == TUNNEL_ERROR)
 				goto fail_to;
-			if (from->pipe.len > 0)
-				return 0;
+			if (moved > 0)
+				from->pipe_full = false;
 		}
 		if (from->eof) {
-			if (!to->shut) {
+			if (from->pipe.len == 0 && !to->shut) {
 				shutdown(to->fd, SHUT_WR);
 				to->shut = true;
 			}
 			return 0;
 		}
+		/* Keep reading while the pipe has room: both ends stream. */
 		if (!from->nosplice) {
-			st = tunnel_splice_in(&from->pipe, from->fd, &moved);
+			if (from->pipe_full)
+				return 0;
+			st = tunnel_splice_in(&from->pipe, from->fd, SIZE_MAX,
+			                      &moved);
 			from->nread += moved;
 			switch (st) {
 			case TUNNEL_OK:
@@ -1388,6 +1485,14 @@ conn_pump(struct conn *c, struct conn_side *from, struct conn_side *to)
 				from->eof = true;
 				continue;
 			case TUNNEL_AGAIN:
+				/*
+				 * With bytes queued this may be a full pipe (its
+				 * slots, not its bytes, ran out) under a readable
+				 * socket: stop reading until splice out moves
+				 * some, or level-triggered readiness would spin.
+				 */
+				if (from->pipe.len > 0)
+					from->pipe_full = true;
 				return 0;
 			case TUNNEL_ERROR:
 				goto fail_from;
@@ -1520,8 +1625,9 @@ conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	if (side == &c->server && c->state == CONN_CONNECTING) {
 		conn_connected(c);
-	} else if (c->state == CONN_TUNNEL) {
-		/* conn_tunnel() reads with splice(2) itself. */
+	} else if (c->state == CONN_TUNNEL ||
+	           (side == &c->server && c->txn.resp_splice)) {
+		/* Reading is splice(2)'s, in conn_run(). */
 	} else if (revents & EV_READ) {
 		conn_read_side(c, side);
 	}
@@ -1597,20 +1703,26 @@ conn_update_watchers(struct ev_loop *loop, struct conn *c)
 	case CONN_FORWARD:
 		if (!c->client.eof && side_has_room(&c->client))
 			ce |= EV_READ;
-		if (out_pending(&c->client) || t->resp_pass > 0)
+		if (out_pending(&c->client) || t->resp_pass > 0 ||
+		    c->server.pipe.len > 0)
 			ce |= EV_WRITE;
-		if (!c->server.eof && side_has_room(&c->server))
+		if (t->resp_splice) {
+			if (!c->server.eof && !c->server.pipe_full &&
+			    (t->resp.body != HTTP_BODY_LENGTH || t->resp_left > 0))
+				se |= EV_READ;
+		} else if (!c->server.eof && side_has_room(&c->server)) {
 			se |= EV_READ;
+		}
 		if ((t->req_head != NULL && t->req_head_sent < buf_len(t->req_head)) ||
 		    t->req_pass > 0)
 			se |= EV_WRITE;
 		break;
 	case CONN_TUNNEL:
-		/* Read a side only when what came from it has been passed on. */
-		if (!c->client.eof && c->client.pipe.len == 0 &&
+		/* Read a side while its pipe has room, or its buffer is empty. */
+		if (!c->client.eof && !c->client.pipe_full &&
 		    (c->client.in == NULL || buf_len(c->client.in) == 0))
 			ce |= EV_READ;
-		if (!c->server.eof && c->server.pipe.len == 0 &&
+		if (!c->server.eof && !c->server.pipe_full &&
 		    (c->server.in == NULL || buf_len(c->server.in) == 0))
 			se |= EV_READ;
 		if (out_pending(&c->client) || c->server.pipe.len > 0 ||

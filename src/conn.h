@@ -65,6 +65,7 @@ struct conn_side {
 	bool               eof;  /* read returned 0 */
 	bool               shut; /* we shut down writing towards it */
 	bool               nosplice;
+	bool               pipe_full; /* splice in said EAGAIN with bytes queued */
 	uint64_t           nread;
 	uint64_t           nwritten;
 };
@@ -99,6 +100,7 @@ struct txn {
 	struct http_chunked   resp_chunked;
 	size_t                resp_pass;
 	bool                  dechunk;
+	bool                  resp_splice; /* body moves by splice(2) */
 	bool                  resp_done;
 	bool                  server_keep_alive;
 	bool                  server_reused;

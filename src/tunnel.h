@@ -14,6 +14,7 @@
 struct tunnel_pipe {
 	int    fd[2]; /* -1 when none is held */
 	size_t len;   /* bytes in the pipe */
+	size_t cap;   /* its size, once held */
 };
 
 enum tunnel_status {
@@ -24,13 +25,14 @@ enum tunnel_status {
 	TUNNEL_NOSPLICE, /* splice(2) unsupported for these descriptors */
 };
 
-#define TUNNEL_PIPE_MAX 65536
+#define TUNNEL_PIPE_MIN 65536   /* the kernel's default pipe size */
+#define TUNNEL_PIPE_MAX 1048576 /* pipe-max-size's default */
 
 void tunnel_pipe_init(struct tunnel_pipe *tp);
 void tunnel_pipe_clear(struct tunnel_pipe *tp); /* closes or pools it */
 
-/* Splices at most TUNNEL_PIPE_MAX - len bytes from fd into the pipe. */
-enum tunnel_status tunnel_splice_in(struct tunnel_pipe *tp, int fd,
+/* Splices at most max bytes, and what the pipe has room for, from fd. */
+enum tunnel_status tunnel_splice_in(struct tunnel_pipe *tp, int fd, size_t max,
                                     size_t *moved);
 /* Splices the pipe's bytes to fd; gives the pipe back when empty. */
 enum tunnel_status tunnel_splice_out(struct tunnel_pipe *tp, int fd,

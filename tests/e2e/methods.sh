@@ -33,6 +33,13 @@ out=$(proxy_curl -0 -D "$T/h10" "$O/chunked?n=4")
 check "chunked response decoded for an HTTP/1.0 client" [ "$(printf '%s\n' "$out" | grep -c '^chunk')" -eq 4 ]
 check "no Transfer-Encoding to the HTTP/1.0 client" sh -c "! grep -qi '^Transfer-Encoding' '$T/h10'"
 
+proxy_curl -o "$T/bigclose" "$O/bigclose?n=3000000"
+python3 -c 'import sys; sys.stdout.buffer.write((bytes(range(256)) * 11719)[:3000000])' >"$T/bigclose.want"
+check "3 MB close-delimited body intact" cmp -s "$T/bigclose" "$T/bigclose.want"
+proxy_curl -o /dev/null "$O/truncated?n=2000000" 2>/dev/null
+check "a body cut short by the origin is an error for the client" [ $? -ne 0 ]
+check "and logged as aborted" log_has "TCP_MISS_ABORTED/200 [0-9]+ GET $O/truncated"
+
 out=$(proxy_curl "$O/close")
 check "close-delimited response relayed" [ "$out" = close-delimited ]
 

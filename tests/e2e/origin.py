@@ -15,6 +15,8 @@ usage: origin.py PORT [ADDRESS]
   /status?code=N    status N, empty body (no body for 1xx/204/304)
   /early413         413 before reading the request body, then close
   /early100         100 Continue and the final response in one write
+  /bigclose?n=N     N bytes delimited by closing the connection
+  /truncated?n=N    Content-Length N, but only N/2 bytes, then close
 """
 import itertools
 import socket
@@ -144,6 +146,16 @@ def serve(sock):
             elif path == "/close":
                 sock.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
                              b"close-delimited\n")
+                return
+            elif path in ("/bigclose", "/truncated"):
+                n = int(q.get("n", ["1000000"])[0])
+                pattern = bytes(range(256)) * (n // 256 + 1)
+                if path == "/bigclose":
+                    sock.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
+                    sock.sendall(pattern[:n])
+                else:
+                    sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n)
+                    sock.sendall(pattern[:n // 2])
                 return
             elif path == "/garbage":
                 sock.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
