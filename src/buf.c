@@ -1,5 +1,11 @@
 /*
  * buf: bounded byte buffers.  The only file that writes struct buf fields.
+ *
+ * Connections drop their buffers when idle, so a busy keep-alive
+ * connection would allocate and free the same large buffers for every
+ * request.  A few freed buffers are kept per process for the next
+ * buf_new() of the same capacity; the cache is bounded, so it never holds
+ * more than CACHE_MAX buffers whatever the number of connections.
  */
 #include "config.h"
 
@@ -10,12 +16,27 @@
 
 #include "buf.h"
 
+#define CACHE_MAX     32
+#define CACHE_MIN_CAP 16384 /* smaller buffers are cheap to malloc */
+
+static struct buf *cache[CACHE_MAX];
+static size_t      cache_len;
+
 struct buf *
 buf_new(size_t cap)
 {
 	struct buf *b;
 
 	assert(cap > 0);
+	for (size_t i = cache_len; i-- > 0;) {
+		if (cache[i]->cap != cap)
+			continue;
+		b = cache[i];
+		cache[i] = cache[--cache_len];
+		b->start = 0;
+		b->end = 0;
+		return b;
+	}
 	b = malloc(sizeof(*b) + cap);
 	if (b == NULL)
 		return NULL;
@@ -29,7 +50,18 @@ buf_new(size_t cap)
 void
 buf_free(struct buf *b)
 {
+	if (b != NULL && b->cap >= CACHE_MIN_CAP && cache_len < CACHE_MAX) {
+		cache[cache_len++] = b;
+		return;
+	}
 	free(b);
+}
+
+void
+buf_cache_drain(void)
+{
+	while (cache_len > 0)
+		free(cache[--cache_len]);
 }
 
 uint8_t *

@@ -22,6 +22,8 @@ struct buf {
 /* A buffer holding at most cap bytes, or NULL (errno ENOMEM). */
 struct buf *buf_new(size_t cap);
 void        buf_free(struct buf *b); /* accepts NULL */
+/* Frees the buffers kept for reuse (at exit, for leak checkers). */
+void        buf_cache_drain(void);
 
 static inline size_t
 buf_len(const struct buf *b)

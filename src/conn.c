@@ -1176,8 +1176,12 @@ conn_response_head(struct conn *c)
 	memset(&rw, 0, sizeof(rw));
 	rw.via = c->conf->via ? c->worker->via : NULL;
 	rw.close = !t->client_keep_alive;
+	/* Our head is the server's plus Via and Connection; dechunked data
+	 * goes into the same buffer, so it gets room for that too. */
 	if (c->client.out == NULL &&
-	    (c->client.out = buf_new(RESP_HEAD_MAX)) == NULL)
+	    (c->client.out = buf_new(t->dechunk ? RESP_HEAD_MAX
+	                                        : head_len + HEAD_SLACK)) ==
+	            NULL)
 		goto nomem;
 	if (http_proxy_response_head(&h, t->client_minor, t->dechunk, &rw,
 	                             c->client.out) < 0)

@@ -32,6 +32,7 @@
 #include <ev.h>
 
 #include "access_log.h"
+#include "buf.h"
 #include "conf.h"
 #include "conn.h"
 #include "i18n.h"
@@ -523,6 +524,7 @@ worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
 	access_log_close(w->access_log);
 	conf_unref(w->conf);
 	tunnel_pool_drain();
+	buf_cache_drain();
 	return 0;
 }
 
