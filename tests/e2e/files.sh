@@ -6,8 +6,11 @@
 need python3
 bascule_start <<EOF
 http_port 127.0.0.1:$PROXY_PORT
+max_filedescriptors 4321
 EOF
 check "pid file holds the pid" [ "$(cat "$T/bascule.pid")" = "$BASCULE_PID" ]
+check "max_filedescriptors sets the limit" \
+	grep -Eq '^Max open files +4321 ' "/proc/$BASCULE_PID/limits"
 
 other=$(free_port)
 sed "s/^http_port .*/http_port 127.0.0.1:$other/" "$T/bascule.conf" >"$T/second.conf"
