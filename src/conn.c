@@ -1779,7 +1779,7 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			if (c->state == CONN_CONNECTING)
 				break;
 		}
-		/* fall through */
+		__attribute__((fallthrough));
 	case CONN_RESOLVING:
 		if (c->state == CONN_REPLY)
 			break; /* conn_connect_next() answered */

@@ -219,8 +219,12 @@ run_action(const char *action)
 	pid_t        pid;
 
 	c = load_conf(false);
-	if (strcmp(action, "parse") == 0)
-		return c != NULL ? 0 : 1;
+	if (strcmp(action, "parse") == 0) {
+		int rc = c != NULL ? 0 : 1;
+
+		conf_unref(c);
+		return rc;
+	}
 	if (c == NULL)
 		return 1; /* never signal a daemon with a broken configuration */
 	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {

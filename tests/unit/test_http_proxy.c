@@ -89,7 +89,8 @@ test_targets(void)
 			continue;
 		ok(strcmp(t.host, tc->host) == 0 && t.port == tc->port &&
 		           t.path.len == strlen(tc->path) &&
-		           memcmp(t.path.p, tc->path, t.path.len) == 0,
+		           (t.path.len == 0 ||
+		            memcmp(t.path.p, tc->path, t.path.len) == 0),
 		   "%s: host %s port %u", tc->name, t.host, (unsigned)t.port);
 	}
 }
