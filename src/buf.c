@@ -50,7 +50,9 @@ buf_new(size_t cap)
 void
 buf_free(struct buf *b)
 {
-	if (b != NULL && b->cap >= CACHE_MIN_CAP && cache_len < CACHE_MAX) {
+	/* Only the standard sizes (powers of two): odd ones would squat. */
+	if (b != NULL && b->cap >= CACHE_MIN_CAP && (b->cap & (b->cap - 1)) == 0 &&
+	    cache_len < CACHE_MAX) {
 		cache[cache_len++] = b;
 		return;
 	}

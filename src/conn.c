@@ -381,7 +381,8 @@ conn_reply(struct conn *c, int status, const char *code, const char *reason)
 	conn_log_txn(c);
 	c->action = "sending an error reply";
 	c->state = CONN_REPLY;
-	c->deadline = ev_now(c->worker->loop) + LINGER_MS / 1000.0;
+	c->deadline = ev_now(c->worker->loop) +
+	              (double)c->conf->read_timeout / 1000.0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -688,7 +689,8 @@ conn_reply_max_forwards(struct conn *c)
 	conn_log_txn(c);
 	c->action = "answering Max-Forwards: 0";
 	c->state = CONN_REPLY;
-	c->deadline = ev_now(c->worker->loop) + LINGER_MS / 1000.0;
+	c->deadline = ev_now(c->worker->loop) +
+	              (double)c->conf->read_timeout / 1000.0;
 }
 
 /* The server's addresses are known: check dst ACLs, then connect. */
@@ -753,7 +755,8 @@ max_forwards_reply(const struct txn *t, const struct http_head *h)
 	int         n;
 
 	if (trace) {
-		if ((body = buf_new(h->head_len)) == NULL)
+		/* "Name:value" comes back as "Name: value": room for that. */
+		if ((body = buf_new(h->head_len + 2 * h->nheaders + 2)) == NULL)
 			return NULL;
 		/* The request line, as received, ends where the fields begin. */
 		buf_append(body, h->method.p,
@@ -804,6 +807,7 @@ conn_request(struct conn *c, const struct http_head *h)
 	txn_clear(t);
 	resolve_cancel(&c->resolve);
 	memset(&c->resolve, 0, sizeof(c->resolve));
+	c->server_errno = 0;
 	c->txn_active = true;
 	t->start = now_realtime();
 	t->client_minor = h->version_minor;
@@ -1201,6 +1205,20 @@ toobig:
 	return -1;
 }
 
+/*
+ * After a spliced body the kernel may hold bytes we never read (a server
+ * sending more than its Content-Length): a connection is reused only if
+ * nothing at all is waiting on it.
+ */
+static bool
+side_is_quiet(const struct conn_side *s)
+{
+	char    b;
+	ssize_t n = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 /* Ends a transaction whose response was delivered. */
 static void
 conn_txn_end(struct conn *c)
@@ -1211,13 +1229,18 @@ conn_txn_end(struct conn *c)
 	c->ntxn++;
 	if (t->server_keep_alive && t->req_done && t->req_pass == 0 &&
 	    !c->server.eof && c->server_errno == 0 &&
+	    c->conf->server_idle_pconn_timeout > 0 &&
 	    (t->req_head == NULL || t->req_head_sent == buf_len(t->req_head)) &&
-	    (c->server.in == NULL || buf_len(c->server.in) == 0)) {
+	    (c->server.in == NULL || buf_len(c->server.in) == 0) &&
+	    (!t->resp_splice || side_is_quiet(&c->server))) {
 		/* Idle and reusable: keep it for this client's next request. */
 		c->server_key = t->key;
 		t->key = NULL;
 		side_release_in(&c->server);
 		c->server.pipe_full = false;
+		c->server_idle_end = ev_now(c->worker->loop) +
+		                     (double)c->conf->server_idle_pconn_timeout /
+		                             1000.0;
 	} else {
 		side_clear(c->worker->loop, &c->server);
 	}
@@ -1234,6 +1257,8 @@ conn_txn_end(struct conn *c)
 	side_release_in(&c->client);
 	c->action = NULL;
 	c->state = CONN_REQ_HEAD;
+	c->idle_end = ev_now(c->worker->loop) +
+	              (double)c->conf->client_idle_pconn_timeout / 1000.0;
 }
 
 /* The server failed or closed before its response was complete. */
@@ -1245,7 +1270,9 @@ conn_server_failed(struct conn *c, int err)
 	if (err == 0)
 		err = c->server_errno;
 	if (!t->resp_started && t->server_reused && t->req_head != NULL &&
-	    t->req.body == HTTP_BODY_NONE && t->retries < MAX_RETRIES &&
+	    (t->req.body == HTTP_BODY_NONE ||
+	     (t->req.body == HTTP_BODY_LENGTH && t->req.content_length == 0)) &&
+	    t->retries < MAX_RETRIES &&
 	    (c->server.in == NULL || buf_len(c->server.in) == 0)) {
 		/* A stale persistent connection: resend on a new one. */
 		conn_log(c, LOG_DEBUG, "persistent connection closed, retrying");
@@ -1422,8 +1449,11 @@ conn_forward(struct conn *c)
 	if (t->resp_pass > 0 || c->server.pipe.len > 0 ||
 	    (c->client.out && buf_len(c->client.out) > 0))
 		return; /* still writing */
-	if (!t->req_done) {
-		/* The server answered before the whole request body came. */
+	if (!t->req_done || t->req_pass > 0) {
+		/*
+		 * The server answered before it took the whole request body:
+		 * what is left of the body must never be read as a request.
+		 */
 		conn_log_txn(c);
 		c->state = CONN_CLOSING;
 		return;
@@ -1574,13 +1604,18 @@ conn_run(struct conn *c)
 			r = side_flush_out(&c->client);
 			if (r < 0) {
 				conn_fail(c, CONN_ERR_CLIENT_IO);
-			} else if (r == 1) {
-				/* Let the client read the reply before the close. */
+			} else if (r == 1 && !c->client.shut) {
+				/*
+				 * Let the client read the reply before the close:
+				 * drain what it still sends, for a bounded time.
+				 */
 				shutdown(c->client.fd, SHUT_WR);
 				c->client.shut = true;
-				if (c->client.eof)
-					c->state = CONN_CLOSING;
+				c->deadline = ev_now(c->worker->loop) +
+				              LINGER_MS / 1000.0;
 			}
+			if (r == 1 && c->client.eof)
+				c->state = CONN_CLOSING;
 			break;
 		case CONN_CLOSING:
 			break;
@@ -1651,8 +1686,11 @@ conn_timeout(const struct conn *c)
 	switch (c->state) {
 	case CONN_REQ_HEAD:
 		if (c->client.in == NULL || buf_len(c->client.in) == 0) {
-			ms = cf->client_idle_pconn_timeout;
-			break;
+			left = c->idle_end;
+			if (c->server.fd >= 0 && c->server_idle_end < left)
+				left = c->server_idle_end;
+			left -= ev_now(c->worker->loop);
+			return left > 0.001 ? left : 0.001;
 		}
 		/* Bytes trickling in do not extend request_timeout. */
 		left = c->deadline - ev_now(c->worker->loop);
@@ -1798,6 +1836,14 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_fail(c, CONN_ERR_TIMEOUT);
 		break;
 	case CONN_REQ_HEAD:
+		if ((c->client.in == NULL || buf_len(c->client.in) == 0) &&
+		    ev_now(loop) < c->idle_end) {
+			/* server_idle_pconn_timeout of the attached server */
+			side_clear(loop, &c->server);
+			free(c->server_key);
+			c->server_key = NULL;
+			break;
+		}
 		if (c->client.in != NULL && buf_len(c->client.in) > 0 &&
 		    ev_now(loop) >= c->deadline) {
 			conn_reply(c, 408, "ERR_REQUEST_TIMEOUT",
@@ -1883,6 +1929,8 @@ conn_new(struct worker *w, struct listener *l, int fd,
 	c->lifetime.data = c;
 	ev_timer_start(w->loop, &c->lifetime);
 
+	c->idle_end = ev_now(w->loop) +
+	              (double)c->conf->client_idle_pconn_timeout / 1000.0;
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;

@@ -134,6 +134,8 @@ struct conn {
 	int                connect_errno; /* why the last connect failed */
 	int                server_errno;  /* why the server side failed */
 	ev_tstamp          deadline; /* request head or linger: absolute */
+	ev_tstamp          idle_end; /* client idle between requests */
+	ev_tstamp          server_idle_end; /* the attached idle server's */
 
 	struct http_head_scan req_scan;
 	struct txn            txn;

@@ -760,18 +760,22 @@ serve(void)
 	set_fd_limit(c);
 	pw = target_user(c);
 
+	/* Locked before binding: a second instance must not even join the
+	 * SO_REUSEPORT group for a moment. */
+	write_pid_file(c);
 	for (unsigned i = 0; i < c->workers; i++) {
 		sets[i] = listener_bind_all(c->listeners, c->nlisteners,
 		                            c->workers > 1, &what, &why);
-		if (sets[i] == NULL)
+		if (sets[i] == NULL) {
+			remove_pid_file();
 			fatal("http_port %s: %s", what, why);
+		}
 	}
 	/* Opened while privileged; workers inherit the descriptors. */
 	al = access_log_open(c, pw ? pw->pw_uid : (uid_t)-1,
 	                     pw ? pw->pw_gid : (gid_t)-1, &path);
 	if (al == NULL)
 		fatal("access_log %s: %s", path, strerror(errno));
-	write_pid_file(c);
 	drop_privileges(pw);
 	log_msg(LOG_NOTICE, "bascule %s started: %zu ports, %u worker%s",
 	        PACKAGE_VERSION, c->nlisteners, c->workers,

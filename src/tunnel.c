@@ -10,12 +10,10 @@
 
 #include "tunnel.h"
 
-#define POOL_MAX 64
+#define POOL_MAX            64
+#define TUNNEL_PIPE_DEFAULT 65536 /* the kernel's pipe size */
 
-static struct {
-	int    fd[2];
-	size_t cap;
-} pool[POOL_MAX];
+static struct tunnel_pipe pool[POOL_MAX];
 static size_t pool_len;
 
 void
@@ -25,12 +23,17 @@ tunnel_pipe_init(struct tunnel_pipe *tp)
 	tp->fd[1] = -1;
 	tp->len = 0;
 	tp->cap = 0;
+	tp->large = false;
 }
+
+static size_t nlarge; /* enlarged pipes in existence */
 
 static void
 pipe_close(struct tunnel_pipe *tp)
 {
 	if (tp->fd[0] >= 0) {
+		if (tp->large)
+			nlarge--;
 		close(tp->fd[0]);
 		close(tp->fd[1]);
 	}
@@ -47,37 +50,31 @@ pipe_release(struct tunnel_pipe *tp)
 		pipe_close(tp);
 		return;
 	}
-	pool[pool_len].fd[0] = tp->fd[0];
-	pool[pool_len].fd[1] = tp->fd[1];
-	pool[pool_len].cap = tp->cap;
-	pool_len++;
+	pool[pool_len++] = *tp;
 	tunnel_pipe_init(tp);
 }
 
 static int
 pipe_acquire(struct tunnel_pipe *tp)
 {
+	int size;
+
 	if (tp->fd[0] >= 0)
 		return 0;
 	if (pool_len > 0) {
-		pool_len--;
-		tp->fd[0] = pool[pool_len].fd[0];
-		tp->fd[1] = pool[pool_len].fd[1];
-		tp->cap = pool[pool_len].cap;
+		*tp = pool[--pool_len];
 		return 0;
 	}
 	if (pipe2(tp->fd, O_NONBLOCK | O_CLOEXEC) < 0)
 		return -1;
-	/*
-	 * A larger pipe moves more per splice(2) call: fewer system calls
-	 * per gigabyte.  Pages are only taken while bytes are in flight, and
-	 * a drained pipe returns to the pool.  Best effort: pipe-max-size may
-	 * be lower, and then the default of 64 KiB stays.
-	 */
-	if (fcntl(tp->fd[1], F_SETPIPE_SZ, TUNNEL_PIPE_MAX) < 0)
-		tp->cap = TUNNEL_PIPE_MIN;
-	else
-		tp->cap = TUNNEL_PIPE_MAX;
+	if (nlarge < TUNNEL_LARGE_MAX &&
+	    fcntl(tp->fd[1], F_SETPIPE_SZ, TUNNEL_PIPE_LARGE) >= 0) {
+		tp->large = true;
+		nlarge++;
+	}
+	/* The size the kernel gave, whatever was asked (quota, limits). */
+	size = fcntl(tp->fd[1], F_GETPIPE_SZ);
+	tp->cap = size > 0 ? (size_t)size : TUNNEL_PIPE_DEFAULT;
 	return 0;
 }
 
@@ -98,7 +95,7 @@ tunnel_splice_in(struct tunnel_pipe *tp, int fd, size_t max, size_t *moved)
 
 	*moved = 0;
 	if (pipe_acquire(tp) < 0)
-		return TUNNEL_ERROR;
+		return TUNNEL_NOSPLICE; /* out of descriptors: read/write then */
 	if (tp->len >= tp->cap)
 		return TUNNEL_AGAIN;
 	want = tp->cap - tp->len < max ? tp->cap - tp->len : max;
@@ -149,9 +146,6 @@ tunnel_splice_out(struct tunnel_pipe *tp, int fd, size_t *moved)
 void
 tunnel_pool_drain(void)
 {
-	while (pool_len > 0) {
-		pool_len--;
-		close(pool[pool_len].fd[0]);
-		close(pool[pool_len].fd[1]);
-	}
+	while (pool_len > 0)
+		pipe_close(&pool[--pool_len]);
 }

@@ -3,6 +3,12 @@
  * splice(2), so tunnelled data never enters user space.  Pipes are taken
  * from a small per-process pool while bytes are in flight and given back
  * when drained, so an idle tunnel holds no pipe.
+ *
+ * A larger pipe moves more per call, and on a machine where entering the
+ * kernel is what costs, system calls per gigabyte are CPU per gigabyte.
+ * But Linux charges a pipe's whole size to its user's pipe-user-pages-soft
+ * quota (64 MiB by default, all workers together), and a user over it gets
+ * tiny pipes: so only TUNNEL_LARGE_MAX pipes per process are enlarged.
  */
 #ifndef BASCULE_TUNNEL_H
 #define BASCULE_TUNNEL_H
@@ -15,6 +21,7 @@ struct tunnel_pipe {
 	int    fd[2]; /* -1 when none is held */
 	size_t len;   /* bytes in the pipe */
 	size_t cap;   /* its size, once held */
+	bool   large; /* enlarged by us: counts against TUNNEL_LARGE_MAX */
 };
 
 enum tunnel_status {
@@ -25,8 +32,8 @@ enum tunnel_status {
 	TUNNEL_NOSPLICE, /* splice(2) unsupported for these descriptors */
 };
 
-#define TUNNEL_PIPE_MIN 65536   /* the kernel's default pipe size */
-#define TUNNEL_PIPE_MAX 1048576 /* pipe-max-size's default */
+#define TUNNEL_PIPE_LARGE 262144 /* size of a large pipe */
+#define TUNNEL_LARGE_MAX  16     /* large pipes per process */
 
 void tunnel_pipe_init(struct tunnel_pipe *tp);
 void tunnel_pipe_clear(struct tunnel_pipe *tp); /* closes or pools it */

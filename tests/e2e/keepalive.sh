@@ -36,6 +36,24 @@ raw --shut "GET $O/hello HTTP/1.1\r\nHost: x\r\n\r\nGET $O/connid HTTP/1.1\r\nHo
 check "pipelined requests answered after the client half-closed" \
 	[ "$(grep -c '^HTTP/1.1 200' "$T/shut.out")" -eq 2 ]
 
+# Bytes beyond a spliced Content-Length body: the connection is not reused.
+raw --idle 3 "GET $O/extra?n=300000 HTTP/1.1\r\nHost: x\r\n\r\nGET $O/connid HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" >"$T/extra.out"
+check "response after an over-long spliced body is a real one" \
+	[ "$(grep -ao 'HTTP/1.1 200' "$T/extra.out" | wc -l)" -eq 2 ]
+check "and not the origin's extra bytes" sh -c "! grep -aq 'ERR_INVALID_RESP' '$T/extra.out'"
+
 raw --split 1 --delay 0.002 "GET $O/hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" >"$T/split.out"
 check "request head arriving one byte at a time" grep -q '^hello' "$T/split.out"
+bascule_stop
+
+# server_idle_pconn_timeout 0: no origin connection is kept.
+PROXY_PORT=$(free_port)
+bascule_start <<EOF
+http_port 127.0.0.1:$PROXY_PORT
+http_access allow localhost
+server_idle_pconn_timeout 0
+EOF
+ids=$(proxy_curl "$O/connid" "$O/connid" | tr '\n' ' ')
+check "server_idle_pconn_timeout 0 keeps no origin connection ($ids)" \
+	[ "$(echo $ids | tr ' ' '\n' | sort -u | wc -l)" -eq 2 ]
 finish

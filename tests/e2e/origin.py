@@ -17,6 +17,8 @@ usage: origin.py PORT [ADDRESS]
   /early100         100 Continue and the final response in one write
   /bigclose?n=N     N bytes delimited by closing the connection
   /truncated?n=N    Content-Length N, but only N/2 bytes, then close
+  /early200         200 at once, never reading the request body
+  /extra?n=N        Content-Length N, then 4 bytes more than it said
 """
 import itertools
 import socket
@@ -113,6 +115,10 @@ def serve(sock):
             path = url.path
             keep = headers.get("connection", "").lower() != "close"
             extra = ["X-Conn-Id: %d" % cid]
+            if path == "/early200":
+                respond(sock, 200, b"early\n", extra)
+                time.sleep(2)
+                return
             if path == "/early100":
                 read_body(r, headers)
                 sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"
@@ -147,6 +153,10 @@ def serve(sock):
                 sock.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
                              b"close-delimited\n")
                 return
+            elif path == "/extra":
+                n = int(q.get("n", ["300000"])[0])
+                sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % n
+                             + b"x" * n + b"XTRA")
             elif path in ("/bigclose", "/truncated"):
                 n = int(q.get("n", ["1000000"])[0])
                 pattern = bytes(range(256)) * (n // 256 + 1)

@@ -60,6 +60,16 @@ check "nothing smuggled through Connection: Content-Length" sh -c "! grep -q 'GE
 raw "POST $U HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nsmuggled\r\n0\r\n\r\n" >"$T/chunk.out"
 check "invalid chunk size answered 400" grep -q '^HTTP/1.1 400' "$T/chunk.out"
 
+# The origin answers before taking the body: what is left of the body
+# must never be parsed as a request on the client connection.
+head -c 3000000 /dev/zero | tr '\0' 'G' >"$T/body"
+before=$(grep -c '/400 ' "$T/access.log")
+proxy_curl --data-binary @"$T/body" -o "$T/early.out" "http://127.0.0.1:$ORIGIN_PORT/early200"
+check "early answer delivered" grep -qx early "$T/early.out"
+sleep 1
+check "unsent body bytes never parsed as a request" \
+	[ "$(grep -c '/400 ' "$T/access.log")" -eq "$before" ]
+
 i=0
 while kill -0 "$SLOW" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 check "a concurrent request was unharmed" grep -qx slow "$T/slow.out"
