@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "acl.h"
+#include "array.h"
 #include "hostname.h"
 
 /* ::ffff:0:0/96, RFC 4291 2.5.5.2 */
@@ -111,28 +112,6 @@ acl_type_from_name(const char *name, const char **why)
 	}
 	*why = "is unknown";
 	return -1;
-}
-
-/*
- * Makes room for entry n of an array whose capacity is the next power of two
- * at or above n (4 at least): grows when n is 0 or a power of two >= 4.
- */
-static int
-grow(void **array, size_t n, size_t size)
-{
-	void  *p;
-	size_t cap;
-
-	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
-		return 0;
-	cap = n == 0 ? 4 : n * 2;
-	if (cap > SIZE_MAX / size)
-		return -1;
-	p = realloc(*array, cap * size);
-	if (p == NULL)
-		return -1;
-	*array = p;
-	return 0;
 }
 
 /*
@@ -300,7 +279,7 @@ add_net(struct acl *acl, const char *value, const char **why)
 		net.family = fa;
 		net_from_prefix(&net, a, plen);
 	}
-	if (grow((void **)&acl->u.nets, acl->n, sizeof(net)) < 0) {
+	if (array_grow((void **)&acl->u.nets, acl->n, sizeof(net)) < 0) {
 		*why = "out of memory";
 		return -1;
 	}
@@ -346,7 +325,7 @@ add_port(struct acl *acl, const char *value, const char **why)
 			return -1;
 		}
 	}
-	if (grow((void **)&acl->u.ranges, acl->n, sizeof(r)) < 0) {
+	if (array_grow((void **)&acl->u.ranges, acl->n, sizeof(r)) < 0) {
 		*why = "out of memory";
 		return -1;
 	}
@@ -379,7 +358,7 @@ add_string(struct acl *acl, const char *value, const char **why)
 {
 	char *s;
 
-	if (grow((void **)&acl->u.strings, acl->n, sizeof(char *)) < 0 ||
+	if (array_grow((void **)&acl->u.strings, acl->n, sizeof(char *)) < 0 ||
 	    (s = strdup(value)) == NULL) {
 		*why = "out of memory";
 		return -1;

@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "acl.h"
+#include "array.h"
 #include "conf.h"
 #include "hostname.h"
 #include "i18n.h" /* _(): -k parse prints these messages translated */
@@ -443,28 +444,6 @@ set_cause(char *cause, const char *fmt, ...)
 }
 
 /* Small helpers */
-
-/*
- * Makes room for element n of an array whose capacity is the next power of
- * two at or above n (4 at least): grows when n is 0 or a power of two.
- */
-static int
-grow(void **array, size_t n, size_t size)
-{
-	void  *p;
-	size_t cap;
-
-	if (n != 0 && (n < 4 || (n & (n - 1)) != 0))
-		return 0;
-	cap = n == 0 ? 4 : n * 2;
-	if (cap > SIZE_MAX / size)
-		return -1;
-	p = realloc(*array, cap * size);
-	if (p == NULL)
-		return -1;
-	*array = p;
-	return 0;
-}
 
 static int
 strbuf_append(struct strbuf *b, const char *s, size_t len)
@@ -1164,7 +1143,7 @@ parse_listen(struct loader *ld, const struct token *args, size_t nargs)
 			return;
 		}
 	}
-	if (grow((void **)&c->listeners, c->nlisteners, sizeof(l)) < 0 ||
+	if (array_grow((void **)&c->listeners, c->nlisteners, sizeof(l)) < 0 ||
 	    (l.text = strdup(args[0].s)) == NULL)
 		goto nomem;
 	if ((l.where = where_now(ld)) == NULL) {
@@ -1197,7 +1176,7 @@ append_acl(struct conf *c, const char *name, enum acl_type type,
 {
 	struct acl *acl;
 
-	if (grow((void **)&c->acls, c->nacls, sizeof(*c->acls)) < 0)
+	if (array_grow((void **)&c->acls, c->nacls, sizeof(*c->acls)) < 0)
 		return NULL;
 	acl = calloc(1, sizeof(*acl));
 	if (acl == NULL)
@@ -1453,7 +1432,7 @@ parse_access(struct loader *ld, const char *dname, const struct token *args,
 	}
 	if ((rule.where = where_now(ld)) == NULL)
 		goto nomem;
-	if (grow((void **)&list->rules, list->n, sizeof(rule)) < 0) {
+	if (array_grow((void **)&list->rules, list->n, sizeof(rule)) < 0) {
 		free(rule.where);
 		goto nomem;
 	}
@@ -1531,7 +1510,7 @@ parse_access_log(struct loader *ld, const struct token *args, size_t nargs)
 	}
 	if (log.kind == ACCESS_LOG_STDIO && (log.path = strdup(s)) == NULL)
 		goto nomem;
-	if (grow((void **)&c->access_logs, c->naccess_logs, sizeof(log)) < 0) {
+	if (array_grow((void **)&c->access_logs, c->naccess_logs, sizeof(log)) < 0) {
 		free(log.path);
 		goto nomem;
 	}
@@ -1770,7 +1749,7 @@ tokenize(struct loader *ld, char *s, struct token **tokens)
 			if (*s != '\0')
 				*s++ = '\0';
 		}
-		if (grow((void **)&t, n, sizeof(*t)) < 0) {
+		if (array_grow((void **)&t, n, sizeof(*t)) < 0) {
 			out_of_memory(ld);
 			goto fail;
 		}

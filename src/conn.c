@@ -227,60 +227,58 @@ side_read(struct conn *c, struct conn_side *s, size_t bufsize)
 	return -2;
 }
 
-/* Writes p[0..len) to s.  Returns bytes written (0 if it would block), -1. */
+/*
+ * Writes the n buffers of iov to s with one sendmsg(2): a head we built
+ * and the body bytes behind it leave in one system call.  Returns bytes
+ * written (0 if it would block), or -1.
+ */
 static ssize_t
-side_write(struct conn_side *s, const uint8_t *p, size_t len)
+side_writev(struct conn_side *s, struct iovec *iov, size_t n)
 {
-	ssize_t n;
+	struct msghdr msg;
+	ssize_t       r;
 
-	if (len == 0)
-		return 0;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = iov;
+	msg.msg_iovlen = n;
 	do
-		n = send(s->fd, p, len, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0) {
-		s->nwritten += (uint64_t)n;
-		return n;
+		r = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r >= 0) {
+		s->nwritten += (uint64_t)r;
+		return r;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK)
 		return 0;
 	return -1;
 }
 
-/*
- * Writes a[0..alen) then b[0..blen) with one sendmsg(2): a head we built and
- * the body bytes behind it leave in one system call.  Returns bytes
- * written (0 if it would block), or -1.
- */
+/* Writes p[0..len) to s.  Returns bytes written (0 if it would block), -1. */
+static ssize_t
+side_write(struct conn_side *s, const uint8_t *p, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
+
+	return len == 0 ? 0 : side_writev(s, &iov, 1);
+}
+
+/* Writes a[0..alen) then b[0..blen); either may be empty. */
 static ssize_t
 side_write2(struct conn_side *s, const uint8_t *a, size_t alen,
             const uint8_t *b, size_t blen)
 {
-	struct iovec  iov[2];
-	struct msghdr msg;
-	ssize_t       n;
+	struct iovec iov[2];
+	size_t       n = 0;
 
-	if (alen == 0)
-		return side_write(s, b, blen);
-	if (blen == 0)
-		return side_write(s, a, alen);
-	iov[0].iov_base = (void *)a;
-	iov[0].iov_len = alen;
-	iov[1].iov_base = (void *)b;
-	iov[1].iov_len = blen;
-	memset(&msg, 0, sizeof(msg));
-	msg.msg_iov = iov;
-	msg.msg_iovlen = 2;
-	do
-		n = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n >= 0) {
-		s->nwritten += (uint64_t)n;
-		return n;
+	if (alen > 0) {
+		iov[n].iov_base = (void *)a;
+		iov[n++].iov_len = alen;
 	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return 0;
-	return -1;
+	if (blen > 0) {
+		iov[n].iov_base = (void *)b;
+		iov[n++].iov_len = blen;
+	}
+	return n == 0 ? 0 : side_writev(s, iov, n);
 }
 
 /* Writes s->out; 1 when it is empty afterwards, 0 if blocked, -1 error. */
