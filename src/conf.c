@@ -114,7 +114,6 @@ struct directive {
 #define IGNORED(n)    { n, DT_IGNORED, 0, 0, 0, NULL, 0 }
 /* clang-format on */
 
-/* Keep in step with conf_directive_names[] below. */
 static const struct directive directives[] = {
 	LISTEN("http_port", listeners, DIR_RESTART),
 	ACL("acl"),
@@ -203,87 +202,11 @@ static const struct directive directives[] = {
 
 #define NDIRECTIVES (sizeof(directives) / sizeof(directives[0]))
 
-const char *const conf_directive_names[] = {
-	"http_port",
-	"acl",
-	"http_access",
-	"include",
-	"access_log",
-	"pid_filename",
-	"cache_effective_user",
-	"workers",
-	"hosts_file",
-	"dns_nameservers",
-	"visible_hostname",
-	"via",
-	"forwarded_for",
-	"connect_timeout",
-	"read_timeout",
-	"request_timeout",
-	"client_idle_pconn_timeout",
-	"server_idle_pconn_timeout",
-	"client_lifetime",
-	"shutdown_lifetime",
-	"request_header_max_size",
-	"max_filedescriptors",
-
-	"sslcrtd_program",
-	"sslcrtd_children",
-	"cache_dir",
-	"coredump_dir",
-	"refresh_pattern",
-	"cache_mem",
-	"maximum_object_size",
-	"minimum_object_size",
-	"maximum_object_size_in_memory",
-	"cache_replacement_policy",
-	"memory_replacement_policy",
-	"cache_swap_low",
-	"cache_swap_high",
-	"cache_log",
-	"cache_store_log",
-	"logfile_rotate",
-	"dns_v4_first",
-	"cache",
-	"memory_pools",
-	"httpd_suppress_version_string",
-	"error_directory",
-	"icp_port",
-	"htcp_port",
-	"icp_access",
-	"htcp_access",
-	"snmp_port",
-	"snmp_access",
-	"cache_mgr",
-	"cachemgr_passwd",
-	"pinger_enable",
-	"store_id_program",
-	"url_rewrite_program",
-	"url_rewrite_children",
-	"quick_abort_min",
-	"quick_abort_max",
-	"quick_abort_pct",
-	"negative_ttl",
-	"ipcache_size",
-	"fqdncache_size",
-	"client_db",
-	"buffered_logs",
-	"logformat",
-	"strip_query_terms",
-	"umask",
-	"cache_effective_group",
-	"append_domain",
-	"half_closed_clients",
-	"detect_broken_pconn",
-	"client_persistent_connections",
-	"server_persistent_connections",
-	"pconn_lifetime",
-	NULL,
-};
-
-_Static_assert(sizeof(conf_directive_names) / sizeof(conf_directive_names[0]) ==
-                       NDIRECTIVES + 1,
-               "conf_directive_names[] and directives[] differ in length");
+const char *
+conf_directive_name(size_t i)
+{
+	return i < NDIRECTIVES ? directives[i].name : NULL;
+}
 
 /* The order the type names of enum acl_type have, for messages. */
 static const char *const acl_type_names[] = {
@@ -1953,11 +1876,6 @@ load(const char *path, const char *text, struct conf_diag *diag)
 {
 	struct loader ld;
 	size_t        errors = diag->nerrors;
-	size_t        i;
-
-	for (i = 0; i < NDIRECTIVES; i++)
-		assert(strcmp(conf_directive_names[i], directives[i].name) ==
-		       0);
 
 	memset(&ld, 0, sizeof(ld));
 	ld.diag = diag;

@@ -116,7 +116,10 @@ void         conf_diag_clear(struct conf_diag *d);
 size_t conf_restart_needed(const struct conf *old, const struct conf *new,
                            struct conf_diag *diag);
 
-/* Names of all directives bascule implements or accepts, NULL-terminated. */
-extern const char *const conf_directive_names[];
+/*
+ * Name of directive i of all those bascule implements or accepts, in the
+ * order of the directive table; NULL past the last one.
+ */
+const char *conf_directive_name(size_t i);
 
 #endif

@@ -147,15 +147,20 @@ listener_start(struct listener *l, struct worker *w)
 	}
 }
 
+static void
+listener_stop_one(struct listener *l)
+{
+	if (l->worker == NULL)
+		return;
+	ev_io_stop(l->worker->loop, &l->io);
+	ev_timer_stop(l->worker->loop, &l->pause);
+}
+
 void
 listener_stop(struct listener *l)
 {
-	for (; l != NULL; l = l->next) {
-		if (l->worker == NULL)
-			continue;
-		ev_io_stop(l->worker->loop, &l->io);
-		ev_timer_stop(l->worker->loop, &l->pause);
-	}
+	for (; l != NULL; l = l->next)
+		listener_stop_one(l);
 }
 
 void
@@ -164,7 +169,7 @@ listener_free_all(struct listener *l)
 	while (l != NULL) {
 		struct listener *next = l->next;
 
-		listener_stop(l);
+		listener_stop_one(l);
 		close(l->fd);
 		free(l->text);
 		free(l);

@@ -1444,21 +1444,21 @@ test_names(void)
 	size_t i, j, n = 0;
 	bool   all_known = true;
 
-	while (conf_directive_names[n] != NULL)
+	while (conf_directive_name(n) != NULL)
 		n++;
-	ok(n >= 70, "conf_directive_names lists %zu directives", n);
+	ok(n >= 70, "conf_directive_name() lists %zu directives", n);
 	for (i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
 		for (j = 0; j < n; j++)
-			if (strcmp(conf_directive_names[j], spec[i]) == 0)
+			if (strcmp(conf_directive_name(j), spec[i]) == 0)
 				break;
-		ok(j < n, "conf_directive_names has %s", spec[i]);
+		ok(j < n, "conf_directive_name() has %s", spec[i]);
 	}
 	for (i = 0; i < n; i++) {
 		struct conf_diag d = { 0 };
-		struct conf     *c = load_line(conf_directive_names[i], &d);
+		struct conf     *c = load_line(conf_directive_name(i), &d);
 
 		if (has_message(&d, true, "unknown directive")) {
-			printf("# %s is unknown\n", conf_directive_names[i]);
+			printf("# %s is unknown\n", conf_directive_name(i));
 			all_known = false;
 		}
 		conf_unref(c);

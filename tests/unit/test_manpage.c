@@ -38,8 +38,8 @@ main(void)
 		len += n;
 	}
 	fclose(f);
-	for (size_t i = 0; conf_directive_names[i] != NULL; i++) {
-		const char *name = conf_directive_names[i];
+	for (size_t i = 0; conf_directive_name(i) != NULL; i++) {
+		const char *name = conf_directive_name(i);
 		char        item[256], bare[256], mention[256];
 
 		snprintf(item, sizeof(item), "\n.It Ic %s ", name);
