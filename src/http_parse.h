@@ -12,11 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum parse_result {
-	PARSE_OK = 0, /* complete */
-	PARSE_AGAIN,  /* need more input */
-	PARSE_ERROR,  /* malformed: *why says what */
-};
+#include "parse.h"
 
 #define HTTP_MAX_HEADERS 128
 
