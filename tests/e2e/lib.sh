@@ -8,6 +8,10 @@
 # KEEP_TEST_DIR=1 keeps the directory of a failed run.
 
 set -u
+# Messages are checked in English whatever the caller's locale.
+LC_ALL=C
+export LC_ALL
+unset LANGUAGE
 
 : "${srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_srcdir:=$(cd "$srcdir/.." && pwd)}"
