@@ -32,6 +32,9 @@ static const struct {
 	{ "all", ACL_ALL },       { "src", ACL_SRC },
 	{ "dst", ACL_DST },       { "port", ACL_PORT },
 	{ "method", ACL_METHOD }, { "dstdomain", ACL_DSTDOMAIN },
+	{ "at_step", ACL_AT_STEP },
+	{ "ssl::server_name", ACL_SERVER_NAME },
+	{ "ssl::server_name_regex", ACL_SERVER_NAME_REGEX },
 };
 
 /* Squid's other types: refused with a clearer word than "unknown". */
@@ -42,7 +45,6 @@ static const char *const squid_types[] = {
 	"annotate_transaction",
 	"any-of",
 	"arp",
-	"at_step",
 	"browser",
 	"ca_cert",
 	"client_connection_mark",
@@ -84,8 +86,6 @@ static const char *const squid_types[] = {
 	"src_as",
 	"srcdom_regex",
 	"srcdomain",
-	"ssl::server_name",
-	"ssl::server_name_regex",
 	"ssl_error",
 	"tag",
 	"time",
@@ -368,6 +368,56 @@ add_string(struct acl *acl, const char *value, const char **why)
 	return 0;
 }
 
+/* Squid's names of the ssl_bump steps. */
+static int
+add_step(struct acl *acl, const char *value, const char **why)
+{
+	static const char *const names[] = {
+		[BUMP_STEP1] = "SslBump1",
+		[BUMP_STEP2] = "SslBump2",
+		[BUMP_STEP3] = "SslBump3",
+	};
+
+	for (unsigned i = BUMP_STEP1; i <= BUMP_STEP3; i++) {
+		if (strcmp(value, names[i]) == 0) {
+			acl->u.steps |= 1u << i;
+			acl->n++;
+			return 0;
+		}
+	}
+	*why = strcmp(value, "GeneratingCONNECT") == 0
+	               ? N_("GeneratingCONNECT is not supported")
+	               : N_("not a step: SslBump1, SslBump2 or SslBump3");
+	return -1;
+}
+
+/* POSIX extended regular expressions, as Squid's *_regex types. */
+static int
+add_regex(struct acl *acl, const char *value, const char **why)
+{
+	struct acl_regex *r;
+	int               flags = REG_EXTENDED | REG_NOSUB;
+
+	if (acl->icase)
+		flags |= REG_ICASE;
+	if (array_grow((void **)&acl->u.regexes, acl->n, sizeof(*r)) < 0) {
+		*why = N_("out of memory");
+		return -1;
+	}
+	r = &acl->u.regexes[acl->n];
+	if (regcomp(&r->re, value, flags) != 0) {
+		*why = N_("not a valid regular expression");
+		return -1;
+	}
+	if ((r->text = strdup(value)) == NULL) {
+		regfree(&r->re);
+		*why = N_("out of memory");
+		return -1;
+	}
+	acl->n++;
+	return 0;
+}
+
 int
 acl_add_value(struct acl *acl, const char *value, const char **why)
 {
@@ -390,10 +440,15 @@ acl_add_value(struct acl *acl, const char *value, const char **why)
 		}
 		return add_string(acl, value, why);
 	case ACL_DSTDOMAIN:
+	case ACL_SERVER_NAME:
 		if (hostname_canonical(value, strlen(value), name, sizeof(name),
 		                       why) < 0)
 			return -1;
 		return add_string(acl, name, why);
+	case ACL_SERVER_NAME_REGEX:
+		return add_regex(acl, value, why);
+	case ACL_AT_STEP:
+		return add_step(acl, value, why);
 	}
 	*why = N_("bad acl type");
 	return -1;
@@ -410,7 +465,8 @@ acl_finish(struct acl *acl)
 {
 	size_t i, out;
 
-	if (acl->type != ACL_METHOD && acl->type != ACL_DSTDOMAIN)
+	if (acl->type != ACL_METHOD && acl->type != ACL_DSTDOMAIN &&
+	    acl->type != ACL_SERVER_NAME)
 		return;
 	if (acl->n == 0)
 		return;
@@ -441,12 +497,21 @@ acl_clear(struct acl *acl)
 		break;
 	case ACL_METHOD:
 	case ACL_DSTDOMAIN:
+	case ACL_SERVER_NAME:
 		for (i = 0; i < acl->n; i++)
 			free(acl->u.strings[i]);
 		free(acl->u.strings);
 		break;
+	case ACL_SERVER_NAME_REGEX:
+		for (i = 0; i < acl->n; i++) {
+			regfree(&acl->u.regexes[i].re);
+			free(acl->u.regexes[i].text);
+		}
+		free(acl->u.regexes);
+		break;
 	case ACL_ALL:
 	case ACL_MANAGER:
+	case ACL_AT_STEP:
 		break;
 	}
 	free(acl->name);
@@ -556,22 +621,45 @@ strings_find(const struct acl *acl, bool dot, const char *key)
  * "www.example.com" is matched by the patterns "www.example.com",
  * ".www.example.com", ".example.com" and ".com": one lookup each.
  */
-static enum acl_verdict
-match_dstdomain(const struct acl *acl, const struct acl_ctx *ctx)
+static bool
+domain_matches(const struct acl *acl, const char *host)
 {
 	char        name[HOSTNAME_MAX + 2];
 	const char *why;
 	const char *p;
 
-	if (ctx->host == NULL || ctx->host[0] == '.' ||
-	    hostname_canonical(ctx->host, strlen(ctx->host), name, sizeof(name),
-	                       &why) < 0)
-		return ACL_NO_MATCH;
+	if (host == NULL || host[0] == '.' ||
+	    hostname_canonical(host, strlen(host), name, sizeof(name), &why) < 0)
+		return false;
 	if (strings_find(acl, false, name) || strings_find(acl, true, name))
-		return ACL_MATCH;
+		return true;
 	for (p = strchr(name, '.'); p != NULL; p = strchr(p + 1, '.'))
 		if (strings_find(acl, false, p))
+			return true;
+	return false;
+}
+
+static enum acl_verdict
+match_dstdomain(const struct acl *acl, const struct acl_ctx *ctx)
+{
+	return domain_matches(acl, ctx->host) ? ACL_MATCH : ACL_NO_MATCH;
+}
+
+/* Any of the server names known at this step. */
+static enum acl_verdict
+match_server_name(const struct acl *acl, const struct acl_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nserver_names; i++) {
+		const char *name = ctx->server_names[i];
+
+		if (acl->type == ACL_SERVER_NAME && domain_matches(acl, name))
 			return ACL_MATCH;
+		if (acl->type != ACL_SERVER_NAME_REGEX)
+			continue;
+		for (size_t j = 0; j < acl->n; j++)
+			if (regexec(&acl->u.regexes[j].re, name, 0, NULL, 0) == 0)
+				return ACL_MATCH;
+	}
 	return ACL_NO_MATCH;
 }
 
@@ -638,6 +726,12 @@ acl_match(const struct acl *acl, const struct acl_ctx *ctx)
 		return match_dstdomain(acl, ctx);
 	case ACL_MANAGER:
 		return match_manager(ctx);
+	case ACL_AT_STEP:
+		return (acl->u.steps & (1u << ctx->step)) != 0 ? ACL_MATCH
+		                                              : ACL_NO_MATCH;
+	case ACL_SERVER_NAME:
+	case ACL_SERVER_NAME_REGEX:
+		return match_server_name(acl, ctx);
 	}
 	return ACL_NO_MATCH;
 }
@@ -673,10 +767,34 @@ access_check(const struct access_list *list, const struct acl_ctx *ctx,
 		if (j == r->n) {
 			if (rule != NULL)
 				*rule = r;
-			return r->action;
+			return (enum access_action)r->action;
 		}
 	}
 	/* Squid: no line matched, so the opposite of the last line */
 	return list->rules[list->n - 1].action == ACCESS_ALLOW ? ACCESS_DENY
 	                                                       : ACCESS_ALLOW;
+}
+
+const struct access_rule *
+access_first(const struct access_list *list, const struct acl_ctx *ctx,
+             unsigned usable)
+{
+	for (size_t i = 0; list != NULL && i < list->n; i++) {
+		const struct access_rule *r = &list->rules[i];
+		size_t                    j;
+
+		if ((usable & (1u << r->action)) == 0)
+			continue;
+		for (j = 0; j < r->n; j++) {
+			enum acl_verdict v = acl_match(r->refs[j].acl, ctx);
+
+			/* An unknown dst fails the rule, negated or not. */
+			if (v == ACL_NEED_DST ||
+			    (v == ACL_MATCH) == r->refs[j].negate)
+				break;
+		}
+		if (j == r->n)
+			return r;
+	}
+	return NULL;
 }

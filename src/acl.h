@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <regex.h>
 #include <sys/socket.h>
 
 enum acl_type {
@@ -18,6 +19,17 @@ enum acl_type {
 	ACL_METHOD,    /* request method, case-sensitive */
 	ACL_DSTDOMAIN, /* host name, IDNA-canonical, ".suffix" patterns */
 	ACL_MANAGER,   /* cache_object: URLs and /squid-internal-mgr/ paths */
+	ACL_AT_STEP,   /* ssl_bump step: SslBump1, SslBump2, SslBump3 */
+	ACL_SERVER_NAME,       /* ssl::server_name: like dstdomain */
+	ACL_SERVER_NAME_REGEX, /* ssl::server_name_regex: POSIX ERE */
+};
+
+/* Steps of ssl_bump, as at_step names them. */
+enum bump_step {
+	BUMP_STEP_NONE = 0, /* not on an ssl-bump port, or no TLS yet */
+	BUMP_STEP1,         /* CONNECT (or fake CONNECT) received */
+	BUMP_STEP2,         /* ClientHello read */
+	BUMP_STEP3,         /* ServerHello (and certificate) read */
 };
 
 struct acl_net {
@@ -38,8 +50,17 @@ struct acl {
 	union {
 		struct acl_net   *nets;    /* SRC, DST */
 		struct acl_range *ranges;  /* PORT */
-		char            **strings; /* METHOD, DSTDOMAIN (sorted) */
+		char            **strings; /* METHOD, DSTDOMAIN, SERVER_NAME
+		                              (sorted) */
+		struct acl_regex *regexes; /* SERVER_NAME_REGEX */
+		unsigned          steps;   /* AT_STEP: 1 << enum bump_step */
 	} u;
+	bool icase; /* -i, for SERVER_NAME_REGEX */
+};
+
+struct acl_regex {
+	char   *text;
+	regex_t re;
 };
 
 struct acl_ref {
@@ -52,9 +73,27 @@ enum access_action {
 	ACCESS_ALLOW,
 };
 
-/* One "http_access allow|deny [!]ACL..." line. */
+/* ssl_bump actions (Squid's); the order is the configuration's names. */
+enum bump_action {
+	BUMP_SPLICE = 0,
+	BUMP_PEEK,
+	BUMP_STARE,
+	BUMP_BUMP,
+	BUMP_TERMINATE,
+};
+
+/* on_unsupported_protocol actions. */
+enum unsupported_action {
+	UNSUPPORTED_RESPOND = 0,
+	UNSUPPORTED_TUNNEL,
+};
+
+/*
+ * One "http_access allow|deny [!]ACL..." line, or a line of another rule
+ * list: action is then an enum bump_action or enum unsupported_action.
+ */
 struct access_rule {
-	enum access_action action;
+	int                action;
 	size_t             n;
 	struct acl_ref    *refs;
 	char             *where; /* "FILE:LINE", for debugging logs */
@@ -73,6 +112,14 @@ struct acl_ctx {
 	const char            *host;  /* canonical host name or IP literal */
 	uint16_t               port;
 	const char            *url;   /* request target as received, or NULL */
+	enum bump_step         step;  /* for at_step */
+	/*
+	 * ssl::server_name: the best names known at this step, canonical
+	 * (hostname_canonical): the CONNECT host, then the SNI, then the
+	 * names of the server certificate.  A match of any one matches.
+	 */
+	const char *const *server_names;
+	size_t             nserver_names;
 };
 
 enum acl_verdict {
@@ -93,6 +140,16 @@ enum access_action access_check(const struct access_list *list,
                                 enum access_action if_empty,
                                 const struct access_rule **rule,
                                 bool *need_dst);
+
+/*
+ * The first rule whose ACLs all match and whose action is in usable (a
+ * mask of 1 << action), or NULL: ssl_bump and on_unsupported_protocol,
+ * where impossible actions are skipped and no match has a per-directive
+ * default.  A dst ACL does not match while ctx->dst is NULL.
+ */
+const struct access_rule *access_first(const struct access_list *list,
+                                       const struct acl_ctx *ctx,
+                                       unsigned usable);
 
 enum acl_verdict acl_match(const struct acl *acl, const struct acl_ctx *ctx);
 

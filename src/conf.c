@@ -52,6 +52,8 @@ enum dir_type {
 	DT_LISTEN,      /* http_port lines */
 	DT_ACL,
 	DT_ACCESS, /* struct access_list, allow|deny [!]ACL... */
+	DT_SSL_BUMP,    /* struct access_list, enum bump_action [!]ACL... */
+	DT_UNSUPPORTED, /* struct access_list, tunnel|respond [!]ACL... */
 	DT_ACCESS_LOG,
 	DT_INCLUDE,
 	DT_IGNORED, /* Squid's, not needed here: warn */
@@ -108,6 +110,10 @@ struct directive {
 	{ n, DT_LISTEN, FIELD(f, struct listen_conf *), 0, 0, NULL, fl }
 #define ACCESS(n, f) \
 	{ n, DT_ACCESS, FIELD(f, struct access_list), 0, 0, NULL, 0 }
+#define SSL_BUMP(n, f) \
+	{ n, DT_SSL_BUMP, FIELD(f, struct access_list), 0, 0, NULL, 0 }
+#define UNSUPPORTED(n, f) \
+	{ n, DT_UNSUPPORTED, FIELD(f, struct access_list), 0, 0, NULL, 0 }
 #define ACL(n)        { n, DT_ACL, 0, 0, 0, NULL, 0 }
 #define ACCESS_LOG(n) { n, DT_ACCESS_LOG, 0, 0, 0, NULL, 0 }
 #define INCLUDE(n)    { n, DT_INCLUDE, 0, 0, 0, NULL, 0 }
@@ -118,6 +124,8 @@ static const struct directive directives[] = {
 	LISTEN("http_port", listeners, DIR_RESTART),
 	ACL("acl"),
 	ACCESS("http_access", http_access),
+	SSL_BUMP("ssl_bump", ssl_bump),
+	UNSUPPORTED("on_unsupported_protocol", on_unsupported_protocol),
 	INCLUDE("include"),
 	ACCESS_LOG("access_log"),
 	PATH("pid_filename", pid_filename, RUNSTATEDIR "/bascule/bascule.pid",
@@ -144,6 +152,9 @@ static const struct directive directives[] = {
 	         "30 seconds"),
 	SIZE("request_header_max_size", request_header_max_size, KB(1), MB(1),
 	     "64 KB"),
+	/* RFC 8446 4: a handshake message is at most 2^24 - 1 bytes. */
+	SIZE("client_hello_max_size", client_hello_max_size, KB(1),
+	     (1u << 24) - 1, "64 KB"),
 	COUNT("max_filedescriptors", max_filedescriptors, 0, 1048576, "0",
 	      DIR_RESTART),
 
@@ -213,7 +224,9 @@ static const char *const acl_type_names[] = {
 	[ACL_ALL] = "all",         [ACL_SRC] = "src",
 	[ACL_DST] = "dst",         [ACL_PORT] = "port",
 	[ACL_METHOD] = "method",   [ACL_DSTDOMAIN] = "dstdomain",
-	[ACL_MANAGER] = "manager",
+	[ACL_MANAGER] = "manager", [ACL_AT_STEP] = "at_step",
+	[ACL_SERVER_NAME] = "ssl::server_name",
+	[ACL_SERVER_NAME_REGEX] = "ssl::server_name_regex",
 };
 
 static const char *const forwarded_for_names[] = {
@@ -1038,45 +1051,114 @@ listen_same(const struct listen_conf *a, const struct listen_conf *b)
 }
 
 static void
+listen_conf_clear(struct listen_conf *l)
+{
+	free(l->text);
+	free(l->where);
+	free(l->tls_cert);
+	free(l->tls_key);
+}
+
+/* One option of an http_port line: NAME or NAME=VALUE. */
+static int
+parse_listen_option(struct listen_conf *l, const char *opt, char *cause)
+{
+	static const struct directive cache_size = {
+		"dynamic_cert_mem_cache_size", DT_SIZE, 0, 0, UINT64_MAX,
+		NULL, 0,
+	};
+	const char  *eq = strchr(opt, '=');
+	size_t       nlen = eq != NULL ? (size_t)(eq - opt) : strlen(opt);
+	const char  *v = eq != NULL ? eq + 1 : NULL;
+	char       **path = NULL;
+	char         val[64];
+	struct token tok = { val, false };
+
+	snprintf(val, sizeof(val), "%s", v != NULL ? v : "");
+#define IS(name) (nlen == sizeof(name) - 1 && memcmp(opt, name, nlen) == 0)
+	if (IS("ssl-bump") && v == NULL) {
+		l->flags |= LISTEN_SSL_BUMP;
+		return 0;
+	}
+	if (IS("tls-cert") || IS("cert"))
+		path = &l->tls_cert;
+	else if (IS("tls-key") || IS("key"))
+		path = &l->tls_key;
+	if (path != NULL && v != NULL && *v != '\0') {
+		free(*path);
+		if ((*path = strdup(v)) == NULL) {
+			set_cause(cause, "%s", _("out of memory"));
+			return -1;
+		}
+		return 0;
+	}
+	if (IS("generate-host-certificates") && v != NULL)
+		return parse_bool(&tok, 1, &l->generate_host_certificates,
+		                  cause);
+	if (IS("dynamic_cert_mem_cache_size") && v != NULL)
+		return parse_size(&tok, 1, &cache_size,
+		                  &l->dynamic_cert_mem_cache_size, cause);
+#undef IS
+	if (path != NULL || eq != NULL)
+		set_cause(cause, _("option '%s' needs a value, or has a bad one"),
+		          opt);
+	else
+		set_cause(cause, _("option '%s' is not supported yet"), opt);
+	return -1;
+}
+
+static void
 parse_listen(struct loader *ld, const struct token *args, size_t nargs)
 {
 	struct conf       *c = ld->c;
 	struct listen_conf l;
 	char               cause[CAUSE_MAX];
 	size_t             i;
+	bool               bad = false;
 
 	if (expect_args(args, nargs, 1, SIZE_MAX, cause) < 0) {
 		diag_error(ld, "http_port: %s", cause);
 		return;
 	}
-	for (i = 1; i < nargs; i++)
-		diag_error(ld, _("http_port option '%s' is not supported yet"),
-		           args[i].s);
 	memset(&l, 0, sizeof(l));
+	l.generate_host_certificates = true;
+	l.dynamic_cert_mem_cache_size = MB(4);
 	if (parse_listen_addr(args[0].s, &l, cause) < 0) {
 		diag_error(ld, "http_port: %s", cause);
 		return;
 	}
+	for (i = 1; i < nargs; i++) {
+		if (parse_listen_option(&l, args[i].s, cause) < 0) {
+			diag_error(ld, "http_port: %s", cause);
+			bad = true;
+		}
+	}
+	if ((l.tls_cert == NULL) != (l.tls_key == NULL) && !bad) {
+		diag_error(ld, "%s",
+		           _("http_port: tls-cert= and tls-key= go together"));
+		bad = true;
+	}
+	if (bad)
+		goto out;
 	for (i = 0; i < c->nlisteners; i++) {
 		if (listen_same(&c->listeners[i], &l)) {
 			diag_error(ld,
 			           _("http_port: '%s' is already configured at "
 			             "%s"),
 			           args[0].s, c->listeners[i].where);
-			return;
+			goto out;
 		}
 	}
 	if (array_grow((void **)&c->listeners, c->nlisteners, sizeof(l)) < 0 ||
-	    (l.text = strdup(args[0].s)) == NULL)
-		goto nomem;
-	if ((l.where = where_now(ld)) == NULL) {
-		free(l.text);
-		goto nomem;
+	    (l.text = strdup(args[0].s)) == NULL ||
+	    (l.where = where_now(ld)) == NULL) {
+		out_of_memory(ld);
+		goto out;
 	}
 	c->listeners[c->nlisteners++] = l;
 	return;
-nomem:
-	out_of_memory(ld);
+out:
+	listen_conf_clear(&l);
 }
 
 /* ACLs */
@@ -1221,7 +1303,28 @@ static bool
 is_acl_flag(const char *v)
 {
 	return strcmp(v, "-i") == 0 || strcmp(v, "+i") == 0 ||
-	       strcmp(v, "-n") == 0;
+	       strcmp(v, "-n") == 0 || strncmp(v, "--", 2) == 0;
+}
+
+/* Applies a flag of an acl line; false if the type has no such flag. */
+static bool
+acl_flag(struct acl *acl, const char *v)
+{
+	bool icase = strcmp(v, "-i") == 0, cased = strcmp(v, "+i") == 0;
+
+	switch (acl->type) {
+	case ACL_DSTDOMAIN:
+		/* names are always compared ignoring case; -n: no DNS */
+		return icase || cased || strcmp(v, "-n") == 0;
+	case ACL_SERVER_NAME:
+		return icase || cased;
+	case ACL_SERVER_NAME_REGEX:
+		if (icase || cased)
+			acl->icase = icase; /* for the values that follow */
+		return icase || cased;
+	default:
+		return false;
+	}
 }
 
 static void
@@ -1281,8 +1384,7 @@ parse_acl(struct loader *ld, const struct token *args, size_t nargs)
 			continue;
 		}
 		if (flags && !args[i].quoted && is_acl_flag(v)) {
-			/* dstdomain names are always compared ignoring case */
-			if (acl->type != ACL_DSTDOMAIN)
+			if (!acl_flag(acl, v))
 				diag_error(ld,
 				           _("acl %s: option '%s' is not "
 				             "supported for type '%s'"),
@@ -1303,10 +1405,46 @@ parse_acl(struct loader *ld, const struct token *args, size_t nargs)
 		             name);
 }
 
-/* http_access and its kind: allow|deny [!]ACL... */
+/* A kind of rule list: its actions, by the value each stands for. */
+struct rule_kind {
+	const char *const *actions;
+	size_t             nactions;
+	const char        *expected; /* for messages: "allow or deny" */
+	unsigned           refused;  /* mask of actions not available */
+};
+
+static const char *const http_access_actions[] = {
+	[ACCESS_DENY] = "deny",
+	[ACCESS_ALLOW] = "allow",
+};
+static const struct rule_kind http_access_kind = {
+	http_access_actions, 2, N_("allow or deny"), 0,
+};
+
+static const char *const ssl_bump_actions[] = {
+	[BUMP_SPLICE] = "splice", [BUMP_PEEK] = "peek",
+	[BUMP_STARE] = "stare",   [BUMP_BUMP] = "bump",
+	[BUMP_TERMINATE] = "terminate",
+};
+/* Bumping (and staring, which leads to it) needs the certificate
+ * generator: refused rather than silently spliced. */
+static const struct rule_kind ssl_bump_kind = {
+	ssl_bump_actions, 5, N_("peek, stare, splice, bump or terminate"),
+	1u << BUMP_STARE | 1u << BUMP_BUMP,
+};
+
+static const char *const unsupported_actions[] = {
+	[UNSUPPORTED_RESPOND] = "respond",
+	[UNSUPPORTED_TUNNEL] = "tunnel",
+};
+static const struct rule_kind unsupported_kind = {
+	unsupported_actions, 2, N_("tunnel or respond"), 0,
+};
+
+/* http_access and its kind: ACTION [!]ACL... */
 static void
-parse_access(struct loader *ld, const char *dname, const struct token *args,
-             size_t nargs, struct access_list *list)
+parse_rule(struct loader *ld, const char *dname, const struct rule_kind *kind,
+           const struct token *args, size_t nargs, struct access_list *list)
 {
 	struct access_rule rule;
 	size_t             i;
@@ -1314,18 +1452,23 @@ parse_access(struct loader *ld, const char *dname, const struct token *args,
 
 	memset(&rule, 0, sizeof(rule));
 	if (nargs == 0) {
-		diag_error(ld, _("%s: expected allow or deny"), dname);
+		diag_error(ld, _("%s: expected %s"), dname, _(kind->expected));
 		return;
 	}
-	if (strcmp(args[0].s, "allow") == 0) {
-		rule.action = ACCESS_ALLOW;
-	} else if (strcmp(args[0].s, "deny") == 0) {
-		rule.action = ACCESS_DENY;
-	} else {
-		diag_error(ld, _("%s: expected allow or deny, not '%s'"), dname,
+	for (i = 0; i < kind->nactions; i++)
+		if (strcmp(args[0].s, kind->actions[i]) == 0)
+			break;
+	if (i == kind->nactions) {
+		diag_error(ld, _("%s: expected %s, not '%s'"), dname,
+		           _(kind->expected), args[0].s);
+		return;
+	}
+	if (kind->refused & (1u << i)) {
+		diag_error(ld, _("%s %s is not supported yet"), dname,
 		           args[0].s);
 		return;
 	}
+	rule.action = (int)i;
 	if (nargs == 1) {
 		diag_error(ld, _("%s: %s needs at least one acl (use 'all')"),
 		           dname, args[0].s);
@@ -1610,8 +1753,16 @@ directive_run(struct loader *ld, const struct directive *d,
 		parse_acl(ld, args, nargs);
 		break;
 	case DT_ACCESS:
-		parse_access(ld, d->name, args, nargs,
-		             (struct access_list *)field);
+		parse_rule(ld, d->name, &http_access_kind, args, nargs,
+		           (struct access_list *)field);
+		break;
+	case DT_SSL_BUMP:
+		parse_rule(ld, d->name, &ssl_bump_kind, args, nargs,
+		           (struct access_list *)field);
+		break;
+	case DT_UNSUPPORTED:
+		parse_rule(ld, d->name, &unsupported_kind, args, nargs,
+		           (struct access_list *)field);
 		break;
 	case DT_ACCESS_LOG:
 		parse_access_log(ld, args, nargs);
@@ -1795,12 +1946,12 @@ conf_free(struct conf *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->nlisteners; i++) {
-		free(c->listeners[i].text);
-		free(c->listeners[i].where);
-	}
+	for (i = 0; i < c->nlisteners; i++)
+		listen_conf_clear(&c->listeners[i]);
 	free(c->listeners);
 	access_list_clear(&c->http_access);
+	access_list_clear(&c->ssl_bump);
+	access_list_clear(&c->on_unsupported_protocol);
 	for (i = 0; i < c->nacls; i++) {
 		acl_clear(c->acls[i]);
 		free(c->acls[i]);
@@ -1993,6 +2144,8 @@ directive_same(const struct directive *d, const struct conf *a,
 	case DT_NAMESERVERS:
 	case DT_ACL:
 	case DT_ACCESS:
+	case DT_SSL_BUMP:
+	case DT_UNSUPPORTED:
 	case DT_ACCESS_LOG:
 	case DT_INCLUDE:
 	case DT_IGNORED:

@@ -15,7 +15,8 @@
 #include "acl.h"
 
 enum listen_flags {
-	LISTEN_V6ONLY = 1 << 0, /* explicit [::]: no IPv4-mapped addresses */
+	LISTEN_V6ONLY = 1 << 0,   /* explicit [::]: no IPv4-mapped addresses */
+	LISTEN_SSL_BUMP = 1 << 1, /* ssl_bump rules apply to its CONNECTs */
 };
 
 /* One http_port line. */
@@ -25,6 +26,11 @@ struct listen_conf {
 	char                   *text;  /* as written, for logs: "127.0.0.1:3128" */
 	char                   *where; /* "FILE:LINE" */
 	unsigned                flags;
+	/* The signing CA for bump (tls-cert=, tls-key=); NULL: none. */
+	char    *tls_cert;
+	char    *tls_key;
+	bool     generate_host_certificates;
+	uint64_t dynamic_cert_mem_cache_size;
 };
 
 enum access_log_kind {
@@ -56,6 +62,8 @@ struct conf {
 	struct acl        **acls; /* predefined first, then in file order */
 	size_t              nacls;
 	struct access_list  http_access;
+	struct access_list  ssl_bump;                /* enum bump_action */
+	struct access_list  on_unsupported_protocol; /* enum unsupported_action */
 
 	struct access_log_conf *access_logs; /* none: "access_log none" */
 	size_t                  naccess_logs;
@@ -77,6 +85,7 @@ struct conf {
 	uint64_t client_lifetime;
 	uint64_t shutdown_lifetime;
 	uint64_t request_header_max_size;
+	uint64_t client_hello_max_size; /* ClientHello handshake message */
 	uint64_t max_filedescriptors; /* 0: keep the inherited limit */
 };
 

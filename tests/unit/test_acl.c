@@ -77,10 +77,12 @@ test_type_names(void)
 	ok(acl_type_from_name("url_regex", &why) == -1 && why != NULL &&
 	           strcmp(why, "is not supported") == 0,
 	   "url_regex is a known Squid type, not supported");
-	why = NULL;
-	ok(acl_type_from_name("ssl::server_name", &why) == -1 && why != NULL &&
-	           strcmp(why, "is not supported") == 0,
-	   "ssl::server_name is not supported");
+	ok(acl_type_from_name("ssl::server_name", &why) == ACL_SERVER_NAME,
+	   "type ssl::server_name");
+	ok(acl_type_from_name("ssl::server_name_regex", &why) ==
+	           ACL_SERVER_NAME_REGEX,
+	   "type ssl::server_name_regex");
+	ok(acl_type_from_name("at_step", &why) == ACL_AT_STEP, "type at_step");
 	why = NULL;
 	ok(acl_type_from_name("frobnicate", &why) == -1 && why != NULL &&
 	           strcmp(why, "is unknown") == 0,
@@ -143,6 +145,15 @@ static const struct {
 	{ ACL_DSTDOMAIN, ".", false },
 	{ ACL_ALL, "anything", false },
 	{ ACL_MANAGER, "anything", false },
+	{ ACL_AT_STEP, "SslBump1", true },
+	{ ACL_AT_STEP, "SslBump3", true },
+	{ ACL_AT_STEP, "sslbump1", false },
+	{ ACL_AT_STEP, "SslBump4", false },
+	{ ACL_AT_STEP, "GeneratingCONNECT", false },
+	{ ACL_SERVER_NAME, ".bücher.example", true },
+	{ ACL_SERVER_NAME, "exa mple.com", false },
+	{ ACL_SERVER_NAME_REGEX, "^www\\.", true },
+	{ ACL_SERVER_NAME_REGEX, "(unclosed", false },
 };
 
 static void
@@ -437,6 +448,77 @@ test_dstdomain(void)
 }
 
 static void
+test_server_name(void)
+{
+	static const char *const names[] = { ".bücher.example", "Exact.ORG",
+		                             NULL };
+	static const char *const regexes[] = { "^www[0-9]*\\.", "\\.test$",
+		                               NULL };
+	const char *const        sni[] = { "xn--bcher-kva.example" };
+	const char *const        two[] = { "other.example", "exact.org" };
+	const char *const        www[] = { "WWW2.example.com" };
+	const char *const        tst[] = { "a.test" };
+	const char *const        none[] = { "www.bcher.example" };
+	struct acl_ctx           ctx;
+	struct acl *n = make("n", ACL_SERVER_NAME, names);
+	struct acl *r = make("r", ACL_SERVER_NAME_REGEX, regexes);
+	struct acl *ri;
+	const char *why;
+
+	ok(n != NULL && r != NULL, "server name acls parse");
+	if (n == NULL || r == NULL)
+		return;
+	memset(&ctx, 0, sizeof(ctx));
+	ok(acl_match(n, &ctx) == ACL_NO_MATCH, "no names: no match");
+	ctx.server_names = sni;
+	ctx.nserver_names = 1;
+	ok(acl_match(n, &ctx) == ACL_MATCH, "IDN pattern matches punycode SNI");
+	ctx.server_names = two;
+	ctx.nserver_names = 2;
+	ok(acl_match(n, &ctx) == ACL_MATCH, "any of several names matches");
+	ctx.nserver_names = 1;
+	ok(acl_match(n, &ctx) == ACL_NO_MATCH, "only the names given count");
+	ctx.server_names = none;
+	ok(acl_match(n, &ctx) == ACL_NO_MATCH, "other name: no match");
+	ctx.server_names = www;
+	ok(acl_match(r, &ctx) == ACL_NO_MATCH, "regex is case-sensitive");
+	ctx.server_names = tst;
+	ok(acl_match(r, &ctx) == ACL_MATCH, "regex matches");
+
+	ri = calloc(1, sizeof(*ri));
+	ri->name = strdup("ri");
+	ri->type = ACL_SERVER_NAME_REGEX;
+	ri->icase = true; /* "-i" */
+	ok(acl_add_value(ri, "^www[0-9]*\\.", &why) == 0, "-i regex parses");
+	ctx.server_names = www;
+	ok(acl_match(ri, &ctx) == ACL_MATCH, "-i regex ignores case");
+	destroy(ri);
+	destroy(n);
+	destroy(r);
+}
+
+static void
+test_at_step(void)
+{
+	static const char *const v[] = { "SslBump1", "SslBump3", NULL };
+	struct acl              *a = make("a", ACL_AT_STEP, v);
+	struct acl_ctx           ctx;
+
+	ok(a != NULL, "at_step parses");
+	if (a == NULL)
+		return;
+	memset(&ctx, 0, sizeof(ctx));
+	ok(acl_match(a, &ctx) == ACL_NO_MATCH, "no step: no match");
+	ctx.step = BUMP_STEP1;
+	ok(acl_match(a, &ctx) == ACL_MATCH, "SslBump1 matches step 1");
+	ctx.step = BUMP_STEP2;
+	ok(acl_match(a, &ctx) == ACL_NO_MATCH, "step 2 not listed");
+	ctx.step = BUMP_STEP3;
+	ok(acl_match(a, &ctx) == ACL_MATCH, "SslBump3 matches step 3");
+	destroy(a);
+}
+
+static void
 test_manager(void)
 {
 	static const struct {
@@ -606,6 +688,8 @@ main(void)
 	test_port_method();
 	test_dstdomain();
 	test_manager();
+	test_server_name();
+	test_at_step();
 	test_access();
 	return tap_done();
 }

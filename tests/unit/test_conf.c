@@ -492,9 +492,31 @@ static const struct {
 	BAD("access_log stdio:", "access_log: expected stdio:PATH"),
 	BAD("access_log syslog:local4.info", "access_log: expected stdio:PATH"),
 	BAD("http_port 3131 intercept",
-	    "http_port option 'intercept' is not supported yet"),
-	BAD("http_port 192.0.2.1:3131 ssl-bump",
-	    "http_port option 'ssl-bump' is not supported yet"),
+	    "http_port: option 'intercept' is not supported yet"),
+	BAD("http_port 3131 ssl-bump=on",
+	    "http_port: option 'ssl-bump=on' needs a value, or has a bad one"),
+	BAD("http_port 3131 tls-cert=",
+	    "http_port: option 'tls-cert=' needs a value"),
+	BAD("http_port 3131 ssl-bump tls-cert=/etc/bascule/ca.crt",
+	    "http_port: tls-cert= and tls-key= go together"),
+	BAD("http_port 3131 generate-host-certificates=maybe",
+	    "http_port: expected on or off, not 'maybe'"),
+	BAD("http_port 3131 dynamic_cert_mem_cache_size=lots",
+	    "http_port: 'lots' is not a number"),
+	BAD("ssl_bump", "ssl_bump: expected peek, stare, splice, bump or "
+	                "terminate"),
+	BAD("ssl_bump allow all", "ssl_bump: expected peek, stare, splice, "
+	                          "bump or terminate, not 'allow'"),
+	BAD("ssl_bump bump all", "ssl_bump bump is not supported yet"),
+	BAD("ssl_bump stare all", "ssl_bump stare is not supported yet"),
+	BAD("ssl_bump splice", "ssl_bump: splice needs at least one acl"),
+	BAD("ssl_bump peek nosuchacl", "ssl_bump: unknown acl 'nosuchacl'"),
+	BAD("on_unsupported_protocol deny all",
+	    "on_unsupported_protocol: expected tunnel or respond, not 'deny'"),
+	BAD("client_hello_max_size 32 MB",
+	    "client_hello_max_size: 32 MB is above the maximum"),
+	BAD("client_hello_max_size 100 bytes",
+	    "client_hello_max_size: 100 bytes is below the minimum"),
 	BAD("http_port", "http_port: missing value"),
 	BAD("http_port 0", "http_port: '0' is not a port number (1-65535)"),
 	BAD("http_port 65536", "http_port: '65536' is not a port number"),
@@ -644,6 +666,56 @@ in6(const struct listen_conf *l)
 	return (const struct sockaddr_in6 *)&l->addr;
 }
 
+/* ssl-bump ports and the rule lists of the TLS steps. */
+static void
+test_ssl_bump(void)
+{
+	struct conf_diag d = { 0 };
+	struct conf     *c;
+
+	c = conf_load_string(
+	        "b.conf",
+	        "http_port 127.0.0.1:3128 ssl-bump tls-cert=/e/ca.crt "
+	        "tls-key=/e/ca.key generate-host-certificates=off "
+	        "dynamic_cert_mem_cache_size=16MB\n"
+	        "http_port 127.0.0.1:3129 ssl-bump\n"
+	        "acl step1 at_step SslBump1\n"
+	        "acl nobump ssl::server_name .bank.example\n"
+	        "ssl_bump peek step1\n"
+	        "ssl_bump splice nobump\n"
+	        "ssl_bump terminate all\n"
+	        "on_unsupported_protocol tunnel all\n"
+	        "client_hello_max_size 1 MB\n",
+	        &d);
+	ok(c != NULL && d.n == 0, "ssl-bump configuration loads");
+	if (c == NULL) {
+		dump(&d);
+		conf_diag_clear(&d);
+		return;
+	}
+	ok(c->listeners[0].flags & LISTEN_SSL_BUMP, "ssl-bump flag");
+	ok(strcmp(c->listeners[0].tls_cert, "/e/ca.crt") == 0 &&
+	           strcmp(c->listeners[0].tls_key, "/e/ca.key") == 0,
+	   "tls-cert and tls-key");
+	ok(!c->listeners[0].generate_host_certificates &&
+	           c->listeners[0].dynamic_cert_mem_cache_size == 16u << 20,
+	   "certificate generation options");
+	ok(c->listeners[1].tls_cert == NULL &&
+	           c->listeners[1].generate_host_certificates,
+	   "peek and splice need no CA");
+	ok(c->ssl_bump.n == 3 && c->ssl_bump.rules[0].action == BUMP_PEEK &&
+	           c->ssl_bump.rules[1].action == BUMP_SPLICE &&
+	           c->ssl_bump.rules[2].action == BUMP_TERMINATE,
+	   "ssl_bump rules in order");
+	ok(c->on_unsupported_protocol.n == 1 &&
+	           c->on_unsupported_protocol.rules[0].action ==
+	                   UNSUPPORTED_TUNNEL,
+	   "on_unsupported_protocol rule");
+	ok(c->client_hello_max_size == 1u << 20, "client_hello_max_size");
+	conf_unref(c);
+	conf_diag_clear(&d);
+}
+
 static void
 test_http_port(void)
 {
@@ -779,8 +851,14 @@ test_acl_directive(void)
 			{ "acl x proxy_auth REQUIRED",
 			  "test.conf:2: acl type 'proxy_auth' is not "
 			  "supported" },
-			{ "acl x at_step SslBump1",
-			  "test.conf:2: acl type 'at_step' is not supported" },
+			{ "acl x at_step SslBump9",
+			  "test.conf:2: acl x: 'SslBump9': not a step" },
+			{ "acl x ssl::server_name --consensus a.example",
+			  "test.conf:2: acl x: option '--consensus' is not "
+			  "supported for type 'ssl::server_name'" },
+			{ "acl x ssl::server_name_regex (",
+			  "test.conf:2: acl x: '(': not a valid regular "
+			  "expression" },
 			{ "acl x frob 1",
 			  "test.conf:2: unknown acl type 'frob'" },
 			{ "acl x",
@@ -1528,6 +1606,7 @@ main(void)
 	test_nameservers();
 	test_access_log();
 	test_http_port();
+	test_ssl_bump();
 	test_acl_directive();
 	test_squid_default();
 	test_shipped();
