@@ -21,15 +21,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <ev.h>
+#include <linux/capability.h>
 
 #include "access_log.h"
 #include "buf.h"
@@ -372,16 +375,40 @@ target_user(const struct conf *c)
 	return pw;
 }
 
+/*
+ * Gives up every capability, ambient ones included.  A service manager may
+ * grant CAP_NET_BIND_SERVICE to a non-root start for ports below 1024; once
+ * they are bound it is no longer needed: a reload never binds new ports.
+ */
+static void
+drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct   data[2];
+
+	memset(data, 0, sizeof(data));
+	/* A seccomp filter may forbid these: keep going then, since the
+	 * bounding set is what limits the process. */
+	if ((prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	     errno != EINVAL) ||
+	    syscall(SYS_capset, &hdr, data) < 0)
+		log_msg(LOG_WARNING, _("cannot drop capabilities: %s"),
+		        strerror(errno));
+}
+
 static void
 drop_privileges(const struct passwd *pw)
 {
-	if (pw == NULL)
-		return;
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0)
-		fatal(_("cannot become %s: %s"), pw->pw_name, strerror(errno));
-	if (pw->pw_uid != 0 && setuid(0) == 0)
-		fatal(_("cannot drop root privileges"));
+	if (pw != NULL) {
+		if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+		    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+			fatal(_("cannot become %s: %s"), pw->pw_name,
+			      strerror(errno));
+		if (pw->pw_uid != 0 && setuid(0) == 0)
+			fatal(_("cannot drop root privileges"));
+	}
+	if (geteuid() != 0)
+		drop_capabilities();
 }
 
 /* ------------------------------------------------------------------ */
