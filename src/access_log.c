@@ -185,6 +185,11 @@ access_log_write(struct access_log *al, const struct access_record *r)
 	             (long long)r->end.tv_sec, r->end.tv_nsec / 1000000, elapsed,
 	             client, r->result, r->status, r->bytes, r->method, r->url,
 	             r->hier, r->peer, r->content_type);
+	if (n > 0 && (size_t)n < sizeof(line) && r->bump != NULL)
+		n = snprintf(line + n - 1, sizeof(line) - (size_t)n + 1,
+		             " sni=%.300s ssl_bump=%s step=%d up=%" PRIu64 "\n",
+		             r->sni, r->bump, r->bump_step, r->bytes_up) +
+		    n - 1;
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) { /* cut, but keep the newline */

@@ -25,6 +25,14 @@ struct access_record {
 	const char            *hier;   /* "HIER_DIRECT", "HIER_NONE" */
 	const char            *peer;   /* server address, or "-" */
 	const char            *content_type; /* or "-" */
+	/*
+	 * bascule's fields after Squid's, for CONNECTs on ssl-bump ports:
+	 * " sni=NAME ssl_bump=ACTION step=N up=BYTES".  NULL: not written.
+	 */
+	const char *bump;        /* splice, terminate, tunnel, respond, none */
+	const char *sni;         /* "-" when none */
+	int         bump_step;   /* when decided, 0 if never */
+	uint64_t    bytes_up;    /* client to server */
 };
 
 /*

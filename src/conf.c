@@ -1080,6 +1080,10 @@ parse_listen_option(struct listen_conf *l, const char *opt, char *cause)
 		l->flags |= LISTEN_SSL_BUMP;
 		return 0;
 	}
+	if (IS("require-proxy-header") && v == NULL) {
+		l->flags |= LISTEN_PROXY_HEADER;
+		return 0;
+	}
 	if (IS("tls-cert") || IS("cert"))
 		path = &l->tls_cert;
 	else if (IS("tls-key") || IS("key"))

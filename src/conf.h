@@ -17,6 +17,7 @@
 enum listen_flags {
 	LISTEN_V6ONLY = 1 << 0,   /* explicit [::]: no IPv4-mapped addresses */
 	LISTEN_SSL_BUMP = 1 << 1, /* ssl_bump rules apply to its CONNECTs */
+	LISTEN_PROXY_HEADER = 1 << 2, /* PROXY protocol header first */
 };
 
 /* One http_port line. */

@@ -14,6 +14,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -26,6 +27,8 @@
 #include <unistd.h>
 
 #include <ev.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "access_log.h"
 #include "acl.h"
@@ -34,10 +37,13 @@
 #include "conn.h"
 #include "errpage.h"
 #include "http_parse.h"
+#include "hostname.h"
 #include "http_proxy.h"
 #include "listener.h"
 #include "log.h"
+#include "proxy_proto.h"
 #include "resolve.h"
+#include "tls_peek.h"
 #include "tunnel.h"
 #include "upstream.h"
 #include "worker.h"
@@ -62,6 +68,13 @@ static void conn_update_watchers(struct ev_loop *loop, struct conn *c);
 static void conn_release_server(struct conn *c);
 static void conn_resolved(struct conn *c);
 static bool conn_dst_allowed(struct conn *c, const struct sockaddr_storage *a);
+static void conn_go_upstream(struct conn *c);
+static void sockaddr_unmap(struct sockaddr_storage *ss);
+static void conn_bump_step1(struct conn *c);
+static void conn_peek_server(struct conn *c);
+static void conn_tls_abort(struct conn *c, int status, const char *code,
+                           const char *reason);
+static void tls_clear(struct txn_tls *tls);
 
 static const char *const conn_err_names[] = {
 	[CONN_OK] = "ok",
@@ -318,7 +331,21 @@ txn_clear(struct txn *t)
 	free(t->content_type);
 	buf_free(t->req_head);
 	buf_free(t->mf_reply);
+	tls_clear(&t->tls);
 	memset(t, 0, sizeof(*t));
+}
+
+/* The ssl_bump field of the access log. */
+static const char *
+tls_outcome(const struct txn *t)
+{
+	if (t->tls.not_tls)
+		return t->tls.action == BUMP_SPLICE ? "tunnel" : "respond";
+	if (t->tls.action == BUMP_SPLICE)
+		return "splice";
+	if (t->tls.action == BUMP_TERMINATE)
+		return "terminate";
+	return "none";
 }
 
 /* Writes the access-log line of the transaction in progress, once. */
@@ -343,6 +370,12 @@ conn_log_txn(struct conn *c)
 	r.hier = t->peer[0] != '\0' ? "HIER_DIRECT" : "HIER_NONE";
 	r.peer = t->peer[0] != '\0' ? t->peer : "-";
 	r.content_type = t->content_type != NULL ? t->content_type : "-";
+	if (t->is_connect && (c->listener->lc->flags & LISTEN_SSL_BUMP)) {
+		r.bump = tls_outcome(t);
+		r.sni = t->tls.sni != NULL ? t->tls.sni : "-";
+		r.bump_step = t->tls.action >= 0 ? (int)t->tls.decided : 0;
+		r.bytes_up = c->server.nwritten;
+	}
 	access_log_write(c->worker->access_log, &r);
 }
 
@@ -355,6 +388,10 @@ conn_reply(struct conn *c, int status, const char *code, const char *reason)
 {
 	struct txn *t = &c->txn;
 
+	if (t->tls.step >= BUMP_STEP2) { /* the client expects TLS */
+		conn_tls_abort(c, status, code, reason);
+		return;
+	}
 	conn_log(c, LOG_INFO, "%d %s: %s", status, code, reason);
 	conn_release_server(c);
 	resolve_cancel(&c->resolve);
@@ -474,6 +511,15 @@ conn_server_ready(struct conn *c)
 	if (!t->is_connect) {
 		c->action = "forwarding the request";
 		c->state = CONN_FORWARD;
+		return;
+	}
+	if (t->tls.step >= BUMP_STEP2) { /* the 200 went out at step 1 */
+		if (t->tls.action < 0) {
+			conn_peek_server(c);
+		} else {
+			c->action = "tunnelling";
+			c->state = CONN_TUNNEL;
+		}
 		return;
 	}
 	buf_free(c->client.out);
@@ -825,6 +871,7 @@ conn_request(struct conn *c, const struct http_head *h)
 	int         n;
 
 	txn_clear(t);
+	t->tls.action = -1;
 	resolve_cancel(&c->resolve);
 	memset(&c->resolve, 0, sizeof(c->resolve));
 	c->server_errno = 0;
@@ -893,7 +940,10 @@ conn_request(struct conn *c, const struct http_head *h)
 	if (t->is_connect)
 		t->req_done = true; /* what follows is tunnel data */
 	t->result = t->is_connect ? "TCP_TUNNEL" : "TCP_MISS";
-	conn_go_upstream(c);
+	if (t->is_connect && (c->listener->lc->flags & LISTEN_SSL_BUMP))
+		conn_bump_step1(c);
+	else
+		conn_go_upstream(c);
 }
 
 /* The client left in the middle of a request head: Squid's NONE_NONE/000. */
@@ -1598,6 +1648,514 @@ conn_tunnel(struct conn *c)
 }
 
 /* ------------------------------------------------------------------ */
+/* require-proxy-header: the load balancer's PROXY protocol header */
+
+/*
+ * The header comes before anything of the client's (HAProxy's
+ * proxy-protocol.txt, 2.1 and 2.2): its source address becomes the
+ * client's, for http_access and the logs.  A connection without a valid
+ * header is closed without an answer: nothing else may be spoken first on
+ * such a port.
+ */
+static void
+conn_proxy_hdr(struct conn *c)
+{
+	struct proxy_hdr h;
+	const char      *why = NULL;
+	size_t           len = c->client.in != NULL ? buf_len(c->client.in) : 0;
+
+	switch (len > 0 ? proxy_proto_parse(buf_data(c->client.in), len, &h,
+	                                    &why)
+	                : PARSE_AGAIN) {
+	case PARSE_AGAIN:
+		if (c->client.eof) {
+			conn_log(c, LOG_INFO, "closed before a PROXY header");
+			conn_fail(c, CONN_ERR_CLIENT_EOF);
+		}
+		return;
+	case PARSE_ERROR:
+		conn_log(c, LOG_NOTICE, "no valid PROXY header: %s", why);
+		conn_fail(c, CONN_ERR_PROTOCOL);
+		return;
+	case PARSE_OK:
+		break;
+	}
+	if (!h.local) {
+		char was[sizeof(c->client_ip)];
+
+		memcpy(was, c->client_ip, sizeof(was));
+		memcpy(&c->client_addr, &h.src, sizeof(h.src));
+		sockaddr_unmap(&c->client_addr);
+		sockaddr_ip(&c->client_addr, c->client_ip, sizeof(c->client_ip));
+		conn_log(c, LOG_DEBUG, "PROXY v%d header from %s", h.version, was);
+	}
+	buf_consume(c->client.in, h.len);
+	c->deadline = 0;
+	c->state = CONN_REQ_HEAD;
+}
+
+/* ------------------------------------------------------------------ */
+/* ssl_bump: the TLS steps of a CONNECT on an ssl-bump port */
+
+static const char *const bump_action_names[] = {
+	[BUMP_SPLICE] = "splice", [BUMP_PEEK] = "peek",
+	[BUMP_STARE] = "stare",   [BUMP_BUMP] = "bump",
+	[BUMP_TERMINATE] = "terminate",
+};
+
+static void
+tls_clear(struct txn_tls *tls)
+{
+	free(tls->msg);
+	free(tls->sni);
+	for (size_t i = 0; i < tls->nnames; i++)
+		free(tls->names[i]);
+	memset(tls, 0, sizeof(*tls));
+}
+
+/*
+ * Squid's step rules: every action is possible at steps 1 and 2; after a
+ * peek at step 2 only splice and terminate are left (the ClientHello went
+ * out as it was, so bascule can no longer be the server's TLS client).
+ */
+static unsigned
+bump_usable(enum bump_step step)
+{
+	if (step == BUMP_STEP3)
+		return 1u << BUMP_SPLICE | 1u << BUMP_TERMINATE;
+	return 1u << BUMP_SPLICE | 1u << BUMP_PEEK | 1u << BUMP_STARE |
+	       1u << BUMP_BUMP | 1u << BUMP_TERMINATE;
+}
+
+/*
+ * The names ssl::server_name compares, best known first, as Squid does:
+ * the server certificate's once seen, else the SNI, else the CONNECT host.
+ */
+static size_t
+tls_server_names(const struct conn *c, const char **names)
+{
+	const struct txn *t = &c->txn;
+
+	if (t->tls.nnames > 0) {
+		for (size_t i = 0; i < t->tls.nnames; i++)
+			names[i] = t->tls.names[i];
+		return t->tls.nnames;
+	}
+	names[0] = t->tls.sni != NULL ? t->tls.sni : t->target.host;
+	return 1;
+}
+
+/* Fills an acl context for the rules of the TLS steps. */
+static void
+tls_acl_ctx(const struct conn *c, struct acl_ctx *ctx, const char **names)
+{
+	const struct txn *t = &c->txn;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->src = (const struct sockaddr *)&c->client_addr;
+	ctx->dst = c->server.fd >= 0 ? (const struct sockaddr *)&c->server_addr
+	                             : NULL;
+	ctx->method = t->method;
+	ctx->host = t->target.host;
+	ctx->port = t->target.port;
+	ctx->url = t->url;
+	ctx->step = t->tls.step;
+	ctx->server_names = names;
+	ctx->nserver_names = tls_server_names(c, names);
+}
+
+/* The ssl_bump action at the current step: splice when no rule matches. */
+static enum bump_action
+conn_bump_check(struct conn *c)
+{
+	const char               *names[TLS_NAMES_MAX];
+	const struct access_rule *r;
+	struct acl_ctx            ctx;
+
+	tls_acl_ctx(c, &ctx, names);
+	r = access_first(&c->conf->ssl_bump, &ctx, bump_usable(c->txn.tls.step));
+	conn_log(c, LOG_DEBUG, "ssl_bump step %d: %s (%s)", c->txn.tls.step,
+	         bump_action_names[r != NULL ? r->action : BUMP_SPLICE],
+	         r != NULL ? r->where : "no rule matched");
+	return r != NULL ? (enum bump_action)r->action : BUMP_SPLICE;
+}
+
+static void
+conn_bump_final(struct conn *c, enum bump_action action)
+{
+	c->txn.tls.action = (int)action;
+	c->txn.tls.decided = c->txn.tls.step;
+}
+
+/* terminate: both sides closed at once, nothing more sent. */
+static void
+conn_terminate(struct conn *c)
+{
+	struct txn *t = &c->txn;
+
+	conn_bump_final(c, BUMP_TERMINATE);
+	if (t->tls.step == BUMP_STEP1) {
+		t->result = "TCP_DENIED";
+		t->status = 0;
+	}
+	conn_log(c, LOG_INFO, "ssl_bump terminate at step %d", t->tls.step);
+	conn_log_txn(c);
+	c->state = CONN_CLOSING;
+}
+
+/*
+ * After the 200 to a peeked CONNECT the client expects TLS, not an error
+ * page: a failure is logged with its status and the connection closed.
+ */
+static void
+conn_tls_abort(struct conn *c, int status, const char *code,
+               const char *reason)
+{
+	struct txn *t = &c->txn;
+
+	conn_log(c, LOG_INFO, "%d %s: %s", status, code, reason);
+	t->status = status;
+	t->result = "NONE_NONE";
+	conn_log_txn(c);
+	c->state = CONN_CLOSING;
+}
+
+/* Step 1 said peek: answer the CONNECT, then read the ClientHello. */
+static void
+conn_peek_client(struct conn *c)
+{
+	static const char established[] =
+	        "HTTP/1.1 200 Connection established\r\n\r\n";
+	struct txn *t = &c->txn;
+
+	buf_free(c->client.out);
+	c->client.out = buf_new(sizeof(established) - 1);
+	t->tls.msg_cap = (size_t)c->conf->client_hello_max_size;
+	t->tls.msg = malloc(t->tls.msg_cap);
+	if (c->client.out == NULL || t->tls.msg == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	buf_append(c->client.out, established, sizeof(established) - 1);
+	tls_peek_reasm_init(&t->tls.reasm, TLS_PEER_CLIENT);
+	t->status = 200;
+	t->result = "TCP_TUNNEL";
+	t->tls.step = BUMP_STEP2;
+	c->action = "reading the ClientHello";
+	c->deadline = ev_now(c->worker->loop) +
+	              (double)c->conf->request_timeout / 1000.0;
+	c->state = CONN_TLS_HELLO;
+}
+
+/* Step 1: the CONNECT passed http_access. */
+static void
+conn_bump_step1(struct conn *c)
+{
+	c->txn.tls.step = BUMP_STEP1;
+	c->txn.tls.action = -1;
+	switch (conn_bump_check(c)) {
+	case BUMP_PEEK:
+		conn_peek_client(c);
+		break;
+	case BUMP_TERMINATE:
+		conn_terminate(c);
+		break;
+	default: /* splice; stare and bump are refused by conf */
+		conn_bump_final(c, BUMP_SPLICE);
+		conn_go_upstream(c);
+		break;
+	}
+}
+
+/* on_unsupported_protocol: the client's first bytes are not TLS. */
+static void
+conn_unsupported(struct conn *c, const char *why)
+{
+	const char               *names[TLS_NAMES_MAX];
+	const struct access_rule *r;
+	struct acl_ctx            ctx;
+	unsigned all = 1u << UNSUPPORTED_RESPOND | 1u << UNSUPPORTED_TUNNEL;
+
+	tls_acl_ctx(c, &ctx, names);
+	r = access_first(&c->conf->on_unsupported_protocol, &ctx, all);
+	c->txn.tls.not_tls = true;
+	free(c->txn.tls.msg);
+	c->txn.tls.msg = NULL;
+	if (r != NULL && r->action == UNSUPPORTED_TUNNEL) {
+		conn_log(c, LOG_INFO, "not TLS (%s): tunnelled", why);
+		conn_bump_final(c, BUMP_SPLICE);
+		conn_go_upstream(c);
+		return;
+	}
+	conn_log(c, LOG_INFO, "not TLS (%s): answered", why);
+	c->txn.tls.step = BUMP_STEP_NONE;
+	conn_reply(c, 400, "ERR_PROTOCOL_UNKNOWN",
+	           "the client did not start TLS in its tunnel");
+}
+
+/* Step 2: what the ClientHello says; then splice, peek or terminate. */
+static void
+conn_client_hello(struct conn *c, const struct tls_hs_msg *m)
+{
+	struct txn             *t = &c->txn;
+	struct tls_client_hello ch;
+	char                    name[HOSTNAME_MAX + 1];
+	const char             *why = NULL;
+
+	if (tls_peek_client_hello(m->body.p, m->body.len, &ch, &why) !=
+	    PARSE_OK) {
+		conn_unsupported(c, why);
+		return;
+	}
+	if (ch.sni.len > 0 &&
+	    hostname_canonical((const char *)ch.sni.p, ch.sni.len, name,
+	                       sizeof(name), &why) == 0 &&
+	    (t->tls.sni = strdup(name)) == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	conn_log(c, LOG_DEBUG, "ClientHello: SNI %s, up to %s, %u extensions%s",
+	         t->tls.sni != NULL ? t->tls.sni : "-",
+	         tls_peek_version_name(ch.max_version), ch.n_extensions,
+	         ch.has_ech ? ", ECH" : "");
+	free(t->tls.msg); /* step 3 reassembles the server's side */
+	t->tls.msg = NULL;
+	t->tls.step = BUMP_STEP2;
+	switch (conn_bump_check(c)) {
+	case BUMP_TERMINATE:
+		conn_terminate(c);
+		return;
+	case BUMP_PEEK:
+		break; /* on to step 3 once connected */
+	default:
+		conn_bump_final(c, BUMP_SPLICE);
+		break;
+	}
+	c->deadline = 0;
+	conn_go_upstream(c);
+}
+
+/* CONN_TLS_HELLO: the 200 out, the ClientHello in. */
+static void
+conn_tls_hello(struct conn *c)
+{
+	struct txn       *t = &c->txn;
+	struct tls_hs_msg m;
+	const uint8_t    *p;
+	size_t            len;
+	const char       *why = NULL;
+
+	if (side_flush_out(&c->client) < 0) {
+		conn_fail(c, CONN_ERR_CLIENT_IO);
+		return;
+	}
+	len = c->client.in != NULL ? buf_len(c->client.in) : 0;
+	p = len > 0 ? buf_data(c->client.in) : NULL;
+	switch (len > 0 ? tls_peek_sniff(p, len) : TLS_SNIFF_MORE) {
+	case TLS_SNIFF_NOT_TLS:
+		conn_unsupported(c, "not a TLS handshake");
+		return;
+	case TLS_SNIFF_MORE:
+		break;
+	case TLS_SNIFF_TLS:
+		switch (tls_peek_reasm_next(&t->tls.reasm, p, len, t->tls.msg,
+		                            t->tls.msg_cap, &m, &why)) {
+		case PARSE_OK:
+			if (m.content == TLS_CT_HANDSHAKE) {
+				conn_client_hello(c, &m);
+				return;
+			}
+			conn_unsupported(c, "no ClientHello");
+			return;
+		case PARSE_ERROR:
+			conn_unsupported(c, why);
+			return;
+		case PARSE_AGAIN:
+			if (!buf_is_full(c->client.in))
+				break;
+			conn_log(c, LOG_INFO, "ClientHello larger than the "
+			                      "buffer: terminated");
+			conn_terminate(c);
+			return;
+		}
+		break;
+	}
+	if (c->client.eof) {
+		conn_log(c, LOG_INFO, "client closed before its ClientHello "
+		                      "was complete");
+		conn_fail(c, CONN_ERR_CLIENT_EOF);
+	}
+}
+
+/* The DNS names of a server certificate, for ssl::server_name. */
+static void
+tls_cert_names(struct txn_tls *tls, struct tls_span der)
+{
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t    d = { (unsigned char *)(uintptr_t)der.p,
+		                (unsigned)der.len };
+	char              raw[HOSTNAME_MAX + 2], name[HOSTNAME_MAX + 1];
+	const char       *why;
+	size_t            size;
+	unsigned          critical;
+	int               r;
+
+	if (der.len > UINT_MAX || gnutls_x509_crt_init(&crt) < 0)
+		return;
+	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) < 0)
+		goto out;
+	for (unsigned i = 0; tls->nnames < TLS_NAMES_MAX + 1; i++) {
+		size = sizeof(raw);
+		r = gnutls_x509_crt_get_subject_alt_name(crt, i, raw, &size,
+		                                         &critical);
+		if (r == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			continue;
+		if (r < 0)
+			break;
+		if (r != GNUTLS_SAN_DNSNAME || tls->nnames == TLS_NAMES_MAX)
+			continue;
+		/* Wildcard names ("*.example.org") are not host names. */
+		if (hostname_canonical(raw, size, name, sizeof(name), &why) == 0 &&
+		    (tls->names[tls->nnames] = strdup(name)) != NULL)
+			tls->nnames++;
+	}
+	size = sizeof(raw);
+	if (tls->nnames == 0 &&
+	    gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
+	                                  0, raw, &size) == 0 &&
+	    hostname_canonical(raw, size, name, sizeof(name), &why) == 0 &&
+	    (tls->names[0] = strdup(name)) != NULL)
+		tls->nnames = 1;
+out:
+	gnutls_x509_crt_deinit(crt);
+}
+
+/* Step 3: decide on what the server showed, then splice or terminate. */
+static void
+conn_bump_step3(struct conn *c, const char *what)
+{
+	struct txn *t = &c->txn;
+
+	conn_log(c, LOG_DEBUG, "server: %s; %s, %zu certificate names", what,
+	         t->tls.version ? tls_peek_version_name(t->tls.version) : "-",
+	         t->tls.nnames);
+	free(t->tls.msg);
+	t->tls.msg = NULL;
+	t->tls.step = BUMP_STEP3;
+	if (conn_bump_check(c) == BUMP_TERMINATE) {
+		conn_terminate(c);
+		return;
+	}
+	conn_bump_final(c, BUMP_SPLICE);
+	c->action = "tunnelling";
+	c->state = CONN_TUNNEL; /* what the server sent goes out first */
+}
+
+/*
+ * One handshake message of the server: true when step 3 has seen enough.
+ * TLS 1.3 encrypts the certificate, so its ServerHello is all there is.
+ */
+static bool
+conn_server_message(struct conn *c, const struct tls_hs_msg *m)
+{
+	struct txn             *t = &c->txn;
+	struct tls_server_hello sh;
+	struct tls_certificate  cert;
+	struct tls_span         list, der;
+	const char             *why = NULL;
+
+	switch (m->type) {
+	case TLS_HT_SERVER_HELLO:
+		if (tls_peek_server_hello(m->body.p, m->body.len, &sh, &why) !=
+		    PARSE_OK) {
+			conn_log(c, LOG_INFO, "ServerHello: %s", why);
+			return true;
+		}
+		t->tls.version = sh.version;
+		return sh.tls13 || sh.hello_retry_request;
+	case TLS_HT_CERTIFICATE:
+		if (tls_peek_certificate(m->body.p, m->body.len, false, &cert,
+		                         &why) != PARSE_OK) {
+			conn_log(c, LOG_INFO, "Certificate: %s", why);
+			return true;
+		}
+		list = cert.list;
+		if (tls_peek_cert_next(&list, false, &der, NULL))
+			tls_cert_names(&t->tls, der);
+		return true;
+	default:
+		return true; /* no certificate: anonymous or PSK */
+	}
+}
+
+/* CONN_TLS_SERVER: the ClientHello out as it was, the answer in. */
+static void
+conn_tls_server(struct conn *c)
+{
+	struct txn       *t = &c->txn;
+	struct tls_hs_msg m;
+	const char       *why = NULL;
+	ssize_t           n;
+
+	if (c->client.in != NULL && buf_len(c->client.in) > 0) {
+		n = side_write(&c->server, buf_data(c->client.in),
+		               buf_len(c->client.in));
+		if (n < 0) {
+			conn_tls_abort(c, 502, "ERR_WRITE_ERROR", strerror(errno));
+			return;
+		}
+		buf_consume(c->client.in, (size_t)n);
+	}
+	while (c->server.in != NULL && buf_len(c->server.in) > 0) {
+		switch (tls_peek_reasm_next(&t->tls.reasm, buf_data(c->server.in),
+		                            buf_len(c->server.in), t->tls.msg,
+		                            t->tls.msg_cap, &m, &why)) {
+		case PARSE_OK:
+			if (m.content != TLS_CT_HANDSHAKE) {
+				conn_bump_step3(c, "end of the clear text");
+				return;
+			}
+			if (conn_server_message(c, &m)) {
+				conn_bump_step3(c, "handshake seen");
+				return;
+			}
+			continue;
+		case PARSE_ERROR:
+			conn_bump_step3(c, why);
+			return;
+		case PARSE_AGAIN:
+			if (buf_is_full(c->server.in) || c->server.eof) {
+				conn_bump_step3(c, "incomplete handshake");
+				return;
+			}
+			break;
+		}
+		break;
+	}
+	if (c->server.eof && (c->server.in == NULL || buf_len(c->server.in) == 0))
+		conn_tls_abort(c, 502, "ERR_READ_ERROR",
+		               "the server closed before answering the "
+		               "ClientHello");
+}
+
+/* Connected at step 2 after peek: on to step 3. */
+static void
+conn_peek_server(struct conn *c)
+{
+	struct txn *t = &c->txn;
+
+	t->tls.msg_cap = SERVER_BUF_SIZE;
+	t->tls.msg = malloc(t->tls.msg_cap);
+	if (t->tls.msg == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	tls_peek_reasm_init(&t->tls.reasm, TLS_PEER_SERVER);
+	c->action = "peeking at the server";
+	c->state = CONN_TLS_SERVER;
+}
+
+/* ------------------------------------------------------------------ */
 /* The state machine */
 
 static void
@@ -1612,6 +2170,9 @@ conn_run(struct conn *c)
 		case CONN_REQ_HEAD:
 			conn_req_head(c);
 			break;
+		case CONN_PROXY_HDR:
+			conn_proxy_hdr(c);
+			break;
 		case CONN_RESOLVING:
 		case CONN_CONNECTING:
 			break;
@@ -1620,6 +2181,12 @@ conn_run(struct conn *c)
 			break;
 		case CONN_TUNNEL:
 			conn_tunnel(c);
+			break;
+		case CONN_TLS_HELLO:
+			conn_tls_hello(c);
+			break;
+		case CONN_TLS_SERVER:
+			conn_tls_server(c);
 			break;
 		case CONN_REPLY:
 			r = side_flush_out(&c->client);
@@ -1724,7 +2291,10 @@ conn_timeout(const struct conn *c)
 		ms = cf->connect_timeout;
 		break;
 	case CONN_REPLY:
-		/* The linger after an error reply has a fixed end. */
+	case CONN_TLS_HELLO:
+	case CONN_PROXY_HDR:
+		/* The linger after an error reply, and request_timeout for a
+		 * ClientHello or a PROXY header, have a fixed end. */
 		left = c->deadline - ev_now(c->worker->loop);
 		return left > 0.001 ? left : 0.001;
 	default:
@@ -1793,6 +2363,22 @@ conn_update_watchers(struct ev_loop *loop, struct conn *c)
 			ce |= EV_WRITE;
 		if (c->client.pipe.len > 0 ||
 		    (c->client.in != NULL && buf_len(c->client.in) > 0))
+			se |= EV_WRITE;
+		break;
+	case CONN_TLS_HELLO:
+		if (!c->client.eof && side_has_room(&c->client))
+			ce |= EV_READ;
+		if (out_pending(&c->client))
+			ce |= EV_WRITE;
+		break;
+	case CONN_PROXY_HDR:
+		if (!c->client.eof && side_has_room(&c->client))
+			ce |= EV_READ;
+		break;
+	case CONN_TLS_SERVER:
+		if (!c->server.eof && side_has_room(&c->server))
+			se |= EV_READ;
+		if (c->client.in != NULL && buf_len(c->client.in) > 0)
 			se |= EV_WRITE;
 		break;
 	case CONN_REPLY:
@@ -1878,6 +2464,21 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_log(c, LOG_DEBUG, "tunnel idle timeout");
 		conn_fail(c, CONN_ERR_TIMEOUT);
 		break;
+	case CONN_PROXY_HDR:
+		conn_log(c, LOG_INFO, "no PROXY header in time "
+		                      "(request_timeout)");
+		conn_fail(c, CONN_ERR_TIMEOUT);
+		break;
+	case CONN_TLS_HELLO:
+		conn_log(c, LOG_INFO, "no complete ClientHello in time "
+		                      "(request_timeout)");
+		conn_fail(c, CONN_ERR_TIMEOUT);
+		break;
+	case CONN_TLS_SERVER:
+		conn_log(c, LOG_INFO, "the server did not answer the "
+		                      "ClientHello in time");
+		conn_fail(c, CONN_ERR_TIMEOUT);
+		break;
 	case CONN_REPLY:
 	case CONN_CLOSING:
 		conn_fail(c, CONN_ERR_TIMEOUT);
@@ -1952,6 +2553,12 @@ conn_new(struct worker *w, struct listener *l, int fd,
 
 	c->idle_end = ev_now(w->loop) +
 	              (double)c->conf->client_idle_pconn_timeout / 1000.0;
+	if (l->lc->flags & LISTEN_PROXY_HEADER) {
+		c->state = CONN_PROXY_HDR;
+		c->action = "reading the PROXY header";
+		c->deadline = ev_now(w->loop) +
+		              (double)c->conf->request_timeout / 1000.0;
+	}
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;

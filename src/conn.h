@@ -7,8 +7,12 @@
  *     -> CONN_TUNNEL  (after CONNECT: bytes both ways, splice(2))
  *   any state -> CONN_REPLY (an error page, then close) -> CONN_CLOSING
  *
- * The TLS steps of ssl_bump slot in after CONNECT, between CONN_CONNECTING
- * and CONN_TUNNEL.  A conn owns its descriptors, watchers, timers, buffers
+ * On an ssl-bump port a CONNECT takes the TLS steps of ssl_bump: after
+ * "peek" at step 1 the client gets its 200 at once and CONN_TLS_HELLO reads
+ * its ClientHello; a second "peek" leads through CONN_RESOLVING and
+ * CONN_CONNECTING to CONN_TLS_SERVER, which forwards the ClientHello and
+ * reads the server's answer; "splice" ends in CONN_TUNNEL with every byte
+ * as it was, "terminate" in CONN_CLOSING.  A conn owns its descriptors, watchers, timers, buffers
  * and access-log record, and holds a reference to the configuration
  * generation it was accepted under.
  */
@@ -22,9 +26,11 @@
 
 #include <ev.h>
 
+#include "acl.h"
 #include "http_parse.h"
 #include "http_proxy.h"
 #include "resolve.h"
+#include "tls_peek.h"
 #include "tunnel.h"
 
 struct buf;
@@ -35,10 +41,13 @@ struct worker;
 
 enum conn_state {
 	CONN_REQ_HEAD = 0, /* reading a request head */
+	CONN_PROXY_HDR,    /* require-proxy-header: reading the PROXY header */
 	CONN_RESOLVING,    /* waiting for DNS */
 	CONN_CONNECTING,   /* TCP connect to the server in progress */
 	CONN_FORWARD,      /* request to the server, response to the client */
 	CONN_TUNNEL,       /* blind byte tunnel after CONNECT */
+	CONN_TLS_HELLO,    /* ssl_bump step 2: reading the ClientHello */
+	CONN_TLS_SERVER,   /* step 3: ClientHello out, the server's answer in */
 	CONN_REPLY,        /* sending a response of ours, then close */
 	CONN_CLOSING,      /* conn_close() follows */
 };
@@ -71,6 +80,23 @@ struct conn_side {
 	uint64_t           nwritten;
 };
 
+#define TLS_NAMES_MAX 8 /* server certificate names kept for ACLs */
+
+/* What the TLS steps of ssl_bump saw and decided (ssl-bump ports). */
+struct txn_tls {
+	enum bump_step      step;     /* the step reached; 0: none */
+	int                 action;   /* final enum bump_action; -1: none yet */
+	enum bump_step      decided;  /* the step of the final action */
+	bool                not_tls;  /* on_unsupported_protocol applied */
+	struct tls_hs_reasm reasm;    /* client at step 2, server at step 3 */
+	uint8_t            *msg;      /* handshake bytes, reassembled */
+	size_t              msg_cap;
+	char               *sni;      /* canonical; NULL if none */
+	uint16_t            version;  /* from the ServerHello; 0 if unseen */
+	char               *names[TLS_NAMES_MAX]; /* of the server certificate */
+	size_t              nnames;
+};
+
 /* The transaction in progress: one request and its response. */
 struct txn {
 	struct timespec    start;
@@ -85,6 +111,7 @@ struct txn {
 	const struct errpage_lang *lang; /* of our error pages */
 	bool               dst_acl;  /* http_access needs the address */
 	struct buf        *mf_reply; /* answer to Max-Forwards: 0 */
+	struct txn_tls     tls;
 
 	struct http_framing req;
 	uint64_t            req_left;

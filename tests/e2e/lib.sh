@@ -28,7 +28,7 @@ PIDS=""
 FAILED=0
 CHECKS=0
 
-cleanup() {
+stop_all() {
 	for pid in $PIDS; do
 		kill "$pid" 2>/dev/null
 	done
@@ -40,6 +40,11 @@ cleanup() {
 		done
 		kill -9 "$pid" 2>/dev/null
 	done
+	PIDS=""
+}
+
+cleanup() {
+	stop_all
 	if [ "$FAILED" -ne 0 ] && [ -n "${KEEP_TEST_DIR:-}" ]; then
 		echo "# kept $T"
 	else
@@ -83,6 +88,15 @@ check() {
 }
 
 finish() {
+	# Stop everything first: a sanitizer reports leaks at exit.
+	stop_all
+	for f in "$T"/bascule*.err; do
+		[ -f "$f" ] || continue
+		if grep -qE "Sanitizer|runtime error:" "$f"; then
+			fail "sanitizer report in $(basename "$f")"
+			grep -E -A12 "Sanitizer|runtime error:" "$f" | head -n 40
+		fi
+	done
 	if [ "$FAILED" -ne 0 ]; then
 		echo "$TEST_NAME: $FAILED of $((CHECKS + FAILED)) checks failed"
 		exit 1

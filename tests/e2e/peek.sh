@@ -1,0 +1,155 @@
+#!/bin/sh
+# Peek and splice: ssl_bump rules at steps 1, 2 and 3 on an ssl-bump port,
+# with nginx as a TLS origin with two certificates (SNI vhosts), curl,
+# openssl s_client and a Python TLS client that writes its ClientHello one
+# byte at a time or over several records.
+. "${srcdir:-.}/e2e/lib.sh"
+need curl nginx certtool openssl python3
+
+# Two certificates: one for the names the rules test, one whose second
+# name only its certificate shows.
+cert() { # cert PREFIX NAME...
+	prefix=$1
+	shift
+	certtool --generate-privkey --key-type=ecdsa --outfile "$prefix.key" \
+		>/dev/null 2>&1
+	{
+		echo "cn = \"$1\""
+		for n in "$@"; do echo "dns_name = \"$n\""; done
+		echo "tls_www_server"
+		echo "expiration_days = 30"
+	} >"$prefix.tmpl"
+	certtool --generate-self-signed --load-privkey "$prefix.key" \
+		--template "$prefix.tmpl" --outfile "$prefix.pem" >/dev/null 2>&1
+}
+cert "$T/a" good.test blocked.test xn--bcher-kva.test
+cert "$T/b" cert-only.test only-in-cert.test
+cat "$T/a.pem" "$T/b.pem" >"$T/ca.pem"
+
+TLS_PORT=$(free_port)
+mkdir -p "$T/www" "$T/nginx"
+printf 'hello\n' >"$T/www/hello"
+cat >"$T/nginx/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 64; }
+http {
+	access_log $T/nginx/access.log;
+	client_body_temp_path $T/nginx/body;
+	proxy_temp_path $T/nginx/proxy;
+	fastcgi_temp_path $T/nginx/fastcgi;
+	uwsgi_temp_path $T/nginx/uwsgi;
+	scgi_temp_path $T/nginx/scgi;
+	ssl_protocols TLSv1.2 TLSv1.3;
+	server {
+		listen 127.0.0.1:$TLS_PORT ssl default_server;
+		server_name good.test;
+		ssl_certificate $T/a.pem;
+		ssl_certificate_key $T/a.key;
+		root $T/www;
+	}
+	server {
+		listen 127.0.0.1:$TLS_PORT ssl;
+		server_name cert-only.test;
+		ssl_certificate $T/b.pem;
+		ssl_certificate_key $T/b.key;
+		root $T/www;
+	}
+}
+NGINX
+nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
+	>"$T/nginx/stdout" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$TLS_PORT" || { fail "nginx did not start"; finish; }
+origin_start
+
+printf '127.0.0.1 localhost good.test blocked.test xn--bcher-kva.test cert-only.test\n' >"$T/hosts"
+bascule_start <<EOF
+http_port 127.0.0.1:$PROXY_PORT ssl-bump
+request_timeout 3 seconds
+acl step1 at_step SslBump1
+acl step2 at_step SslBump2
+acl closed_port port 9
+acl blocked ssl::server_name blocked.test
+acl idn ssl::server_name .bücher.test
+acl in_cert ssl::server_name_regex -i ^ONLY-IN-CERT\\.test\$
+acl plain_origin port $ORIGIN_PORT
+http_access allow localhost
+ssl_bump terminate closed_port
+ssl_bump peek step1
+ssl_bump terminate blocked
+ssl_bump terminate idn
+ssl_bump peek step2
+ssl_bump terminate in_cert
+ssl_bump splice all
+on_unsupported_protocol tunnel plain_origin
+on_unsupported_protocol respond all
+EOF
+
+tls() { python3 "$E2E/tlsclient.py" "$PROXY_PORT" "$@" --cafile "$T/ca.pem" --timeout 5; }
+origin_fp=$(certtool -i --infile "$T/a.pem" | sed -n '/Fingerprint:/,/Public Key ID:/s/^[[:space:]]*sha256:\([0-9a-f]*\)$/\1/p')
+
+# Peek at steps 1 and 2, then splice at step 3: nothing changed.
+out=$(tls good.test "$TLS_PORT")
+check "spliced: the page arrives" sh -c "echo '$out' | grep -q '^body hello$'"
+check "spliced: the origin's own certificate" sh -c "echo '$out' | grep -q '^cert $origin_fp$'"
+code=$(curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" --cacert "$T/ca.pem" \
+	-o "$T/body" -w '%{http_code}' "https://good.test:$TLS_PORT/hello")
+check "curl through peek and splice" [ "$code" = 200 ]
+check "logged with SNI and step 3" \
+	log_has "TCP_TUNNEL/200 [0-9]+ CONNECT good.test:$TLS_PORT - HIER_DIRECT/127.0.0.1 - sni=good.test ssl_bump=splice step=3 up=[1-9][0-9]*$"
+s_fp=$(echo | timeout 10 openssl s_client -proxy "127.0.0.1:$PROXY_PORT" \
+	-connect "good.test:$TLS_PORT" -servername good.test 2>/dev/null |
+	openssl x509 -noout -fingerprint -sha256 2>/dev/null |
+	sed 's/.*=//; s/://g' | tr A-F a-f)
+check "openssl s_client sees the origin certificate" [ "$s_fp" = "$origin_fp" ]
+
+# The ClientHello one byte per write, and spread over three records.
+out=$(tls good.test "$TLS_PORT" --split 1)
+check "ClientHello in 1-byte writes" sh -c "echo '$out' | grep -q '^body hello$'"
+out=$(tls good.test "$TLS_PORT" --records 3)
+check "ClientHello over three records" sh -c "echo '$out' | grep -q '^body hello$'"
+out=$(tls good.test "$TLS_PORT" --records 2 --split 7)
+check "two records in 7-byte writes" sh -c "echo '$out' | grep -q '^body hello$'"
+
+# Terminate by server name at step 2; the IDN rule matches punycode SNI.
+out=$(tls blocked.test "$TLS_PORT")
+check "terminated by SNI" sh -c "echo '$out' | grep -q '^error'"
+check "terminate logged at step 2" \
+	log_has "CONNECT blocked.test:$TLS_PORT - HIER_NONE/- - sni=blocked.test ssl_bump=terminate step=2 up=0$"
+out=$(tls xn--bcher-kva.test "$TLS_PORT")
+check "IDN rule terminates punycode SNI" sh -c "echo '$out' | grep -q '^error'"
+check "IDN terminate logged" log_has "sni=xn--bcher-kva.test ssl_bump=terminate step=2"
+
+# Step 3: a name only the certificate shows (TLS 1.2; TLS 1.3 hides it).
+out=$(tls cert-only.test "$TLS_PORT" --max-version 1.2)
+check "TLS 1.2: terminated by a certificate name" sh -c "echo '$out' | grep -q '^error'"
+check "certificate-name terminate at step 3" \
+	log_has "sni=cert-only.test ssl_bump=terminate step=3"
+out=$(tls cert-only.test "$TLS_PORT" --max-version 1.3)
+check "TLS 1.3: certificate not visible, spliced" sh -c "echo '$out' | grep -q '^body hello$'"
+check "TLS 1.3 splice at step 3" log_has "sni=cert-only.test ssl_bump=splice step=3"
+
+# Step 1: terminate by port, before any 200.
+raw "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n\r\n" >"$T/term1"
+check "terminate at step 1 sends nothing" [ ! -s "$T/term1" ]
+check "step 1 terminate logged" log_has "TCP_DENIED/000 0 CONNECT 127.0.0.1:9 .* ssl_bump=terminate step=1"
+
+# Not TLS: tunnelled to the plain origin, answered elsewhere.
+raw "CONNECT 127.0.0.1:$ORIGIN_PORT HTTP/1.1\r\nHost: 127.0.0.1:$ORIGIN_PORT\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" >"$T/plain"
+check "HTTP in the tunnel reaches the origin" grep -q "^hello" "$T/plain"
+check "unsupported protocol tunnelled" log_has "CONNECT 127.0.0.1:$ORIGIN_PORT .* ssl_bump=tunnel step=2"
+raw "CONNECT good.test:$TLS_PORT HTTP/1.1\r\nHost: good.test:$TLS_PORT\r\n\r\nSSH-2.0-OpenSSH_9.2p1 Debian-2\r\n" >"$T/ssh"
+check "SSH banner answered with an error" grep -q "X-Bascule-Error: ERR_PROTOCOL_UNKNOWN" "$T/ssh"
+raw "CONNECT good.test:$TLS_PORT HTTP/1.1\r\nHost: good.test:$TLS_PORT\r\n\r\n\x00\xff\x13garbage" >"$T/garbage"
+check "garbage answered with an error" grep -q "HTTP/1.1 400" "$T/garbage"
+check "unsupported protocol answered" log_has "CONNECT good.test:$TLS_PORT .* ssl_bump=respond"
+
+# A ClientHello that never completes times out (request_timeout 3 s).
+raw --idle 6 "CONNECT good.test:$TLS_PORT HTTP/1.1\r\nHost: good.test:$TLS_PORT\r\n\r\n\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" >"$T/slow"
+check "unfinished ClientHello: closed" grep -q "200 Connection established" "$T/slow"
+check "unfinished ClientHello timed out" errlog_has "no complete ClientHello in time"
+check "the proxy still serves" sh -c "python3 '$E2E/tlsclient.py' $PROXY_PORT good.test $TLS_PORT --cafile '$T/ca.pem' | grep -q '^body hello$'"
+finish
