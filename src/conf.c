@@ -122,6 +122,8 @@ struct directive {
 
 static const struct directive directives[] = {
 	LISTEN("http_port", listeners, DIR_RESTART),
+	/* Same list as http_port, whose entry reports a restart needed. */
+	LISTEN("https_port", listeners, 0),
 	ACL("acl"),
 	ACCESS("http_access", http_access),
 	SSL_BUMP("ssl_bump", ssl_bump),
@@ -136,6 +138,7 @@ static const struct directive directives[] = {
 	NAMESERVERS("dns_nameservers", dns_nameservers),
 	HOSTNAME("visible_hostname", visible_hostname),
 	BOOL("via", via, "on"),
+	BOOL("host_verify_strict", host_verify_strict, "off"),
 	FORWARDED_FOR("forwarded_for", forwarded_for, "on"),
 	DURATION("connect_timeout", connect_timeout, SEC(1), MINUTES(10),
 	         "30 seconds"),
@@ -1080,6 +1083,10 @@ parse_listen_option(struct listen_conf *l, const char *opt, char *cause)
 		l->flags |= LISTEN_SSL_BUMP;
 		return 0;
 	}
+	if ((IS("intercept") || IS("transparent")) && v == NULL) {
+		l->flags |= LISTEN_INTERCEPT;
+		return 0;
+	}
 	if (IS("require-proxy-header") && v == NULL) {
 		l->flags |= LISTEN_PROXY_HEADER;
 		return 0;
@@ -1111,8 +1118,38 @@ parse_listen_option(struct listen_conf *l, const char *opt, char *cause)
 	return -1;
 }
 
+/*
+ * The combinations this version serves: http_port for proxy clients
+ * (with ssl-bump for CONNECT), http_port intercept for redirected HTTP,
+ * https_port intercept ssl-bump for redirected TLS.  true if refused.
+ */
+static bool
+listen_check_mode(struct loader *ld, const char *dname,
+                  const struct listen_conf *l)
+{
+	bool intercept = l->flags & LISTEN_INTERCEPT;
+	bool bump = l->flags & LISTEN_SSL_BUMP;
+
+	if (l->flags & LISTEN_HTTPS) {
+		if (intercept && bump)
+			return false;
+		diag_error(ld, "%s", _("https_port: only 'intercept ssl-bump' is "
+		                       "supported yet (TLS to the proxy itself "
+		                       "is not)"));
+		return true;
+	}
+	if (intercept && bump) {
+		diag_error(ld, _("%s: intercepted TLS needs https_port ... "
+		                 "intercept ssl-bump"),
+		           dname);
+		return true;
+	}
+	return false;
+}
+
 static void
-parse_listen(struct loader *ld, const struct token *args, size_t nargs)
+parse_listen(struct loader *ld, const char *dname, const struct token *args,
+             size_t nargs)
 {
 	struct conf       *c = ld->c;
 	struct listen_conf l;
@@ -1121,35 +1158,38 @@ parse_listen(struct loader *ld, const struct token *args, size_t nargs)
 	bool               bad = false;
 
 	if (expect_args(args, nargs, 1, SIZE_MAX, cause) < 0) {
-		diag_error(ld, "http_port: %s", cause);
+		diag_error(ld, "%s: %s", dname, cause);
 		return;
 	}
 	memset(&l, 0, sizeof(l));
 	l.generate_host_certificates = true;
 	l.dynamic_cert_mem_cache_size = MB(4);
 	if (parse_listen_addr(args[0].s, &l, cause) < 0) {
-		diag_error(ld, "http_port: %s", cause);
+		diag_error(ld, "%s: %s", dname, cause);
 		return;
 	}
 	for (i = 1; i < nargs; i++) {
 		if (parse_listen_option(&l, args[i].s, cause) < 0) {
-			diag_error(ld, "http_port: %s", cause);
+			diag_error(ld, "%s: %s", dname, cause);
 			bad = true;
 		}
 	}
+	if (strcmp(dname, "https_port") == 0)
+		l.flags |= LISTEN_HTTPS;
 	if ((l.tls_cert == NULL) != (l.tls_key == NULL) && !bad) {
-		diag_error(ld, "%s",
-		           _("http_port: tls-cert= and tls-key= go together"));
+		diag_error(ld, _("%s: tls-cert= and tls-key= go together"),
+		           dname);
 		bad = true;
 	}
+	if (!bad)
+		bad = listen_check_mode(ld, dname, &l);
 	if (bad)
 		goto out;
 	for (i = 0; i < c->nlisteners; i++) {
 		if (listen_same(&c->listeners[i], &l)) {
 			diag_error(ld,
-			           _("http_port: '%s' is already configured at "
-			             "%s"),
-			           args[0].s, c->listeners[i].where);
+			           _("%s: '%s' is already configured at %s"),
+			           dname, args[0].s, c->listeners[i].where);
 			goto out;
 		}
 	}
@@ -1751,7 +1791,7 @@ directive_run(struct loader *ld, const struct directive *d,
 		rc = parse_nameservers(args, nargs, (char ***)field, cause);
 		break;
 	case DT_LISTEN:
-		parse_listen(ld, args, nargs);
+		parse_listen(ld, d->name, args, nargs);
 		break;
 	case DT_ACL:
 		parse_acl(ld, args, nargs);

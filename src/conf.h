@@ -18,9 +18,11 @@ enum listen_flags {
 	LISTEN_V6ONLY = 1 << 0,   /* explicit [::]: no IPv4-mapped addresses */
 	LISTEN_SSL_BUMP = 1 << 1, /* ssl_bump rules apply to its CONNECTs */
 	LISTEN_PROXY_HEADER = 1 << 2, /* PROXY protocol header first */
+	LISTEN_INTERCEPT = 1 << 3,    /* connections redirected by NAT */
+	LISTEN_HTTPS = 1 << 4,        /* https_port: TLS, no CONNECT */
 };
 
-/* One http_port line. */
+/* One http_port or https_port line. */
 struct listen_conf {
 	struct sockaddr_storage addr; /* wildcard [::] for a bare PORT */
 	socklen_t               addrlen;
@@ -76,6 +78,8 @@ struct conf {
 	char   **dns_nameservers; /* NULL-terminated; NULL: /etc/resolv.conf */
 	char    *visible_hostname; /* NULL: gethostname() */
 	bool     via;
+	bool     host_verify_strict; /* intercepted Host must match the
+	                                original destination */
 	enum forwarded_for forwarded_for;
 
 	uint64_t connect_timeout;

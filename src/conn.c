@@ -69,8 +69,13 @@ static void conn_release_server(struct conn *c);
 static void conn_resolved(struct conn *c);
 static bool conn_dst_allowed(struct conn *c, const struct sockaddr_storage *a);
 static void conn_go_upstream(struct conn *c);
+static uint16_t conn_orig_port(const struct conn *c);
+static bool same_host(const struct sockaddr_storage *a,
+                      const struct sockaddr_storage *b);
 static void sockaddr_unmap(struct sockaddr_storage *ss);
 static void conn_bump_step1(struct conn *c);
+static void conn_fake_connect(struct conn *c);
+static bool conn_access_allowed(struct conn *c);
 static void conn_peek_server(struct conn *c);
 static void conn_tls_abort(struct conn *c, int status, const char *code,
                            const char *reason);
@@ -388,7 +393,8 @@ conn_reply(struct conn *c, int status, const char *code, const char *reason)
 {
 	struct txn *t = &c->txn;
 
-	if (t->tls.step >= BUMP_STEP2) { /* the client expects TLS */
+	if (t->tls.step >= BUMP_STEP2 || t->fake_connect) {
+		/* The client expects TLS, not an error page. */
 		conn_tls_abort(c, status, code, reason);
 		return;
 	}
@@ -513,7 +519,8 @@ conn_server_ready(struct conn *c)
 		c->state = CONN_FORWARD;
 		return;
 	}
-	if (t->tls.step >= BUMP_STEP2) { /* the 200 went out at step 1 */
+	if (t->tls.step >= BUMP_STEP2 || t->fake_connect) {
+		/* The 200 went out at step 1, or there is no CONNECT. */
 		if (t->tls.action < 0) {
 			conn_peek_server(c);
 		} else {
@@ -542,6 +549,29 @@ conn_connect_next(struct conn *c)
 	struct txn *t = &c->txn;
 	int         fd;
 
+	if (c->intercepted) {
+		/* Wherever the client was going, whatever Host says. */
+		if (c->addr_next++ == 0 &&
+		    (!t->dst_acl || conn_dst_allowed(c, &c->orig_dst))) {
+			sockaddr_ip(&c->orig_dst, t->peer, sizeof(t->peer));
+			c->server_addr = c->orig_dst;
+			fd = upstream_connect(&c->orig_dst);
+			if (fd >= 0) {
+				side_set_fd(c, &c->server, fd);
+				c->action = "connecting";
+				c->state = CONN_CONNECTING;
+				return;
+			}
+			c->connect_errno = errno;
+			conn_log(c, LOG_INFO, "connect %s: %s", t->peer,
+			         strerror(c->connect_errno));
+		}
+		t->peer[0] = '\0';
+		conn_reply(c, 502, "ERR_CONNECT_FAIL",
+		           c->connect_errno ? strerror(c->connect_errno)
+		                            : "the destination is denied");
+		return;
+	}
 	while (c->addr_next < c->resolve.naddrs) {
 		const struct sockaddr_storage *a =
 		        &c->resolve.addrs[c->addr_next++];
@@ -622,6 +652,10 @@ conn_go_upstream(struct conn *c)
 	bool reuse = !t->is_connect && !t->dst_acl && t->req_done &&
 	             t->retries == 0;
 
+	/* An intercepted Host is checked (by DNS) before any reuse. */
+	if (c->intercepted && !t->fake_connect && !t->host_checked)
+		reuse = false;
+
 	if (c->server.fd >= 0) {
 		/* The server of the previous request, still attached. */
 		if (reuse && strcmp(c->server_key, t->key) == 0) {
@@ -656,7 +690,10 @@ conn_go_upstream(struct conn *c)
 		c->state = CONN_RESOLVING;
 		return;
 	case RESOLVE_FAILED:
-		conn_reply(c, 503, "ERR_DNS_FAIL", c->resolve.error);
+		if (c->intercepted)
+			conn_resolved(c); /* the original destination stands */
+		else
+			conn_reply(c, 503, "ERR_DNS_FAIL", c->resolve.error);
 		return;
 	}
 }
@@ -740,6 +777,46 @@ conn_reply_max_forwards(struct conn *c)
 	              (double)c->conf->read_timeout / 1000.0;
 }
 
+/*
+ * An intercepted request's Host must name its original destination (CVE-
+ * 2009-0801: else a client could reach any site past the firewall's view).
+ * bascule always connects to the original destination; on a mismatch
+ * host_verify_strict answers 409 instead, as Squid does.  false if it did.
+ */
+static bool
+conn_host_verified(struct conn *c)
+{
+	struct txn *t = &c->txn;
+	bool        match = t->target.port == conn_orig_port(c);
+	char        ip[64];
+
+	for (size_t i = 0; match && i < c->resolve.naddrs; i++) {
+		struct sockaddr_storage a = c->resolve.addrs[i];
+
+		sockaddr_unmap(&a);
+		if (same_host(&a, &c->orig_dst))
+			break;
+		if (i + 1 == c->resolve.naddrs)
+			match = false;
+	}
+	if (c->resolve.naddrs == 0)
+		match = false;
+	if (match)
+		return true;
+	sockaddr_ip(&c->orig_dst, ip, sizeof(ip));
+	if (c->conf->host_verify_strict) {
+		conn_reply(c, 409, "ERR_CONFLICT_HOST",
+		           "the Host header does not match the original "
+		           "destination");
+		return false;
+	}
+	conn_log(c, LOG_INFO, "Host %s:%u is not the original destination "
+	                      "%s:%u: going there",
+	         t->target.host, (unsigned)t->target.port, ip,
+	         (unsigned)conn_orig_port(c));
+	return true;
+}
+
 /* The server's addresses are known: check dst ACLs, then connect. */
 static void
 conn_resolved(struct conn *c)
@@ -750,6 +827,18 @@ conn_resolved(struct conn *c)
 
 	c->addr_next = 0;
 	c->connect_errno = 0;
+	if (c->intercepted && !t->fake_connect && !t->host_checked) {
+		if (!conn_host_verified(c))
+			return; /* 409 sent */
+		t->host_checked = true;
+		if (!t->is_connect && !t->dst_acl && t->req_done &&
+		    t->retries == 0 && t->mf_reply == NULL) {
+			conn_go_upstream(c); /* now a pooled one will do */
+			return;
+		}
+	}
+	if (c->intercepted)
+		any = true; /* dst acls see the original destination */
 	for (size_t i = 0; !any && i < c->resolve.naddrs; i++)
 		any = conn_check_access(c, &c->resolve.addrs[i], &rule,
 		                        &need_dst) == ACCESS_ALLOW;
@@ -769,7 +858,7 @@ conn_resolved_cb(struct resolve_req *req)
 {
 	struct conn *c = req->data;
 
-	if (req->naddrs == 0)
+	if (req->naddrs == 0 && !c->intercepted)
 		conn_reply(c, 503, "ERR_DNS_FAIL",
 		           req->error ? req->error : "name resolution failed");
 	else
@@ -842,6 +931,42 @@ max_forwards_reply(const struct txn *t, const struct http_head *h)
 	return out;
 }
 
+static uint16_t
+conn_orig_port(const struct conn *c)
+{
+	return ntohs(c->orig_dst.ss_family == AF_INET6
+	                     ? ((const struct sockaddr_in6 *)&c->orig_dst)
+	                               ->sin6_port
+	                     : ((const struct sockaddr_in *)&c->orig_dst)
+	                               ->sin_port);
+}
+
+/* The URL of an intercepted request, for the log: "http://host[:port]/p". */
+static int
+conn_intercepted_url(struct conn *c)
+{
+	struct txn *t = &c->txn;
+	char       *url = NULL;
+	char        port[8] = "";
+	int         n;
+
+	if (t->target.port != 80)
+		snprintf(port, sizeof(port), ":%u", (unsigned)t->target.port);
+	if (t->target.is_ipv6)
+		n = asprintf(&url, "http://[%s]%s%.*s", t->target.host, port,
+		             (int)t->target.path.len, t->target.path.p);
+	else
+		n = asprintf(&url, "http://%s%s%.*s", t->target.host, port,
+		             (int)t->target.path.len, t->target.path.p);
+	if (n < 0) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return -1;
+	}
+	free(t->url);
+	t->url = url;
+	return 0;
+}
+
 /* The language of our error pages for this request. */
 static const struct errpage_lang *
 request_language(const struct http_head *h)
@@ -893,17 +1018,36 @@ conn_request(struct conn *c, const struct http_head *h)
 		conn_reply(c, 400, "ERR_INVALID_REQ", why);
 		return;
 	}
-	if (http_proxy_parse_target(h, t->is_connect, &t->target, &why) < 0) {
+	if (c->intercepted && t->is_connect) {
+		conn_reply(c, 400, "ERR_INVALID_REQ",
+		           "CONNECT on an intercepting port");
+		return;
+	}
+	if ((c->intercepted
+	             ? http_proxy_parse_intercepted(h, &t->target, &why)
+	             : http_proxy_parse_target(h, t->is_connect, &t->target,
+	                                       &why)) < 0) {
 		conn_reply(c, 400, "ERR_INVALID_URL", why);
 		return;
 	}
+	if (c->intercepted && conn_intercepted_url(c) < 0)
+		return;
 	/* RFC 9112 9.3: no persistent connection with an HTTP/1.0 client. */
 	t->client_keep_alive = t->req.keep_alive && t->client_minor >= 1 &&
 	                       !c->worker->stopping;
 	if (!conn_access_allowed(c))
 		return;
-	n = snprintf(key, sizeof(key), t->target.is_ipv6 ? "[%s]:%u" : "%s:%u",
-	             t->target.host, (unsigned)t->target.port);
+	if (c->intercepted) { /* pooled by where it really goes */
+		char ip[64];
+
+		sockaddr_ip(&c->orig_dst, ip, sizeof(ip));
+		n = snprintf(key, sizeof(key), "%s|%u", ip,
+		             (unsigned)conn_orig_port(c));
+	} else {
+		n = snprintf(key, sizeof(key),
+		             t->target.is_ipv6 ? "[%s]:%u" : "%s:%u",
+		             t->target.host, (unsigned)t->target.port);
+	}
 	if (n < 0 || (size_t)n >= sizeof(key) || (t->key = strdup(key)) == NULL) {
 		conn_fail(c, CONN_ERR_NOMEM);
 		return;
@@ -1688,10 +1832,16 @@ conn_proxy_hdr(struct conn *c)
 		sockaddr_unmap(&c->client_addr);
 		sockaddr_ip(&c->client_addr, c->client_ip, sizeof(c->client_ip));
 		conn_log(c, LOG_DEBUG, "PROXY v%d header from %s", h.version, was);
+		if (c->intercepted) { /* the balancer saw the destination */
+			memcpy(&c->orig_dst, &h.dst, sizeof(h.dst));
+			sockaddr_unmap(&c->orig_dst);
+		}
 	}
 	buf_consume(c->client.in, h.len);
 	c->deadline = 0;
 	c->state = CONN_REQ_HEAD;
+	if (c->listener->lc->flags & LISTEN_HTTPS)
+		conn_fake_connect(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1815,7 +1965,8 @@ conn_tls_abort(struct conn *c, int status, const char *code,
 
 	conn_log(c, LOG_INFO, "%d %s: %s", status, code, reason);
 	t->status = status;
-	t->result = "NONE_NONE";
+	if (t->result == NULL || strcmp(t->result, "TCP_DENIED") != 0)
+		t->result = "NONE_NONE";
 	conn_log_txn(c);
 	c->state = CONN_CLOSING;
 }
@@ -1828,15 +1979,22 @@ conn_peek_client(struct conn *c)
 	        "HTTP/1.1 200 Connection established\r\n\r\n";
 	struct txn *t = &c->txn;
 
-	buf_free(c->client.out);
-	c->client.out = buf_new(sizeof(established) - 1);
 	t->tls.msg_cap = (size_t)c->conf->client_hello_max_size;
 	t->tls.msg = malloc(t->tls.msg_cap);
-	if (c->client.out == NULL || t->tls.msg == NULL) {
+	if (t->tls.msg == NULL) {
 		conn_fail(c, CONN_ERR_NOMEM);
 		return;
 	}
-	buf_append(c->client.out, established, sizeof(established) - 1);
+	if (!t->fake_connect) {
+		buf_free(c->client.out);
+		c->client.out = buf_new(sizeof(established) - 1);
+		if (c->client.out == NULL) {
+			conn_fail(c, CONN_ERR_NOMEM);
+			return;
+		}
+		buf_append(c->client.out, established,
+		           sizeof(established) - 1);
+	}
 	tls_peek_reasm_init(&t->tls.reasm, TLS_PEER_CLIENT);
 	t->status = 200;
 	t->result = "TCP_TUNNEL";
@@ -1865,6 +2023,47 @@ conn_bump_step1(struct conn *c)
 		conn_go_upstream(c);
 		break;
 	}
+}
+
+/*
+ * An intercepted TLS connection has no CONNECT: one is made up from the
+ * original destination ("192.0.2.1:443") and goes through http_access and
+ * step 1 as a real one would.  Nothing is ever sent back in HTTP.
+ */
+static void
+conn_fake_connect(struct conn *c)
+{
+	struct txn *t = &c->txn;
+	char        url[HOSTNAME_MAX + 16];
+	uint16_t    port;
+
+	txn_clear(t);
+	t->tls.action = -1;
+	c->txn_active = true;
+	t->start = now_realtime();
+	t->fake_connect = true;
+	t->is_connect = true;
+	t->req_done = true;
+	t->client_minor = 1;
+	t->lang = errpage_default();
+	sockaddr_ip(&c->orig_dst, t->target.host, sizeof(t->target.host));
+	t->target.is_ipv6 = c->orig_dst.ss_family == AF_INET6;
+	port = c->orig_dst.ss_family == AF_INET6
+	               ? ((struct sockaddr_in6 *)&c->orig_dst)->sin6_port
+	               : ((struct sockaddr_in *)&c->orig_dst)->sin_port;
+	t->target.port = ntohs(port);
+	snprintf(url, sizeof(url), t->target.is_ipv6 ? "[%s]:%u" : "%s:%u",
+	         t->target.host, (unsigned)t->target.port);
+	t->method = strdup("CONNECT");
+	t->url = strdup(url);
+	if (t->method == NULL || t->url == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	t->result = "TCP_TUNNEL";
+	c->action = "checking the intercepted connection";
+	if (conn_access_allowed(c))
+		conn_bump_step1(c);
 }
 
 /* on_unsupported_protocol: the client's first bytes are not TLS. */
@@ -1913,6 +2112,17 @@ conn_client_hello(struct conn *c, const struct tls_hs_msg *m)
 	    (t->tls.sni = strdup(name)) == NULL) {
 		conn_fail(c, CONN_ERR_NOMEM);
 		return;
+	}
+	if (t->fake_connect && t->tls.sni != NULL) {
+		char *url = NULL;
+
+		if (asprintf(&url, "%s:%u", t->tls.sni,
+		             (unsigned)t->target.port) < 0) {
+			conn_fail(c, CONN_ERR_NOMEM);
+			return;
+		}
+		free(t->url);
+		t->url = url;
 	}
 	conn_log(c, LOG_DEBUG, "ClientHello: SNI %s, up to %s, %u extensions%s",
 	         t->tls.sni != NULL ? t->tls.sni : "-",
@@ -2520,6 +2730,70 @@ sockaddr_unmap(struct sockaddr_storage *ss)
 	memcpy(ss, &s4, sizeof(s4));
 }
 
+/* Same address family and IP address; ports are not compared. */
+static bool
+same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return a->ss_family == AF_INET6 &&
+	       memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+	              &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+/* linux/netfilter_ipv4.h and linux/netfilter_ipv6/ip6_tables.h */
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80
+#endif
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80
+#endif
+
+static bool
+same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (!same_host(a, b))
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_port ==
+		       ((const struct sockaddr_in *)b)->sin_port;
+	return ((const struct sockaddr_in6 *)a)->sin6_port ==
+	       ((const struct sockaddr_in6 *)b)->sin6_port;
+}
+
+/*
+ * Where an intercepted connection was going before NAT redirected it to
+ * us (netfilter's SO_ORIGINAL_DST).  A connection made straight to the
+ * intercepting port has no such address, or has ours: it would loop.
+ */
+static int
+conn_original_dst(struct conn *c)
+{
+	struct sockaddr_storage local;
+	socklen_t               len = sizeof(c->orig_dst), llen = sizeof(local);
+	int                     r;
+
+	if (getsockname(c->client.fd, (struct sockaddr *)&local, &llen) < 0)
+		return -1;
+	if (local.ss_family == AF_INET6)
+		r = getsockopt(c->client.fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST,
+		               &c->orig_dst, &len);
+	else
+		r = getsockopt(c->client.fd, SOL_IP, SO_ORIGINAL_DST,
+		               &c->orig_dst, &len);
+	if (r < 0 || same_address(&c->orig_dst, &local)) {
+		conn_log(c, LOG_NOTICE, "intercepted connection without a NAT "
+		                        "destination: closed");
+		return -1;
+	}
+	sockaddr_unmap(&c->orig_dst);
+	c->intercepted = true;
+	return 0;
+}
+
 struct conn *
 conn_new(struct worker *w, struct listener *l, int fd,
          const struct sockaddr_storage *addr)
@@ -2553,17 +2827,23 @@ conn_new(struct worker *w, struct listener *l, int fd,
 
 	c->idle_end = ev_now(w->loop) +
 	              (double)c->conf->client_idle_pconn_timeout / 1000.0;
-	if (l->lc->flags & LISTEN_PROXY_HEADER) {
-		c->state = CONN_PROXY_HDR;
-		c->action = "reading the PROXY header";
-		c->deadline = ev_now(w->loop) +
-		              (double)c->conf->request_timeout / 1000.0;
-	}
 	c->next = w->conns;
 	if (w->conns != NULL)
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
+	if ((l->lc->flags & LISTEN_INTERCEPT) && conn_original_dst(c) < 0) {
+		c->state = CONN_CLOSING;
+	} else if (l->lc->flags & LISTEN_PROXY_HEADER) {
+		c->state = CONN_PROXY_HDR;
+		c->action = "reading the PROXY header";
+		c->deadline = ev_now(w->loop) +
+		              (double)c->conf->request_timeout / 1000.0;
+	} else if (l->lc->flags & LISTEN_HTTPS) {
+		conn_fake_connect(c);
+		if (c->state != CONN_CLOSING)
+			conn_run(c);
+	}
 	conn_after(w->loop, c);
 	return c;
 }

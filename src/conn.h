@@ -105,6 +105,8 @@ struct txn {
 	char              *key; /* "host:port": pool key */
 	struct http_target target;
 	bool               is_connect;
+	bool               fake_connect; /* made up for intercepted TLS */
+	bool               host_checked; /* intercepted Host verified */
 	bool               is_head;
 	int                client_minor;
 	bool               client_keep_alive;
@@ -153,6 +155,8 @@ struct conn {
 
 	struct sockaddr_storage client_addr;
 	char                    client_ip[64];
+	bool                    intercepted; /* orig_dst is the destination */
+	struct sockaddr_storage orig_dst;    /* SO_ORIGINAL_DST, or PROXY's */
 	struct conn_side        client;
 	struct conn_side        server; /* origin */
 	struct sockaddr_storage server_addr;

@@ -51,6 +51,10 @@ static const struct errpage_text explain_en[] = {
 	                    "its response was complete." },
 	{ "ERR_READ_TIMEOUT", "The server did not answer in time." },
 	{ "ERR_REQUEST_TIMEOUT", "The request did not arrive in time." },
+	{ "ERR_CONFLICT_HOST", "The site named in the request is not where "
+	                       "the connection was going." },
+	{ "ERR_PROTOCOL_UNKNOWN", "The proxy expected TLS in this tunnel and "
+	                          "received something else." },
 	{ NULL, NULL },
 };
 
@@ -79,6 +83,10 @@ static const struct errpage_text explain_de[] = {
 	{ "ERR_READ_TIMEOUT", "Der Server hat nicht rechtzeitig geantwortet." },
 	{ "ERR_REQUEST_TIMEOUT", "Die Anfrage ist nicht rechtzeitig "
 	                         "eingetroffen." },
+	{ "ERR_CONFLICT_HOST", "Die in der Anfrage genannte Website ist nicht "
+	                       "das Ziel der Verbindung." },
+	{ "ERR_PROTOCOL_UNKNOWN", "Der Proxy hat in diesem Tunnel TLS "
+	                          "erwartet und etwas anderes erhalten." },
 	{ NULL, NULL },
 };
 
@@ -86,6 +94,7 @@ static const struct errpage_text titles_de[] = {
 	{ "400", "Ungültige Anfrage" },
 	{ "403", "Zugriff verweigert" },
 	{ "408", "Zeitüberschreitung der Anfrage" },
+	{ "409", "Konflikt" },
 	{ "431", "Anfragekopf zu groß" },
 	{ "502", "Fehlerhaftes Gateway" },
 	{ "503", "Dienst nicht verfügbar" },

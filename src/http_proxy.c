@@ -228,6 +228,26 @@ http_proxy_parse_target(const struct http_head *req, bool is_connect,
 	return 0;
 }
 
+int
+http_proxy_parse_intercepted(const struct http_head *req,
+                             struct http_target *out, const char **why)
+{
+	const struct http_header *host;
+
+	if (req->target.len == 0 || req->target.p[0] != '/')
+		return http_proxy_parse_target(req, false, out, why);
+	memset(out, 0, sizeof(*out));
+	host = http_head_get(req, "Host");
+	if (host == NULL || host->value.len == 0) {
+		*why = "no Host header: the site is unknown";
+		return -1;
+	}
+	if (parse_authority(host->value.p, host->value.len, false, out, why) < 0)
+		return -1;
+	out->path = req->target;
+	return 0;
+}
+
 long
 http_proxy_max_forwards(const struct http_head *req)
 {
@@ -384,6 +404,7 @@ http_status_text(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 409: return "Conflict";
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";

@@ -32,6 +32,15 @@ struct http_target {
 int http_proxy_parse_target(const struct http_head *req, bool is_connect,
                             struct http_target *out, const char **why);
 
+/*
+ * The target of a request to an intercepting port: an origin-form request
+ * ("/path") names its site in Host (RFC 9112 3.2.1, 7.2), which is
+ * required; the port is the Host's or 80.  An absolute-form request is
+ * read as by http_proxy_parse_target().  0, or -1 with *why set.
+ */
+int http_proxy_parse_intercepted(const struct http_head *req,
+                                 struct http_target *out, const char **why);
+
 struct http_rewrite {
 	const char *via;        /* "1.1 host (bascule/VERSION)", or NULL */
 	const char *client_ip;  /* for X-Forwarded-For; NULL: leave as is */

@@ -491,8 +491,17 @@ static const struct {
 	    "'tcp://192.0.2.1:514'"),
 	BAD("access_log stdio:", "access_log: expected stdio:PATH"),
 	BAD("access_log syslog:local4.info", "access_log: expected stdio:PATH"),
-	BAD("http_port 3131 intercept",
-	    "http_port: option 'intercept' is not supported yet"),
+	BAD("http_port 3131 accel",
+	    "http_port: option 'accel' is not supported yet"),
+	BAD("http_port 3131 intercept ssl-bump",
+	    "http_port: intercepted TLS needs https_port ... intercept "
+	    "ssl-bump"),
+	BAD("https_port 3131",
+	    "https_port: only 'intercept ssl-bump' is supported yet"),
+	BAD("https_port 3131 intercept",
+	    "https_port: only 'intercept ssl-bump' is supported yet"),
+	BAD("https_port 3131 tls-cert=/a",
+	    "https_port: tls-cert= and tls-key= go together"),
 	BAD("http_port 3131 ssl-bump=on",
 	    "http_port: option 'ssl-bump=on' needs a value, or has a bad one"),
 	BAD("http_port 3131 tls-cert=",
@@ -679,6 +688,9 @@ test_ssl_bump(void)
 	        "tls-key=/e/ca.key generate-host-certificates=off "
 	        "dynamic_cert_mem_cache_size=16MB\n"
 	        "http_port 127.0.0.1:3129 ssl-bump\n"
+	        "http_port 127.0.0.1:3130 intercept require-proxy-header\n"
+	        "https_port 127.0.0.1:3131 intercept ssl-bump\n"
+	        "http_port 127.0.0.1:3132 transparent\n"
 	        "acl step1 at_step SslBump1\n"
 	        "acl nobump ssl::server_name .bank.example\n"
 	        "ssl_bump peek step1\n"
@@ -703,6 +715,14 @@ test_ssl_bump(void)
 	ok(c->listeners[1].tls_cert == NULL &&
 	           c->listeners[1].generate_host_certificates,
 	   "peek and splice need no CA");
+	ok(c->listeners[2].flags ==
+	           (LISTEN_INTERCEPT | LISTEN_PROXY_HEADER),
+	   "intercept and require-proxy-header");
+	ok(c->listeners[3].flags ==
+	           (LISTEN_HTTPS | LISTEN_INTERCEPT | LISTEN_SSL_BUMP),
+	   "https_port intercept ssl-bump");
+	ok(c->listeners[4].flags == LISTEN_INTERCEPT,
+	   "transparent is Squid's old name of intercept");
 	ok(c->ssl_bump.n == 3 && c->ssl_bump.rules[0].action == BUMP_PEEK &&
 	           c->ssl_bump.rules[1].action == BUMP_SPLICE &&
 	           c->ssl_bump.rules[2].action == BUMP_TERMINATE,

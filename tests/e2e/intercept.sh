@@ -1,0 +1,135 @@
+#!/bin/sh
+# Interception, in a network namespace of the test's own: nftables
+# redirects the clients' connections (IPv4 and IPv6) to bascule's
+# intercepting ports; bascule reads the original destination with
+# SO_ORIGINAL_DST and goes there, whatever Host says, and takes TLS
+# through the ssl_bump steps with a CONNECT made up from it.
+if [ -z "${BASCULE_NETNS:-}" ]; then
+	if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null ||
+		! command -v nft >/dev/null || ! unshare --net true 2>/dev/null; then
+		echo "SKIP: intercept: needs root, unshare(1) and nft(8) to make a network namespace"
+		exit 77
+	fi
+	BASCULE_NETNS=1 exec unshare --net sh "$0" "$@"
+fi
+. "${srcdir:-.}/e2e/lib.sh"
+need curl nginx certtool python3 ip
+ip link set lo up || { fail "no loopback in the namespace"; finish; }
+
+certtool --generate-privkey --key-type=ecdsa --outfile "$T/tls.key" >/dev/null 2>&1
+printf 'cn = "good.test"\ndns_name = "good.test"\ndns_name = "blocked.test"\ntls_www_server\nexpiration_days = 30\n' >"$T/tls.tmpl"
+certtool --generate-self-signed --load-privkey "$T/tls.key" --template "$T/tls.tmpl" \
+	--outfile "$T/tls.pem" >/dev/null 2>&1
+
+origin_start
+TLS_PORT=$(free_port)
+V6_PORT=$(free_port)
+mkdir -p "$T/www" "$T/nginx"
+printf 'hello\n' >"$T/www/hello"
+cat >"$T/nginx/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 64; }
+http {
+	access_log $T/nginx/access.log;
+	client_body_temp_path $T/nginx/body;
+	proxy_temp_path $T/nginx/proxy;
+	fastcgi_temp_path $T/nginx/fastcgi;
+	uwsgi_temp_path $T/nginx/uwsgi;
+	scgi_temp_path $T/nginx/scgi;
+	server {
+		listen 127.0.0.1:$TLS_PORT ssl;
+		ssl_certificate $T/tls.pem;
+		ssl_certificate_key $T/tls.key;
+		root $T/www;
+	}
+	server {
+		listen [::1]:$V6_PORT;
+		root $T/www;
+	}
+}
+NGINX
+nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
+	>"$T/nginx/stdout" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$TLS_PORT" || { fail "nginx did not start"; finish; }
+
+HTTP_PORT=$(free_port)
+TLSI_PORT=$(free_port)
+printf '127.0.0.1 localhost good.test blocked.test\n127.0.0.2 elsewhere.test\n' >"$T/hosts"
+bascule_start <<EOF
+http_port 127.0.0.1:$PROXY_PORT
+http_port 127.0.0.1:$HTTP_PORT intercept
+http_port [::1]:$HTTP_PORT intercept
+https_port 127.0.0.1:$TLSI_PORT intercept ssl-bump
+acl blocked ssl::server_name blocked.test
+acl step1 at_step SslBump1
+http_access allow localhost
+ssl_bump peek step1
+ssl_bump terminate blocked
+ssl_bump splice all
+EOF
+
+# bascule runs as nobody: its own connections are not redirected.
+nft -f - <<EOF || { fail "nft rules refused"; finish; }
+table ip bascule_test {
+	chain output {
+		type nat hook output priority -100;
+		meta skuid nobody return
+		tcp dport $ORIGIN_PORT redirect to :$HTTP_PORT
+		tcp dport $TLS_PORT redirect to :$TLSI_PORT
+	}
+}
+table ip6 bascule_test {
+	chain output {
+		type nat hook output priority -100;
+		meta skuid nobody return
+		tcp dport $V6_PORT redirect to :$HTTP_PORT
+	}
+}
+EOF
+
+get() { curl -sS --max-time 10 -o "$T/body" -w '%{http_code}' "$@"; }
+
+code=$(get "http://127.0.0.1:$ORIGIN_PORT/hello")
+check "intercepted HTTP served" [ "$code" = 200 ] && check "intercepted body" grep -q '^hello' "$T/body"
+check "logged with the URL from Host" log_has "TCP_MISS/200 [0-9]+ GET http://127.0.0.1:$ORIGIN_PORT/hello - HIER_DIRECT/127.0.0.1 "
+code=$(get -g "http://[::1]:$V6_PORT/hello")
+check "intercepted IPv6 served" [ "$code" = 200 ]
+check "IPv6 original destination" log_has "GET http://\\[::1\\]:$V6_PORT/hello - HIER_DIRECT/::1 "
+
+# Host names another server: bascule still goes where the client went.
+code=$(get -H "Host: elsewhere.test:$ORIGIN_PORT" "http://127.0.0.1:$ORIGIN_PORT/hello")
+check "Host mismatch: the original destination answers" [ "$code" = 200 ]
+check "Host mismatch logged" errlog_has "Host elsewhere.test:$ORIGIN_PORT is not the original destination 127.0.0.1:$ORIGIN_PORT"
+check "Host mismatch went to 127.0.0.1" log_has "GET http://elsewhere.test:$ORIGIN_PORT/hello - HIER_DIRECT/127.0.0.1 "
+code=$(get -H "Host:" "http://127.0.0.1:$ORIGIN_PORT/hello")
+check "no Host: 400" [ "$code" = 400 ]
+
+# TLS: a CONNECT made up from the original destination, then the steps.
+code=$(get --cacert "$T/tls.pem" --resolve "good.test:$TLS_PORT:127.0.0.1" "https://good.test:$TLS_PORT/hello")
+check "intercepted TLS spliced" [ "$code" = 200 ]
+check "logged under its SNI" log_has "TCP_TUNNEL/200 [0-9]+ CONNECT good.test:$TLS_PORT - HIER_DIRECT/127.0.0.1 - sni=good.test ssl_bump=splice step=2 "
+code=$(get --cacert "$T/tls.pem" --resolve "blocked.test:$TLS_PORT:127.0.0.1" "https://blocked.test:$TLS_PORT/hello")
+check "intercepted TLS terminated by SNI" [ "$code" = 000 ]
+check "terminate logged" log_has "CONNECT blocked.test:$TLS_PORT .* sni=blocked.test ssl_bump=terminate step=2"
+
+# A connection straight to an intercepting port has no NAT destination.
+raw_to() { python3 "$E2E/rawclient.py" 127.0.0.1 "$1" "$2"; }
+out=$(raw_to "$HTTP_PORT" "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+check "direct connection to the intercepting port closed" [ -z "$out" ]
+check "direct connection logged" errlog_has "intercepted connection without a NAT destination"
+
+# host_verify_strict: a mismatch is refused with 409.
+echo "host_verify_strict on" >>"$T/bascule.conf"
+kill -HUP "$BASCULE_PID"
+wait_for grep -q "reloaded" "$T/bascule.err"
+code=$(get -H "Host: elsewhere.test:$ORIGIN_PORT" "http://127.0.0.1:$ORIGIN_PORT/hello")
+check "host_verify_strict: 409" [ "$code" = 409 ]
+check "409 names the conflict" grep -q ERR_CONFLICT_HOST "$T/body"
+code=$(get "http://127.0.0.1:$ORIGIN_PORT/hello")
+check "host_verify_strict: a matching Host passes" [ "$code" = 200 ]
+check "the forward port still works" [ "$(proxy_curl -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ORIGIN_PORT/hello")" = 200 ]
+finish
