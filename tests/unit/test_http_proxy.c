@@ -96,6 +96,53 @@ test_targets(void)
 	}
 }
 
+/* Requests to an intercepting port: origin-form with Host. */
+static void
+test_intercepted(void)
+{
+	static const struct {
+		const char *request, *host, *path;
+		uint16_t    port;
+		int         rc;
+	} cases[] = {
+		{ "GET /a?b HTTP/1.1\r\nHost: Example.ORG\r\n\r\n",
+		  "example.org", "/a?b", 80, 0 },
+		{ "GET / HTTP/1.1\r\nHost: example.org:8080\r\n\r\n",
+		  "example.org", "/", 8080, 0 },
+		{ "GET / HTTP/1.1\r\nHost: [2001:db8::1]:81\r\n\r\n",
+		  "2001:db8::1", "/", 81, 0 },
+		{ "GET http://a.example/x HTTP/1.1\r\nHost: b\r\n\r\n",
+		  "a.example", "/x", 80, 0 },
+		{ "GET / HTTP/1.0\r\n\r\n", NULL, NULL, 0, -1 },
+		{ "GET / HTTP/1.1\r\nHost:\r\n\r\n", NULL, NULL, 0, -1 },
+		{ "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", NULL, NULL, 0, -1 },
+		{ "GET / HTTP/1.1\r\nHost: user@a\r\n\r\n", NULL, NULL, 0, -1 },
+		{ "GET / HTTP/1.1\r\nHost: a:99999\r\n\r\n", NULL, NULL, 0, -1 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_head   h;
+		struct http_target t;
+		const char        *why = NULL;
+		int                rc;
+
+		if (parse(cases[i].request, &h) < 0) {
+			ok(cases[i].rc < 0, "intercepted %zu: refused by the head "
+			                    "parser", i);
+			continue;
+		}
+		rc = http_proxy_parse_intercepted(&h, &t, &why);
+		ok(rc == cases[i].rc && (rc == 0 || why != NULL),
+		   "intercepted %zu: result %d", i, rc);
+		if (rc != 0 || cases[i].rc != 0)
+			continue;
+		ok(strcmp(t.host, cases[i].host) == 0 && t.port == cases[i].port &&
+		           t.path.len == strlen(cases[i].path) &&
+		           memcmp(t.path.p, cases[i].path, t.path.len) == 0,
+		   "intercepted %zu: %s port %u", i, t.host, (unsigned)t.port);
+	}
+}
+
 static void
 test_request_head(void)
 {
@@ -231,6 +278,7 @@ int
 main(void)
 {
 	test_targets();
+	test_intercepted();
 	test_request_head();
 	test_response_head();
 	test_connection_names_framing();
