@@ -69,6 +69,9 @@ static void conn_release_server(struct conn *c);
 static void conn_resolved(struct conn *c);
 static bool conn_dst_allowed(struct conn *c, const struct sockaddr_storage *a);
 static void conn_go_upstream(struct conn *c);
+static int conn_original_dst(struct conn *c);
+static bool conn_is_own_address(const struct conn *c,
+                                const struct sockaddr_storage *a);
 static uint16_t conn_orig_port(const struct conn *c);
 static bool same_host(const struct sockaddr_storage *a,
                       const struct sockaddr_storage *b);
@@ -1832,9 +1835,21 @@ conn_proxy_hdr(struct conn *c)
 		sockaddr_unmap(&c->client_addr);
 		sockaddr_ip(&c->client_addr, c->client_ip, sizeof(c->client_ip));
 		conn_log(c, LOG_DEBUG, "PROXY v%d header from %s", h.version, was);
-		if (c->intercepted) { /* the balancer saw the destination */
+	}
+	if (c->listener->lc->flags & LISTEN_INTERCEPT) {
+		if (!h.local) { /* the balancer saw the original destination */
 			memcpy(&c->orig_dst, &h.dst, sizeof(h.dst));
 			sockaddr_unmap(&c->orig_dst);
+			c->intercepted = true;
+			if (conn_is_own_address(c, &c->orig_dst)) {
+				conn_log(c, LOG_NOTICE, "PROXY header names this "
+				                        "port as the destination");
+				conn_fail(c, CONN_ERR_PROTOCOL);
+				return;
+			}
+		} else if (conn_original_dst(c) < 0) {
+			conn_fail(c, CONN_ERR_PROTOCOL);
+			return;
 		}
 	}
 	buf_consume(c->client.in, h.len);
@@ -2764,6 +2779,19 @@ same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 	       ((const struct sockaddr_in6 *)b)->sin6_port;
 }
 
+/* Is a the local address of the client connection: a loop? */
+static bool
+conn_is_own_address(const struct conn *c, const struct sockaddr_storage *a)
+{
+	struct sockaddr_storage local;
+	socklen_t               len = sizeof(local);
+
+	if (getsockname(c->client.fd, (struct sockaddr *)&local, &len) < 0)
+		return true;
+	sockaddr_unmap(&local);
+	return same_address(a, &local);
+}
+
 /*
  * Where an intercepted connection was going before NAT redirected it to
  * us (netfilter's SO_ORIGINAL_DST).  A connection made straight to the
@@ -2778,18 +2806,20 @@ conn_original_dst(struct conn *c)
 
 	if (getsockname(c->client.fd, (struct sockaddr *)&local, &llen) < 0)
 		return -1;
-	if (local.ss_family == AF_INET6)
+	/* IPv4 through a dual-stack socket is netfilter's IPv4 table. */
+	if (local.ss_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&local)->sin6_addr))
 		r = getsockopt(c->client.fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST,
 		               &c->orig_dst, &len);
 	else
 		r = getsockopt(c->client.fd, SOL_IP, SO_ORIGINAL_DST,
 		               &c->orig_dst, &len);
-	if (r < 0 || same_address(&c->orig_dst, &local)) {
+	sockaddr_unmap(&c->orig_dst);
+	if (r < 0 || conn_is_own_address(c, &c->orig_dst)) {
 		conn_log(c, LOG_NOTICE, "intercepted connection without a NAT "
 		                        "destination: closed");
 		return -1;
 	}
-	sockaddr_unmap(&c->orig_dst);
 	c->intercepted = true;
 	return 0;
 }
@@ -2832,13 +2862,14 @@ conn_new(struct worker *w, struct listener *l, int fd,
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
-	if ((l->lc->flags & LISTEN_INTERCEPT) && conn_original_dst(c) < 0) {
-		c->state = CONN_CLOSING;
-	} else if (l->lc->flags & LISTEN_PROXY_HEADER) {
+	if (l->lc->flags & LISTEN_PROXY_HEADER) {
 		c->state = CONN_PROXY_HDR;
 		c->action = "reading the PROXY header";
 		c->deadline = ev_now(w->loop) +
 		              (double)c->conf->request_timeout / 1000.0;
+	} else if ((l->lc->flags & LISTEN_INTERCEPT) &&
+	           conn_original_dst(c) < 0) {
+		c->state = CONN_CLOSING;
 	} else if (l->lc->flags & LISTEN_HTTPS) {
 		conn_fake_connect(c);
 		if (c->state != CONN_CLOSING)

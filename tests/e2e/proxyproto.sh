@@ -9,8 +9,10 @@ origin_start
 
 # The real clients are 127.0.0.2 and 127.0.0.3; HAProxy and curl connect
 # to bascule from 127.0.0.1, which is denied.
+INTERCEPT_PORT=$(free_port)
 bascule_start <<EOF
 http_port 127.0.0.1:$PROXY_PORT require-proxy-header
+http_port 127.0.0.1:$INTERCEPT_PORT intercept require-proxy-header
 request_timeout 2 seconds
 acl lb src 127.0.0.1
 acl client2 src 127.0.0.2
@@ -71,5 +73,15 @@ check "bad header logged" errlog_has "no valid PROXY header"
 raw --idle 5 "PROXY TCP4 127.0.0.2" >"$T/slow"
 check "unfinished header: closed" [ ! -s "$T/slow" ]
 check "unfinished header timed out" errlog_has "no PROXY header in time"
+# An intercepting port behind a balancer: the header's destination is
+# where the client was going.
+python3 "$E2E/rawclient.py" 127.0.0.1 "$INTERCEPT_PORT" \
+	"PROXY TCP4 127.0.0.2 127.0.0.1 1234 $ORIGIN_PORT\r\nGET /hello HTTP/1.1\r\nHost: 127.0.0.1:$ORIGIN_PORT\r\nConnection: close\r\n\r\n" >"$T/icpt"
+check "intercepted behind a balancer: served" grep -q "^hello" "$T/icpt"
+check "intercepted behind a balancer: logged" log_has "127.0.0.2 TCP_MISS/200 [0-9]+ GET http://127.0.0.1:$ORIGIN_PORT/hello - HIER_DIRECT/127.0.0.1 "
+python3 "$E2E/rawclient.py" 127.0.0.1 "$INTERCEPT_PORT" \
+	"PROXY TCP4 127.0.0.2 127.0.0.1 1234 $INTERCEPT_PORT\r\nGET /hello HTTP/1.1\r\nHost: 127.0.0.1:$INTERCEPT_PORT\r\n\r\n" >"$T/loop"
+check "a header naming this port: closed" [ ! -s "$T/loop" ]
+check "loop refused and logged" errlog_has "PROXY header names this port as the destination"
 check "the proxy still serves" [ "$(via "$V2_PORT" 127.0.0.2)" = 200 ]
 finish
