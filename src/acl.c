@@ -645,6 +645,21 @@ match_dstdomain(const struct acl *acl, const struct acl_ctx *ctx)
 	return domain_matches(acl, ctx->host) ? ACL_MATCH : ACL_NO_MATCH;
 }
 
+/*
+ * A certificate's "*.example.org" stands for every name one label below
+ * example.org: the patterns ".example.org" and ".org" match it, as they
+ * would each of those names.  "example.org" and "www.example.org" do not:
+ * the certificate is not known to be for either.
+ */
+static bool
+wildcard_matches(const struct acl *acl, const char *name)
+{
+	for (const char *p = name + 1; p != NULL; p = strchr(p + 1, '.'))
+		if (strings_find(acl, false, p))
+			return true;
+	return false;
+}
+
 /* Any of the server names known at this step. */
 static enum acl_verdict
 match_server_name(const struct acl *acl, const struct acl_ctx *ctx)
@@ -652,7 +667,9 @@ match_server_name(const struct acl *acl, const struct acl_ctx *ctx)
 	for (size_t i = 0; i < ctx->nserver_names; i++) {
 		const char *name = ctx->server_names[i];
 
-		if (acl->type == ACL_SERVER_NAME && domain_matches(acl, name))
+		if (acl->type == ACL_SERVER_NAME &&
+		    (name[0] == '*' ? wildcard_matches(acl, name)
+		                    : domain_matches(acl, name)))
 			return ACL_MATCH;
 		if (acl->type != ACL_SERVER_NAME_REGEX)
 			continue;

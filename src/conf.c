@@ -126,6 +126,7 @@ static const struct directive directives[] = {
 	LISTEN("https_port", listeners, 0),
 	ACL("acl"),
 	ACCESS("http_access", http_access),
+	ACCESS("proxy_protocol_access", proxy_protocol_access),
 	SSL_BUMP("ssl_bump", ssl_bump),
 	UNSUPPORTED("on_unsupported_protocol", on_unsupported_protocol),
 	INCLUDE("include"),
@@ -1534,6 +1535,12 @@ parse_rule(struct loader *ld, const char *dname, const struct rule_kind *kind,
 			bad = true;
 			continue;
 		}
+		if (kind == &ssl_bump_kind &&
+		    rule.refs[rule.n].acl->type == ACL_DST)
+			diag_warning(ld,
+			             _("%s: dst acl '%s' matches only once the "
+			               "server is connected (step 3)"),
+			             dname, name);
 		rule.n++;
 	}
 	if (bad) {
@@ -1994,6 +2001,7 @@ conf_free(struct conf *c)
 		listen_conf_clear(&c->listeners[i]);
 	free(c->listeners);
 	access_list_clear(&c->http_access);
+	access_list_clear(&c->proxy_protocol_access);
 	access_list_clear(&c->ssl_bump);
 	access_list_clear(&c->on_unsupported_protocol);
 	for (i = 0; i < c->nacls; i++) {

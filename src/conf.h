@@ -65,6 +65,7 @@ struct conf {
 	struct acl        **acls; /* predefined first, then in file order */
 	size_t              nacls;
 	struct access_list  http_access;
+	struct access_list  proxy_protocol_access; /* empty: deny all */
 	struct access_list  ssl_bump;                /* enum bump_action */
 	struct access_list  on_unsupported_protocol; /* enum unsupported_action */
 

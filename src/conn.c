@@ -27,8 +27,6 @@
 #include <unistd.h>
 
 #include <ev.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 
 #include "access_log.h"
 #include "acl.h"
@@ -36,8 +34,8 @@
 #include "conf.h"
 #include "conn.h"
 #include "errpage.h"
-#include "http_parse.h"
 #include "hostname.h"
+#include "http_parse.h"
 #include "http_proxy.h"
 #include "listener.h"
 #include "log.h"
@@ -47,6 +45,7 @@
 #include "tunnel.h"
 #include "upstream.h"
 #include "worker.h"
+#include "x509_names.h"
 
 #define SERVER_BUF_SIZE   65536  /* reads from origins: bulk-friendly */
 #define CLIENT_BUF_MIN    16384  /* at least this for request bodies */
@@ -69,6 +68,7 @@ static void conn_release_server(struct conn *c);
 static void conn_resolved(struct conn *c);
 static bool conn_dst_allowed(struct conn *c, const struct sockaddr_storage *a);
 static void conn_go_upstream(struct conn *c);
+static uint16_t sockaddr_port(const struct sockaddr_storage *ss);
 static int conn_original_dst(struct conn *c);
 static bool conn_is_own_address(const struct conn *c,
                                 const struct sockaddr_storage *a);
@@ -78,6 +78,7 @@ static bool same_host(const struct sockaddr_storage *a,
 static void sockaddr_unmap(struct sockaddr_storage *ss);
 static void conn_bump_step1(struct conn *c);
 static void conn_fake_connect(struct conn *c);
+static void conn_deny(struct conn *c, const struct access_rule *rule);
 static bool conn_access_allowed(struct conn *c);
 static void conn_peek_server(struct conn *c);
 static void conn_tls_abort(struct conn *c, int status, const char *code,
@@ -378,10 +379,11 @@ conn_log_txn(struct conn *c)
 	r.hier = t->peer[0] != '\0' ? "HIER_DIRECT" : "HIER_NONE";
 	r.peer = t->peer[0] != '\0' ? t->peer : "-";
 	r.content_type = t->content_type != NULL ? t->content_type : "-";
-	if (t->is_connect && (c->listener->lc->flags & LISTEN_SSL_BUMP)) {
+	if (t->is_connect && (c->listener->flags & LISTEN_SSL_BUMP)) {
 		r.bump = tls_outcome(t);
 		r.sni = t->tls.sni != NULL ? t->tls.sni : "-";
-		r.bump_step = t->tls.action >= 0 ? (int)t->tls.decided : 0;
+		r.bump_step = (int)(t->tls.action >= 0 ? t->tls.decided
+		                                        : t->tls.step);
 		r.bytes_up = c->server.nwritten;
 	}
 	access_log_write(c->worker->access_log, &r);
@@ -396,7 +398,7 @@ conn_reply(struct conn *c, int status, const char *code, const char *reason)
 {
 	struct txn *t = &c->txn;
 
-	if (t->tls.step >= BUMP_STEP2 || t->fake_connect) {
+	if ((t->tls.step >= BUMP_STEP2 || t->fake_connect) && !t->tls.not_tls) {
 		/* The client expects TLS, not an error page. */
 		conn_tls_abort(c, status, code, reason);
 		return;
@@ -570,9 +572,11 @@ conn_connect_next(struct conn *c)
 			         strerror(c->connect_errno));
 		}
 		t->peer[0] = '\0';
-		conn_reply(c, 502, "ERR_CONNECT_FAIL",
-		           c->connect_errno ? strerror(c->connect_errno)
-		                            : "the destination is denied");
+		if (c->connect_errno == 0)
+			conn_deny(c, NULL); /* http_access denied orig_dst */
+		else
+			conn_reply(c, 502, "ERR_CONNECT_FAIL",
+			           strerror(c->connect_errno));
 		return;
 	}
 	while (c->addr_next < c->resolve.naddrs) {
@@ -711,7 +715,9 @@ conn_check_access(struct conn *c, const struct sockaddr_storage *dst,
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.src = (const struct sockaddr *)&c->client_addr;
-	ctx.dst = (const struct sockaddr *)dst;
+	/* Intercepted: the only destination there is, whatever Host says. */
+	ctx.dst = c->intercepted ? (const struct sockaddr *)&c->orig_dst
+	                         : (const struct sockaddr *)dst;
 	ctx.method = t->method;
 	ctx.host = t->target.host;
 	ctx.port = t->target.port;
@@ -853,6 +859,11 @@ conn_resolved(struct conn *c)
 		conn_reply_max_forwards(c);
 		return;
 	}
+	if (t->tls.step1_pending) { /* http_access allowed the CONNECT */
+		t->tls.step1_pending = false;
+		conn_bump_step1(c);
+		return;
+	}
 	conn_connect_next(c);
 }
 
@@ -935,13 +946,17 @@ max_forwards_reply(const struct txn *t, const struct http_head *h)
 }
 
 static uint16_t
+sockaddr_port(const struct sockaddr_storage *ss)
+{
+	return ntohs(ss->ss_family == AF_INET6
+	                     ? ((const struct sockaddr_in6 *)ss)->sin6_port
+	                     : ((const struct sockaddr_in *)ss)->sin_port);
+}
+
+static uint16_t
 conn_orig_port(const struct conn *c)
 {
-	return ntohs(c->orig_dst.ss_family == AF_INET6
-	                     ? ((const struct sockaddr_in6 *)&c->orig_dst)
-	                               ->sin6_port
-	                     : ((const struct sockaddr_in *)&c->orig_dst)
-	                               ->sin_port);
+	return sockaddr_port(&c->orig_dst);
 }
 
 /* The URL of an intercepted request, for the log: "http://host[:port]/p". */
@@ -1087,10 +1102,16 @@ conn_request(struct conn *c, const struct http_head *h)
 	if (t->is_connect)
 		t->req_done = true; /* what follows is tunnel data */
 	t->result = t->is_connect ? "TCP_TUNNEL" : "TCP_MISS";
-	if (t->is_connect && (c->listener->lc->flags & LISTEN_SSL_BUMP))
-		conn_bump_step1(c);
-	else
+	if (t->is_connect && (c->listener->flags & LISTEN_SSL_BUMP)) {
+		if (t->dst_acl) { /* http_access decides after DNS, first */
+			t->tls.step1_pending = true;
+			conn_go_upstream(c);
+		} else {
+			conn_bump_step1(c);
+		}
+	} else {
 		conn_go_upstream(c);
+	}
 }
 
 /* The client left in the middle of a request head: Squid's NONE_NONE/000. */
@@ -1798,6 +1819,28 @@ conn_tunnel(struct conn *c)
 /* require-proxy-header: the load balancer's PROXY protocol header */
 
 /*
+ * Only the balancers proxy_protocol_access allows may speak for their
+ * clients (as in Squid, nobody by default): anyone else could claim any
+ * address, and on an intercepting port any destination.
+ */
+static bool
+conn_proxy_peer_allowed(struct conn *c)
+{
+	const struct access_rule *rule = NULL;
+	struct acl_ctx            ctx;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.src = (const struct sockaddr *)&c->client_addr;
+	if (access_check(&c->conf->proxy_protocol_access, &ctx, ACCESS_DENY,
+	                 &rule, NULL) == ACCESS_ALLOW)
+		return true;
+	conn_log(c, LOG_INFO, "PROXY header from %s refused by %s", c->client_ip,
+	         rule != NULL ? rule->where : "the default of "
+	                                      "proxy_protocol_access");
+	return false;
+}
+
+/*
  * The header comes before anything of the client's (HAProxy's
  * proxy-protocol.txt, 2.1 and 2.2): its source address becomes the
  * client's, for http_access and the logs.  A connection without a valid
@@ -1821,7 +1864,7 @@ conn_proxy_hdr(struct conn *c)
 		}
 		return;
 	case PARSE_ERROR:
-		conn_log(c, LOG_NOTICE, "no valid PROXY header: %s", why);
+		conn_log(c, LOG_INFO, "no valid PROXY header: %s", why);
 		conn_fail(c, CONN_ERR_PROTOCOL);
 		return;
 	case PARSE_OK:
@@ -1836,14 +1879,14 @@ conn_proxy_hdr(struct conn *c)
 		sockaddr_ip(&c->client_addr, c->client_ip, sizeof(c->client_ip));
 		conn_log(c, LOG_DEBUG, "PROXY v%d header from %s", h.version, was);
 	}
-	if (c->listener->lc->flags & LISTEN_INTERCEPT) {
+	if (c->listener->flags & LISTEN_INTERCEPT) {
 		if (!h.local) { /* the balancer saw the original destination */
 			memcpy(&c->orig_dst, &h.dst, sizeof(h.dst));
 			sockaddr_unmap(&c->orig_dst);
 			c->intercepted = true;
 			if (conn_is_own_address(c, &c->orig_dst)) {
-				conn_log(c, LOG_NOTICE, "PROXY header names this "
-				                        "port as the destination");
+				conn_log(c, LOG_INFO, "PROXY header names this "
+				                      "proxy as the destination");
 				conn_fail(c, CONN_ERR_PROTOCOL);
 				return;
 			}
@@ -1855,7 +1898,7 @@ conn_proxy_hdr(struct conn *c)
 	buf_consume(c->client.in, h.len);
 	c->deadline = 0;
 	c->state = CONN_REQ_HEAD;
-	if (c->listener->lc->flags & LISTEN_HTTPS)
+	if (c->listener->flags & LISTEN_HTTPS)
 		conn_fake_connect(c);
 }
 
@@ -1918,8 +1961,10 @@ tls_acl_ctx(const struct conn *c, struct acl_ctx *ctx, const char **names)
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->src = (const struct sockaddr *)&c->client_addr;
-	ctx->dst = c->server.fd >= 0 ? (const struct sockaddr *)&c->server_addr
-	                             : NULL;
+	if (c->intercepted)
+		ctx->dst = (const struct sockaddr *)&c->orig_dst;
+	else if (c->server.fd >= 0)
+		ctx->dst = (const struct sockaddr *)&c->server_addr;
 	ctx->method = t->method;
 	ctx->host = t->target.host;
 	ctx->port = t->target.port;
@@ -1994,7 +2039,10 @@ conn_peek_client(struct conn *c)
 	        "HTTP/1.1 200 Connection established\r\n\r\n";
 	struct txn *t = &c->txn;
 
+	/* The records carrying it must fit the client buffer too. */
 	t->tls.msg_cap = (size_t)c->conf->client_hello_max_size;
+	if (t->tls.msg_cap > client_buf_size(c))
+		t->tls.msg_cap = client_buf_size(c);
 	t->tls.msg = malloc(t->tls.msg_cap);
 	if (t->tls.msg == NULL) {
 		conn_fail(c, CONN_ERR_NOMEM);
@@ -2009,6 +2057,7 @@ conn_peek_client(struct conn *c)
 		}
 		buf_append(c->client.out, established,
 		           sizeof(established) - 1);
+		t->bytes_to_client += sizeof(established) - 1;
 	}
 	tls_peek_reasm_init(&t->tls.reasm, TLS_PEER_CLIENT);
 	t->status = 200;
@@ -2067,8 +2116,9 @@ conn_fake_connect(struct conn *c)
 	               ? ((struct sockaddr_in6 *)&c->orig_dst)->sin6_port
 	               : ((struct sockaddr_in *)&c->orig_dst)->sin_port;
 	t->target.port = ntohs(port);
-	snprintf(url, sizeof(url), t->target.is_ipv6 ? "[%s]:%u" : "%s:%u",
-	         t->target.host, (unsigned)t->target.port);
+	if (snprintf(url, sizeof(url), t->target.is_ipv6 ? "[%s]:%u" : "%s:%u",
+	             t->target.host, (unsigned)t->target.port) >= (int)sizeof(url))
+		abort(); /* an address and a port always fit */
 	t->method = strdup("CONNECT");
 	t->url = strdup(url);
 	if (t->method == NULL || t->url == NULL) {
@@ -2076,6 +2126,7 @@ conn_fake_connect(struct conn *c)
 		return;
 	}
 	t->result = "TCP_TUNNEL";
+	t->status = 200; /* as Squid logs its fake CONNECTs */
 	c->action = "checking the intercepted connection";
 	if (conn_access_allowed(c))
 		conn_bump_step1(c);
@@ -2102,9 +2153,21 @@ conn_unsupported(struct conn *c, const char *why)
 		return;
 	}
 	conn_log(c, LOG_INFO, "not TLS (%s): answered", why);
-	c->txn.tls.step = BUMP_STEP_NONE;
+	conn_bump_final(c, BUMP_TERMINATE);
 	conn_reply(c, 400, "ERR_PROTOCOL_UNKNOWN",
 	           "the client did not start TLS in its tunnel");
+}
+
+/*
+ * TLS that bascule cannot read (a malformed or oversized ClientHello) is
+ * terminated: passing it through unread would let a client step around
+ * every rule of steps 2 and 3.
+ */
+static void
+conn_bad_hello(struct conn *c, const char *why)
+{
+	conn_log(c, LOG_INFO, "unreadable ClientHello: %s", why);
+	conn_terminate(c);
 }
 
 /* Step 2: what the ClientHello says; then splice, peek or terminate. */
@@ -2118,7 +2181,7 @@ conn_client_hello(struct conn *c, const struct tls_hs_msg *m)
 
 	if (tls_peek_client_hello(m->body.p, m->body.len, &ch, &why) !=
 	    PARSE_OK) {
-		conn_unsupported(c, why);
+		conn_bad_hello(c, why);
 		return;
 	}
 	if (ch.sni.len > 0 &&
@@ -2190,17 +2253,15 @@ conn_tls_hello(struct conn *c)
 				conn_client_hello(c, &m);
 				return;
 			}
-			conn_unsupported(c, "no ClientHello");
+			conn_bad_hello(c, "a record other than handshake");
 			return;
 		case PARSE_ERROR:
-			conn_unsupported(c, why);
+			conn_bad_hello(c, why);
 			return;
 		case PARSE_AGAIN:
 			if (!buf_is_full(c->client.in))
 				break;
-			conn_log(c, LOG_INFO, "ClientHello larger than the "
-			                      "buffer: terminated");
-			conn_terminate(c);
+			conn_bad_hello(c, "ClientHello too large");
 			return;
 		}
 		break;
@@ -2210,49 +2271,6 @@ conn_tls_hello(struct conn *c)
 		                      "was complete");
 		conn_fail(c, CONN_ERR_CLIENT_EOF);
 	}
-}
-
-/* The DNS names of a server certificate, for ssl::server_name. */
-static void
-tls_cert_names(struct txn_tls *tls, struct tls_span der)
-{
-	gnutls_x509_crt_t crt;
-	gnutls_datum_t    d = { (unsigned char *)(uintptr_t)der.p,
-		                (unsigned)der.len };
-	char              raw[HOSTNAME_MAX + 2], name[HOSTNAME_MAX + 1];
-	const char       *why;
-	size_t            size;
-	unsigned          critical;
-	int               r;
-
-	if (der.len > UINT_MAX || gnutls_x509_crt_init(&crt) < 0)
-		return;
-	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) < 0)
-		goto out;
-	for (unsigned i = 0; tls->nnames < TLS_NAMES_MAX + 1; i++) {
-		size = sizeof(raw);
-		r = gnutls_x509_crt_get_subject_alt_name(crt, i, raw, &size,
-		                                         &critical);
-		if (r == GNUTLS_E_SHORT_MEMORY_BUFFER)
-			continue;
-		if (r < 0)
-			break;
-		if (r != GNUTLS_SAN_DNSNAME || tls->nnames == TLS_NAMES_MAX)
-			continue;
-		/* Wildcard names ("*.example.org") are not host names. */
-		if (hostname_canonical(raw, size, name, sizeof(name), &why) == 0 &&
-		    (tls->names[tls->nnames] = strdup(name)) != NULL)
-			tls->nnames++;
-	}
-	size = sizeof(raw);
-	if (tls->nnames == 0 &&
-	    gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
-	                                  0, raw, &size) == 0 &&
-	    hostname_canonical(raw, size, name, sizeof(name), &why) == 0 &&
-	    (tls->names[0] = strdup(name)) != NULL)
-		tls->nnames = 1;
-out:
-	gnutls_x509_crt_deinit(crt);
 }
 
 /* Step 3: decide on what the server showed, then splice or terminate. */
@@ -2272,6 +2290,7 @@ conn_bump_step3(struct conn *c, const char *what)
 		return;
 	}
 	conn_bump_final(c, BUMP_SPLICE);
+	c->deadline = 0;
 	c->action = "tunnelling";
 	c->state = CONN_TUNNEL; /* what the server sent goes out first */
 }
@@ -2306,7 +2325,8 @@ conn_server_message(struct conn *c, const struct tls_hs_msg *m)
 		}
 		list = cert.list;
 		if (tls_peek_cert_next(&list, false, &der, NULL))
-			tls_cert_names(&t->tls, der);
+			t->tls.nnames = x509_dns_names(der.p, der.len,
+			                               t->tls.names, TLS_NAMES_MAX);
 		return true;
 	default:
 		return true; /* no certificate: anonymous or PSK */
@@ -2377,6 +2397,8 @@ conn_peek_server(struct conn *c)
 	}
 	tls_peek_reasm_init(&t->tls.reasm, TLS_PEER_SERVER);
 	c->action = "peeking at the server";
+	c->deadline = ev_now(c->worker->loop) +
+	              (double)c->conf->read_timeout / 1000.0;
 	c->state = CONN_TLS_SERVER;
 }
 
@@ -2517,9 +2539,12 @@ conn_timeout(const struct conn *c)
 		break;
 	case CONN_REPLY:
 	case CONN_TLS_HELLO:
+	case CONN_TLS_SERVER:
 	case CONN_PROXY_HDR:
-		/* The linger after an error reply, and request_timeout for a
-		 * ClientHello or a PROXY header, have a fixed end. */
+		/* The linger after an error reply, request_timeout for a
+		 * ClientHello or a PROXY header, and read_timeout for the
+		 * server's first flight have a fixed end: bytes trickling in
+		 * do not extend them. */
 		left = c->deadline - ev_now(c->worker->loop);
 		return left > 0.001 ? left : 0.001;
 	default:
@@ -2779,7 +2804,11 @@ same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 	       ((const struct sockaddr_in6 *)b)->sin6_port;
 }
 
-/* Is a the local address of the client connection: a loop? */
+/*
+ * Would a connection to a come back to this proxy?  That is the address
+ * of this connection's own end, or a port bascule listens on, at that
+ * port's address or, for a wildcard port, any address.
+ */
 static bool
 conn_is_own_address(const struct conn *c, const struct sockaddr_storage *a)
 {
@@ -2789,7 +2818,34 @@ conn_is_own_address(const struct conn *c, const struct sockaddr_storage *a)
 	if (getsockname(c->client.fd, (struct sockaddr *)&local, &len) < 0)
 		return true;
 	sockaddr_unmap(&local);
-	return same_address(a, &local);
+	if (same_address(a, &local))
+		return true;
+	for (const struct listener *l = c->worker->listeners; l != NULL;
+	     l = l->next) {
+		struct sockaddr_in6 *l6 = (struct sockaddr_in6 *)&local;
+
+		len = sizeof(local);
+		if (getsockname(l->fd, (struct sockaddr *)&local, &len) < 0)
+			continue;
+		if (local.ss_family == AF_INET6 &&
+		    IN6_IS_ADDR_UNSPECIFIED(&l6->sin6_addr)) {
+			if (sockaddr_port(a) == ntohs(l6->sin6_port))
+				return true; /* any address: be safe */
+			continue;
+		}
+		if (local.ss_family == AF_INET &&
+		    ((struct sockaddr_in *)&local)->sin_addr.s_addr ==
+		            htonl(INADDR_ANY)) {
+			if (sockaddr_port(a) ==
+			    ntohs(((struct sockaddr_in *)&local)->sin_port))
+				return true;
+			continue;
+		}
+		sockaddr_unmap(&local);
+		if (same_address(a, &local))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -2816,15 +2872,15 @@ conn_original_dst(struct conn *c)
 		               &c->orig_dst, &len);
 	sockaddr_unmap(&c->orig_dst);
 	if (r < 0 || conn_is_own_address(c, &c->orig_dst)) {
-		conn_log(c, LOG_NOTICE, "intercepted connection without a NAT "
-		                        "destination: closed");
+		conn_log(c, LOG_INFO, "intercepted connection without a NAT "
+		                      "destination: closed");
 		return -1;
 	}
 	c->intercepted = true;
 	return 0;
 }
 
-struct conn *
+void
 conn_new(struct worker *w, struct listener *l, int fd,
          const struct sockaddr_storage *addr)
 {
@@ -2834,7 +2890,7 @@ conn_new(struct worker *w, struct listener *l, int fd,
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		close(fd);
-		return NULL;
+		return;
 	}
 	c->id = ++w->next_conn_id;
 	c->worker = w;
@@ -2862,21 +2918,22 @@ conn_new(struct worker *w, struct listener *l, int fd,
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
-	if (l->lc->flags & LISTEN_PROXY_HEADER) {
+	if ((l->flags & LISTEN_PROXY_HEADER) && !conn_proxy_peer_allowed(c)) {
+		c->state = CONN_CLOSING;
+	} else if (l->flags & LISTEN_PROXY_HEADER) {
 		c->state = CONN_PROXY_HDR;
 		c->action = "reading the PROXY header";
 		c->deadline = ev_now(w->loop) +
 		              (double)c->conf->request_timeout / 1000.0;
-	} else if ((l->lc->flags & LISTEN_INTERCEPT) &&
+	} else if ((l->flags & LISTEN_INTERCEPT) &&
 	           conn_original_dst(c) < 0) {
 		c->state = CONN_CLOSING;
-	} else if (l->lc->flags & LISTEN_HTTPS) {
+	} else if (l->flags & LISTEN_HTTPS) {
 		conn_fake_connect(c);
 		if (c->state != CONN_CLOSING)
 			conn_run(c);
 	}
 	conn_after(w->loop, c);
-	return c;
 }
 
 void

@@ -80,7 +80,7 @@ struct conn_side {
 	uint64_t           nwritten;
 };
 
-#define TLS_NAMES_MAX 8 /* server certificate names kept for ACLs */
+#define TLS_NAMES_MAX 64 /* server certificate names kept for ACLs */
 
 /* What the TLS steps of ssl_bump saw and decided (ssl-bump ports). */
 struct txn_tls {
@@ -88,6 +88,7 @@ struct txn_tls {
 	int                 action;   /* final enum bump_action; -1: none yet */
 	enum bump_step      decided;  /* the step of the final action */
 	bool                not_tls;  /* on_unsupported_protocol applied */
+	bool                step1_pending; /* after http_access's DNS */
 	struct tls_hs_reasm reasm;    /* client at step 2, server at step 3 */
 	uint8_t            *msg;      /* handshake bytes, reassembled */
 	size_t              msg_cap;
@@ -182,11 +183,13 @@ struct conn {
 };
 
 /*
- * Takes ownership of an accepted socket fd.  Returns the conn, or NULL
- * (fd closed) when memory ran out.  Only listener.c calls this.
+ * Takes ownership of an accepted socket fd and starts serving it; the
+ * connection may already be closed when this returns (out of memory, a
+ * refused PROXY peer, an intercepted connection without a destination).
+ * Only listener.c calls this.
  */
-struct conn *conn_new(struct worker *w, struct listener *l, int fd,
-                      const struct sockaddr_storage *addr);
+void conn_new(struct worker *w, struct listener *l, int fd,
+              const struct sockaddr_storage *addr);
 
 /* Frees the conn after writing its access-log record.  Only conn.c. */
 void conn_close(struct ev_loop *loop, struct conn *c);

@@ -68,7 +68,7 @@ listener_bind_all(const struct listen_conf *lcs, size_t n, bool reuseport,
 			*why = strerror(ENOMEM);
 			goto fail;
 		}
-		l->lc = &lcs[i];
+		l->flags = lcs[i].flags;
 		l->fd = bind_one(&lcs[i], reuseport);
 		if (l->fd < 0) {
 			*why = strerror(errno);

@@ -14,7 +14,9 @@ struct worker;
 
 struct listener {
 	int                       fd;
-	const struct listen_conf *lc;   /* in the generation that bound it */
+	unsigned                  flags; /* enum listen_flags, copied: the
+	                                    generation that bound it goes
+	                                    away at the next reload */
 	char                     *text; /* "127.0.0.1:3130" */
 	ev_io                     io;
 	ev_timer                  pause; /* resume after EMFILE */

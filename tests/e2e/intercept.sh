@@ -22,6 +22,10 @@ certtool --generate-self-signed --load-privkey "$T/tls.key" --template "$T/tls.t
 	--outfile "$T/tls.pem" >/dev/null 2>&1
 
 origin_start
+# A second origin on 127.0.0.2, which http_access denies as a destination.
+DENIED_PORT=$(free_port)
+python3 "$E2E/origin.py" "$DENIED_PORT" 127.0.0.2 >"$T/origin2.log" 2>&1 &
+PIDS="$PIDS $!"
 TLS_PORT=$(free_port)
 V6_PORT=$(free_port)
 mkdir -p "$T/www" "$T/nginx"
@@ -66,6 +70,8 @@ http_port [::1]:$HTTP_PORT intercept
 https_port 127.0.0.1:$TLSI_PORT intercept ssl-bump
 acl blocked ssl::server_name blocked.test
 acl step1 at_step SslBump1
+acl denied_dst dst 127.0.0.2
+http_access deny denied_dst
 http_access allow localhost
 ssl_bump peek step1
 ssl_bump terminate blocked
@@ -80,6 +86,7 @@ table ip bascule_test {
 		meta skuid nobody return
 		tcp dport $ORIGIN_PORT redirect to :$HTTP_PORT
 		tcp dport $TLS_PORT redirect to :$TLSI_PORT
+		ip daddr 127.0.0.2 tcp dport $DENIED_PORT redirect to :$HTTP_PORT
 	}
 }
 table ip6 bascule_test {
@@ -105,6 +112,10 @@ code=$(get -H "Host: elsewhere.test:$ORIGIN_PORT" "http://127.0.0.1:$ORIGIN_PORT
 check "Host mismatch: the original destination answers" [ "$code" = 200 ]
 check "Host mismatch logged" errlog_has "Host elsewhere.test:$ORIGIN_PORT is not the original destination 127.0.0.1:$ORIGIN_PORT"
 check "Host mismatch went to 127.0.0.1" log_has "GET http://elsewhere.test:$ORIGIN_PORT/hello - HIER_DIRECT/127.0.0.1 "
+# dst acls judge the original destination, not an address in Host.
+code=$(get -H "Host: 10.9.9.9:$DENIED_PORT" "http://127.0.0.2:$DENIED_PORT/hello")
+check "denied destination, forged Host: 403" [ "$code" = 403 ]
+check "denied destination logged" log_has "TCP_DENIED/403 [0-9]+ GET http://10.9.9.9:$DENIED_PORT/hello "
 code=$(get -H "Host:" "http://127.0.0.1:$ORIGIN_PORT/hello")
 check "no Host: 400" [ "$code" = 400 ]
 

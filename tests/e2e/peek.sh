@@ -65,7 +65,7 @@ PIDS="$PIDS $!"
 wait_port "$TLS_PORT" || { fail "nginx did not start"; finish; }
 origin_start
 
-printf '127.0.0.1 localhost good.test blocked.test xn--bcher-kva.test cert-only.test\n' >"$T/hosts"
+printf '127.0.0.1 localhost good.test blocked.test xn--bcher-kva.test cert-only.test\n127.0.0.9 denied.test\n' >"$T/hosts"
 bascule_start <<EOF
 http_port 127.0.0.1:$PROXY_PORT ssl-bump
 request_timeout 3 seconds
@@ -76,6 +76,8 @@ acl blocked ssl::server_name blocked.test
 acl idn ssl::server_name .bücher.test
 acl in_cert ssl::server_name_regex -i ^ONLY-IN-CERT\\.test\$
 acl plain_origin port $ORIGIN_PORT
+acl denied_dst dst 127.0.0.9
+http_access deny denied_dst
 http_access allow localhost
 ssl_bump terminate closed_port
 ssl_bump peek step1
@@ -147,9 +149,29 @@ raw "CONNECT good.test:$TLS_PORT HTTP/1.1\r\nHost: good.test:$TLS_PORT\r\n\r\n\x
 check "garbage answered with an error" grep -q "HTTP/1.1 400" "$T/garbage"
 check "unsupported protocol answered" log_has "CONNECT good.test:$TLS_PORT .* ssl_bump=respond"
 
+# http_access with a dst acl decides before step 1: a 403, never a 200.
+raw "CONNECT denied.test:443 HTTP/1.1\r\nHost: denied.test:443\r\n\r\n" >"$T/denied"
+check "dst-denied CONNECT: 403 before any step" grep -q "^HTTP/1.1 403" "$T/denied"
+check "dst-denied CONNECT logged" log_has "TCP_DENIED/403 [0-9]+ CONNECT denied.test:443 .* ssl_bump=none step=0"
+
+# TLS that cannot be read is terminated, not tunnelled unread.
+echo | timeout 10 openssl s_client -proxy "127.0.0.1:$PROXY_PORT" \
+	-connect "good.test:$TLS_PORT" -servername 'good!test' >"$T/badsni" 2>&1
+check "unreadable ClientHello: no certificate reached the client" sh -c "! grep -q 'BEGIN CERTIFICATE' '$T/badsni'"
+check "unreadable ClientHello terminated" errlog_has "unreadable ClientHello: "
+check "unreadable ClientHello logged" log_has "ssl_bump=terminate step=2"
+
 # A ClientHello that never completes times out (request_timeout 3 s).
 raw --idle 6 "CONNECT good.test:$TLS_PORT HTTP/1.1\r\nHost: good.test:$TLS_PORT\r\n\r\n\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" >"$T/slow"
 check "unfinished ClientHello: closed" grep -q "200 Connection established" "$T/slow"
 check "unfinished ClientHello timed out" errlog_has "no complete ClientHello in time"
 check "the proxy still serves" sh -c "python3 '$E2E/tlsclient.py' $PROXY_PORT good.test $TLS_PORT --cafile '$T/ca.pem' | grep -q '^body hello$'"
+
+# After a reload the port is still an ssl-bump port.
+kill -HUP "$BASCULE_PID"
+wait_for grep -q "reloaded" "$T/bascule.err"
+out=$(tls blocked.test "$TLS_PORT")
+check "after a reload: still terminated by SNI" sh -c "echo '$out' | grep -q '^error'"
+out=$(tls good.test "$TLS_PORT")
+check "after a reload: still spliced" sh -c "echo '$out' | grep -q '^body hello$'"
 finish

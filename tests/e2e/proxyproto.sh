@@ -14,8 +14,9 @@ bascule_start <<EOF
 http_port 127.0.0.1:$PROXY_PORT require-proxy-header
 http_port 127.0.0.1:$INTERCEPT_PORT intercept require-proxy-header
 request_timeout 2 seconds
-acl lb src 127.0.0.1
+acl balancers src 127.0.0.1 127.0.0.2
 acl client2 src 127.0.0.2
+proxy_protocol_access allow balancers
 http_access allow client2
 http_access deny all
 EOF
@@ -64,6 +65,13 @@ code=$(curl -sS --max-time 10 --haproxy-protocol --interface 127.0.0.2 \
 	"http://127.0.0.1:$ORIGIN_PORT/hello")
 check "curl --haproxy-protocol" [ "$code" = 200 ]
 
+# A peer that proxy_protocol_access does not list may not speak for anyone.
+code=$(curl -sS --max-time 10 --haproxy-protocol --interface 127.0.0.3 \
+	-x "http://127.0.0.1:$PROXY_PORT" -o /dev/null -w '%{http_code}' \
+	"http://127.0.0.1:$ORIGIN_PORT/hello" 2>/dev/null)
+check "header from a peer not allowed: closed" [ "$code" = 000 ]
+check "refusal logged" errlog_has "PROXY header from 127.0.0.3 refused by the default of proxy_protocol_access"
+
 # No header, a bad one, or none in time: closed, nothing sent.
 raw "GET http://127.0.0.1:$ORIGIN_PORT/hello HTTP/1.1\r\nHost: x\r\n\r\n" >"$T/none"
 check "no header: closed unanswered" [ ! -s "$T/none" ]
@@ -82,6 +90,15 @@ check "intercepted behind a balancer: logged" log_has "127.0.0.2 TCP_MISS/200 [0
 python3 "$E2E/rawclient.py" 127.0.0.1 "$INTERCEPT_PORT" \
 	"PROXY TCP4 127.0.0.2 127.0.0.1 1234 $INTERCEPT_PORT\r\nGET /hello HTTP/1.1\r\nHost: 127.0.0.1:$INTERCEPT_PORT\r\n\r\n" >"$T/loop"
 check "a header naming this port: closed" [ ! -s "$T/loop" ]
-check "loop refused and logged" errlog_has "PROXY header names this port as the destination"
+check "loop refused and logged" errlog_has "PROXY header names this proxy as the destination"
+python3 "$E2E/rawclient.py" 127.0.0.1 "$INTERCEPT_PORT" \
+	"PROXY TCP4 127.0.0.2 127.0.0.1 1234 $PROXY_PORT\r\nGET /hello HTTP/1.1\r\nHost: 127.0.0.1:$PROXY_PORT\r\n\r\n" >"$T/loop2"
+check "a header naming another port of ours: closed" [ ! -s "$T/loop2" ]
+
+# The listeners' settings outlive the configuration they came from.
+kill -HUP "$BASCULE_PID"
+wait_for grep -q "reloaded" "$T/bascule.err"
+check "after a reload: still needs the header" sh -c "! curl -sS --max-time 5 --interface 127.0.0.2 -x http://127.0.0.1:$PROXY_PORT http://127.0.0.1:$ORIGIN_PORT/hello 2>/dev/null | grep -q hello"
+check "after a reload: served through HAProxy" [ "$(via "$V2_PORT" 127.0.0.2)" = 200 ]
 check "the proxy still serves" [ "$(via "$V2_PORT" 127.0.0.2)" = 200 ]
 finish

@@ -480,6 +480,26 @@ test_server_name(void)
 	ok(acl_match(n, &ctx) == ACL_NO_MATCH, "only the names given count");
 	ctx.server_names = none;
 	ok(acl_match(n, &ctx) == ACL_NO_MATCH, "other name: no match");
+	{
+		static const char *const wv[] = { ".wild.example", "exact.example",
+			                          NULL };
+		const char *const        wild[] = { "*.wild.example" };
+		const char *const        wexact[] = { "*.exact.example" };
+		const char *const        wup[] = { "*.sub.wild.example" };
+		struct acl              *w = make("w", ACL_SERVER_NAME, wv);
+
+		ctx.nserver_names = 1;
+		ctx.server_names = wild;
+		ok(acl_match(w, &ctx) == ACL_MATCH,
+		   "wildcard name matches its domain pattern");
+		ctx.server_names = wup;
+		ok(acl_match(w, &ctx) == ACL_MATCH,
+		   "deeper wildcard matches a parent pattern");
+		ctx.server_names = wexact;
+		ok(acl_match(w, &ctx) == ACL_NO_MATCH,
+		   "wildcard does not match an exact name");
+		destroy(w);
+	}
 	ctx.server_names = www;
 	ok(acl_match(r, &ctx) == ACL_NO_MATCH, "regex is case-sensitive");
 	ctx.server_names = tst;
