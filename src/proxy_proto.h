@@ -99,9 +99,11 @@ struct proxy_hdr {
  * Strict, as 2.1 asks ("any sequence which does not exactly match the
  * protocol must be discarded"): single spaces, CRLF, canonical addresses,
  * ports without leading zeros; v2 version 2, commands LOCAL and PROXY,
- * assigned families only, TLVs that exactly fill the header, a CRC32C TLV
- * that matches (2.2.3), no second TLV of a type we look into.  Each call
- * reads the header from its start; both versions are short enough.
+ * only the seven family and transport bytes 2.2 lists, TLVs (after the
+ * addresses; right after the fixed part for UNSPEC) that exactly fill the
+ * header, a CRC32C TLV that matches (2.2.3), no second TLV of a type we
+ * look into.  Each call reads the header from its start; both versions are
+ * short enough.
  */
 enum parse_result proxy_proto_parse(const uint8_t *p, size_t len,
                                     struct proxy_hdr *out, const char **why);
