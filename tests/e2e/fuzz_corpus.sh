@@ -1,7 +1,9 @@
 #!/bin/sh
 # Replays the fuzz corpora through the parsers (built without libFuzzer).
 . "${srcdir:-.}/e2e/lib.sh"
-replay="${top_builddir:-$top_srcdir}/tests/fuzz/replay_http_parse"
-[ -x "$replay" ] || skip "replay_http_parse not built"
-check "http_parse corpus" "$replay" "$srcdir/fuzz/http_parse.in"
+for parser in http_parse tls_peek; do
+	replay="${top_builddir:-$top_srcdir}/tests/fuzz/replay_$parser"
+	[ -x "$replay" ] || skip "replay_$parser not built"
+	check "$parser corpus" "$replay" "$srcdir/fuzz/$parser.in"
+done
 finish
