@@ -4,6 +4,7 @@
 parsers="
 http_parse
 proxy_proto
+tls_peek
 "
 for parser in $parsers; do
 	replay="${top_builddir:-$top_srcdir}/tests/fuzz/replay_$parser"
