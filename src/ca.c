@@ -26,7 +26,7 @@
 /* The certificate is valid from an hour ago: clocks disagree a little. */
 #define CA_BACKDATE 3600
 
-static void
+static void __attribute__((format(printf, 3, 4)))
 say(char *err, size_t errsz, const char *fmt, ...)
 {
 	va_list ap;
