@@ -32,6 +32,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "conn.h"
+#include "errpage.h"
 #include "http_parse.h"
 #include "http_proxy.h"
 #include "listener.h"
@@ -363,7 +364,9 @@ conn_reply(struct conn *c, int status, const char *code, const char *reason)
 		conn_fail(c, CONN_ERR_NOMEM);
 		return;
 	}
-	if (http_proxy_error(c->client.out, status, code, reason, t->url,
+	if (http_proxy_error(c->client.out,
+	                     t->lang != NULL ? t->lang : errpage_default(),
+	                     status, code, reason, t->url,
 	                     c->worker->hostname) < 0) {
 		conn_fail(c, CONN_ERR_NOMEM);
 		return;
@@ -793,6 +796,25 @@ max_forwards_reply(const struct txn *t, const struct http_head *h)
 	return out;
 }
 
+/* The language of our error pages for this request. */
+static const struct errpage_lang *
+request_language(const struct http_head *h)
+{
+	struct errpage_nego n;
+	bool                any = false;
+
+	memset(&n, 0, sizeof(n));
+	for (size_t i = 0; i < h->nheaders; i++) {
+		const struct http_header *f = &h->headers[i];
+
+		if (f->name.len == 15 && http_span_eq(f->name, "accept-language")) {
+			errpage_nego_feed(&n, f->value.p, f->value.len);
+			any = true;
+		}
+	}
+	return any ? errpage_nego_pick(&n) : errpage_default();
+}
+
 /* A complete request head is at the front of client.in. */
 static void
 conn_request(struct conn *c, const struct http_head *h)
@@ -809,6 +831,7 @@ conn_request(struct conn *c, const struct http_head *h)
 	c->txn_active = true;
 	t->start = now_realtime();
 	t->client_minor = h->version_minor;
+	t->lang = request_language(h);
 	t->method = span_dup(h->method);
 	t->url = span_dup(h->target);
 	if (t->method == NULL || t->url == NULL) {

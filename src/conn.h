@@ -29,6 +29,7 @@
 
 struct buf;
 struct conf;
+struct errpage_lang;
 struct listener;
 struct worker;
 
@@ -81,6 +82,7 @@ struct txn {
 	bool               is_head;
 	int                client_minor;
 	bool               client_keep_alive;
+	const struct errpage_lang *lang; /* of our error pages */
 	bool               dst_acl;  /* http_access needs the address */
 	struct buf        *mf_reply; /* answer to Max-Forwards: 0 */
 

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "errpage.h"
 #include "hostname.h"
 #include "http_parse.h"
 #include "http_proxy.h"
@@ -396,72 +397,30 @@ http_status_text(int status)
 	}
 }
 
-/* Appends s HTML-escaped, at most max input bytes ("..." if cut). */
-static size_t
-html_escape(char *dst, size_t dstsz, const char *s, size_t max)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; s != NULL && s[i] != '\0'; i++) {
-		const char *rep = NULL;
-		char        ch[2] = { s[i], '\0' };
-		size_t      len;
-
-		switch (s[i]) {
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '&': rep = "&amp;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: rep = ch; break;
-		}
-		len = strlen(rep);
-		if (i >= max || len + 4 > dstsz - o) {
-			if (dstsz - o > 3) {
-				memcpy(dst + o, "...", 3);
-				o += 3;
-			}
-			break;
-		}
-		memcpy(dst + o, rep, len);
-		o += len;
-	}
-	dst[o] = '\0';
-	return o;
-}
-
 int
-http_proxy_error(struct buf *out, int status, const char *code,
-                 const char *reason, const char *url, const char *hostname)
+http_proxy_error(struct buf *out, const struct errpage_lang *lang, int status,
+                 const char *code, const char *reason, const char *url,
+                 const char *hostname)
 {
-	char      body[3072], ereason[512], eurl[1100], ehost[300], date[64];
-	char      head[512];
+	char      body[4096], head[512], date[64];
 	time_t    now = time(NULL);
 	struct tm tm;
 	int       blen, hlen;
 
-	html_escape(ereason, sizeof(ereason), reason, 400);
-	html_escape(eurl, sizeof(eurl), url != NULL ? url : "-", 200);
-	html_escape(ehost, sizeof(ehost), hostname, 255);
-	blen = snprintf(body, sizeof(body),
-	                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-	                "<title>%d %s</title></head>\n<body>\n"
-	                "<h1>%d %s</h1>\n<p>%s</p>\n<p>URL: <code>%s</code></p>\n"
-	                "<p>Error code: <code>%s</code></p>\n<hr>\n"
-	                "<address>bascule/" PACKAGE_VERSION " on %s</address>\n"
-	                "</body></html>\n",
-	                status, http_status_text(status), status,
-	                http_status_text(status), ereason, eurl, code, ehost);
-	if (blen < 0 || (size_t)blen >= sizeof(body))
+	blen = errpage_render(lang, body, sizeof(body), status, code, reason,
+	                      url, hostname);
+	if (blen < 0)
 		return -1;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	hlen = snprintf(head, sizeof(head),
 	                "HTTP/1.1 %d %s\r\nServer: bascule\r\nDate: %s\r\n"
 	                "Content-Type: text/html; charset=utf-8\r\n"
+	                "Content-Language: %s\r\n"
 	                "Content-Length: %d\r\nCache-Control: no-store\r\n"
 	                "X-Bascule-Error: %s\r\nConnection: close\r\n\r\n",
-	                status, http_status_text(status), date, blen, code);
+	                status, http_status_text(status), date,
+	                errpage_tag(lang), blen, code);
 	if (hlen < 0 || (size_t)hlen >= sizeof(head))
 		return -1;
 	if (put(out, head, (size_t)hlen) < 0 || put(out, body, (size_t)blen) < 0)

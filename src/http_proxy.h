@@ -73,12 +73,13 @@ const char *http_status_text(int status);
 
 /*
  * A complete error response: status line, Server, Content-Type text/html,
- * Content-Length, X-Bascule-Error: code, Connection: close, and a small
- * HTML page naming the error and reason (HTML-escaped).  -1 if out is too
- * small.
+ * Content-Language, Content-Length, X-Bascule-Error: code, Connection:
+ * close, and the page of errpage_render() in language lang.  -1 if out is
+ * too small.
  */
-int http_proxy_error(struct buf *out, int status, const char *code,
-                     const char *reason, const char *url,
-                     const char *hostname);
+struct errpage_lang;
+int http_proxy_error(struct buf *out, const struct errpage_lang *lang,
+                     int status, const char *code, const char *reason,
+                     const char *url, const char *hostname);
 
 #endif

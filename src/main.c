@@ -33,6 +33,7 @@
 
 #include "access_log.h"
 #include "buf.h"
+#include "ca.h"
 #include "conf.h"
 #include "conn.h"
 #include "i18n.h"
@@ -52,12 +53,15 @@
 struct options {
 	const char *config;
 	const char *action; /* -k */
+	const char *ca_dir; /* --init-ca */
+	bool        init_ca;
 	bool        foreground;
 	int         debug;
 };
 
 static struct options opt = {
 	.config = SYSCONFDIR "/bascule/bascule.conf",
+	.ca_dir = SYSCONFDIR "/bascule",
 	.debug = 2,
 };
 
@@ -69,6 +73,8 @@ static const struct option long_options[] = {
 	{ "version", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "test-config", no_argument, NULL, 'T' },
+	{ "init-ca", no_argument, NULL, 'I' },
+	{ "ca-dir", required_argument, NULL, 'C' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -88,8 +94,14 @@ usage(FILE *f)
 	        "  -v, --version           print the version and exit\n"
 	        "  -h, --help              print this help and exit\n"),
 	      f);
+	fprintf(f, _("\n  or:  %s --init-ca [--ca-dir=DIR]\n"), PACKAGE);
+	fputs(_("      --init-ca           create the signing CA for bumping, "
+	        "never replacing one\n"
+	        "      --ca-dir=DIR        create it in DIR\n"),
+	      f);
 	fprintf(f, _("\nDefault configuration file: %s\n"),
 	        SYSCONFDIR "/bascule/bascule.conf");
+	fprintf(f, _("Default CA directory: %s\n"), SYSCONFDIR "/bascule");
 }
 
 /* Squid's debug levels 0..9 onto syslog levels. */
@@ -244,6 +256,31 @@ run_action(const char *action)
 	conf_unref(c);
 	fprintf(stderr, _("%s: unknown -k action '%s'\n"), PACKAGE, action);
 	return 2;
+}
+
+/* --init-ca: a new signing CA, its key readable by its owner only. */
+static int
+init_ca(void)
+{
+	struct ca_created made;
+	char              host[256], cn[64], err[512];
+
+	if (gethostname(host, sizeof(host)) < 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	/* RFC 5280 ub-common-name: 64 characters. */
+	snprintf(cn, sizeof(cn), "bascule CA on %.49s", host);
+	umask(077);
+	if (ca_create(opt.ca_dir, cn, &made, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", PACKAGE, err);
+		return 1;
+	}
+	printf(_("Created the signing CA for bumping: %s\n"), made.cert_path);
+	printf(_("SHA-256 fingerprint: %s\n"), made.fingerprint);
+	fputs(_("Clients must trust this certificate before bumped "
+	        "connections succeed.\n"),
+	      stdout);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -798,6 +835,7 @@ serve(void)
 int
 main(int argc, char **argv)
 {
+	bool  ca_dir_set = false;
 	char *end;
 	int   ch;
 	long  v;
@@ -821,6 +859,13 @@ main(int argc, char **argv)
 			break;
 		case 'T':
 			opt.action = "parse";
+			break;
+		case 'I':
+			opt.init_ca = true;
+			break;
+		case 'C':
+			opt.ca_dir = optarg;
+			ca_dir_set = true;
 			break;
 		case 'd':
 			errno = 0;
@@ -850,6 +895,12 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (ca_dir_set && !opt.init_ca) {
+		fprintf(stderr, _("%s: --ca-dir goes with --init-ca\n"), PACKAGE);
+		return 2;
+	}
+	if (opt.init_ca)
+		return init_ca();
 	log_init(PACKAGE, opt.foreground || opt.action != NULL ||
 	                          isatty(STDERR_FILENO),
 	         debug_to_syslog(opt.debug));

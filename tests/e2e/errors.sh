@@ -37,6 +37,18 @@ code=$(status_of "http://www.blocked.test/")
 check "403 for a denied request" [ "$code" = 403 ]
 check "403 page names the error" grep -q ERR_ACCESS_DENIED "$T/body"
 check "403 logged as TCP_DENIED" log_has "TCP_DENIED/403 [0-9]+ GET http://www.blocked.test/ - HIER_NONE/- "
+check "403 page in English by default" grep -q '^Content-Language: en' "$T/head"
+
+# The page follows Accept-Language where a translation exists.
+code=$(status_of -H 'Accept-Language: fr-CH, de;q=0.9, en;q=0.8' "http://www.blocked.test/")
+check "403 with Accept-Language de" [ "$code" = 403 ]
+check "German page announced" grep -q '^Content-Language: de' "$T/head"
+check "German page" grep -q 'Die Zugriffsregeln dieses Proxys' "$T/body"
+check "German page is UTF-8" grep -q 'charset=utf-8' "$T/head"
+code=$(status_of -H 'Accept-Language: fr, ja' "http://www.blocked.test/")
+check "no translation: English" sh -c "grep -q '^Content-Language: en' '$T/head' && grep -q 'access rules' '$T/body'"
+code=$(status_of -H 'Accept-Language: de;q=0' -H 'Accept-Language: *;q=0.1' "http://www.blocked.test/")
+check "refused language not chosen" grep -q '^Content-Language: en' "$T/head"
 
 code=$(status_of "http://127.0.0.1:$CLOSED_PORT/")
 check "502 when the origin refuses ($code)" [ "$code" = 502 ]

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errpage.h"
 #include "http_parse.h"
 
 /* Like assert(), but also checks when built with NDEBUG. */
@@ -37,6 +38,25 @@ check_span(struct http_span s, const uint8_t *p, size_t len)
 	CHECK((size_t)((const uint8_t *)s.p - p) <= len - s.len);
 }
 
+/* Accept-Language negotiation for the error pages reads request fields. */
+static void
+check_languages(const struct http_head *h)
+{
+	struct errpage_nego        n;
+	const struct errpage_lang *l;
+	char                       page[4096];
+
+	memset(&n, 0, sizeof(n));
+	for (size_t i = 0; i < h->nheaders; i++)
+		if (http_span_eq(h->headers[i].name, "accept-language"))
+			errpage_nego_feed(&n, h->headers[i].value.p,
+			                  h->headers[i].value.len);
+	l = errpage_nego_pick(&n);
+	CHECK(l != NULL);
+	CHECK(errpage_render(l, page, sizeof(page), 400, "ERR_INVALID_REQ",
+	                     "reason", "url", "host") > 0);
+}
+
 static void
 check_head(const struct http_head *h, const uint8_t *p, size_t len)
 {
@@ -56,6 +76,7 @@ check_head(const struct http_head *h, const uint8_t *p, size_t len)
 		check_span(h->headers[i].value, p, h->head_len);
 	}
 	CHECK(host == NULL || http_span_eq(host->name, "host"));
+	check_languages(h);
 }
 
 /* The end of a head in one call, then fed one byte at a time. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "errpage.h"
 #include "http_parse.h"
 #include "http_proxy.h"
 #include "tap.h"
@@ -207,7 +208,7 @@ test_error_page(void)
 	struct buf *out = buf_new(8192);
 	const char *s;
 
-	ok(http_proxy_error(out, 403, "ERR_ACCESS_DENIED", "<script>",
+	ok(http_proxy_error(out, errpage_default(), 403, "ERR_ACCESS_DENIED", "<script>",
 	                    "http://x/<b>", "proxy") == 0,
 	   "error page fits");
 	buf_append(out, "", 1);
@@ -218,9 +219,10 @@ test_error_page(void)
 	ok(strstr(s, "<script>") == NULL && strstr(s, "&lt;script&gt;") != NULL,
 	   "reason is HTML-escaped");
 	ok(strstr(s, "&lt;b&gt;") != NULL, "URL is HTML-escaped");
+	ok(strstr(s, "Content-Language: en\r\n") != NULL, "Content-Language");
 	buf_free(out);
 	out = buf_new(64);
-	ok(http_proxy_error(out, 500, "X", "y", NULL, "p") < 0,
+	ok(http_proxy_error(out, errpage_default(), 500, "X", "y", NULL, "p") < 0,
 	   "too small a buffer fails");
 	buf_free(out);
 }
