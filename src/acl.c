@@ -19,6 +19,7 @@
 #include "acl.h"
 #include "array.h"
 #include "hostname.h"
+#include "i18n.h"
 
 /* ::ffff:0:0/96, RFC 4291 2.5.5.2 */
 static const uint8_t v4mapped_prefix[12] = { [10] = 0xff, [11] = 0xff };
@@ -106,11 +107,11 @@ acl_type_from_name(const char *name, const char **why)
 			return (int)acl_types[i].type;
 	for (i = 0; i < sizeof(squid_types) / sizeof(squid_types[0]); i++) {
 		if (strcmp(name, squid_types[i]) == 0) {
-			*why = "is not supported";
+			*why = N_("is not supported");
 			return -1;
 		}
 	}
-	*why = "is unknown";
+	*why = N_("is unknown");
 	return -1;
 }
 
@@ -164,7 +165,7 @@ parse_prefix(const char *s, int family, unsigned *plen, const char **why)
 		for (i = 0; s[i] != '\0'; i++) {
 			n = n * 10 + (unsigned)(s[i] - '0');
 			if (n > max) {
-				*why = "prefix length out of range";
+				*why = N_("prefix length out of range");
 				return -1;
 			}
 		}
@@ -172,7 +173,7 @@ parse_prefix(const char *s, int family, unsigned *plen, const char **why)
 		return 0;
 	}
 	if (family != AF_INET || inet_pton(AF_INET, s, m) != 1) {
-		*why = "bad netmask";
+		*why = N_("bad netmask");
 		return -1;
 	}
 	mask = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 |
@@ -180,7 +181,7 @@ parse_prefix(const char *s, int family, unsigned *plen, const char **why)
 	while (n < 32 && (mask & (UINT32_C(1) << (31 - n))) != 0)
 		n++;
 	if (n < 32 && (mask << n) != 0) {
-		*why = "netmask is not contiguous";
+		*why = N_("netmask is not contiguous");
 		return -1;
 	}
 	*plen = n;
@@ -236,20 +237,20 @@ add_net(struct acl *acl, const char *value, const char **why)
 	slash = strchr(value, '/');
 	if (dash != NULL) {
 		if (slash != NULL) {
-			*why = "address range with a mask is not supported";
+			*why = N_("address range with a mask is not supported");
 			return -1;
 		}
 		if (parse_addr(value, (size_t)(dash - value), &fa, a) < 0 ||
 		    parse_addr(dash + 1, strlen(dash + 1), &fb, b) < 0) {
-			*why = "not an IP address range";
+			*why = N_("not an IP address range");
 			return -1;
 		}
 		if (fa != fb) {
-			*why = "address range mixes IPv4 and IPv6";
+			*why = N_("address range mixes IPv4 and IPv6");
 			return -1;
 		}
 		if (memcmp(a, b, 16) > 0) {
-			*why = "address range ends before it starts";
+			*why = N_("address range ends before it starts");
 			return -1;
 		}
 		net.family = fa;
@@ -261,7 +262,7 @@ add_net(struct acl *acl, const char *value, const char **why)
 		bool mapped_v6;
 
 		if (parse_addr(value, alen, &fa, a) < 0) {
-			*why = "not an IP address";
+			*why = N_("not an IP address");
 			return -1;
 		}
 		/* written as IPv6 (::ffff:a.b.c.d) rather than as IPv4? */
@@ -280,7 +281,7 @@ add_net(struct acl *acl, const char *value, const char **why)
 		net_from_prefix(&net, a, plen);
 	}
 	if (array_grow((void **)&acl->u.nets, acl->n, sizeof(net)) < 0) {
-		*why = "out of memory";
+		*why = N_("out of memory");
 		return -1;
 	}
 	acl->u.nets[acl->n++] = net;
@@ -321,18 +322,18 @@ add_port(struct acl *acl, const char *value, const char **why)
 		    parse_port(dash + 1, strlen(dash + 1), &r.hi) < 0)
 			goto bad;
 		if (r.lo > r.hi) {
-			*why = "port range ends before it starts";
+			*why = N_("port range ends before it starts");
 			return -1;
 		}
 	}
 	if (array_grow((void **)&acl->u.ranges, acl->n, sizeof(r)) < 0) {
-		*why = "out of memory";
+		*why = N_("out of memory");
 		return -1;
 	}
 	acl->u.ranges[acl->n++] = r;
 	return 0;
 bad:
-	*why = "not a port number (0-65535) or range";
+	*why = N_("not a port number (0-65535) or range");
 	return -1;
 }
 
@@ -360,7 +361,7 @@ add_string(struct acl *acl, const char *value, const char **why)
 
 	if (array_grow((void **)&acl->u.strings, acl->n, sizeof(char *)) < 0 ||
 	    (s = strdup(value)) == NULL) {
-		*why = "out of memory";
+		*why = N_("out of memory");
 		return -1;
 	}
 	acl->u.strings[acl->n++] = s;
@@ -375,7 +376,7 @@ acl_add_value(struct acl *acl, const char *value, const char **why)
 	switch (acl->type) {
 	case ACL_ALL:
 	case ACL_MANAGER:
-		*why = "this acl type takes no values";
+		*why = N_("this acl type takes no values");
 		return -1;
 	case ACL_SRC:
 	case ACL_DST:
@@ -384,7 +385,7 @@ acl_add_value(struct acl *acl, const char *value, const char **why)
 		return add_port(acl, value, why);
 	case ACL_METHOD:
 		if (!is_token(value)) {
-			*why = "not a request method";
+			*why = N_("not a request method");
 			return -1;
 		}
 		return add_string(acl, value, why);
@@ -394,7 +395,7 @@ acl_add_value(struct acl *acl, const char *value, const char **why)
 			return -1;
 		return add_string(acl, name, why);
 	}
-	*why = "bad acl type";
+	*why = N_("bad acl type");
 	return -1;
 }
 

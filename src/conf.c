@@ -1163,7 +1163,7 @@ add_acl_value(struct loader *ld, struct acl *acl, const char *value,
 
 	if (acl_add_value(acl, value, &why) < 0)
 		diag_error_at(ld, file, line, _("acl %s: '%s': %s"), acl->name,
-		              value, why);
+		              value, _(why));
 }
 
 /*

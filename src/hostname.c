@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "hostname.h"
+#include "i18n.h"
 
 /* RFC 1035 2.3.4: 63 octets per label, 253 characters of text in all. */
 #define LABEL_MAX     63
@@ -50,11 +51,11 @@ check_ldh(const char *s, const char **why)
 	size_t label = 0;
 
 	if (total == 0) {
-		*why = "empty host name";
+		*why = N_("empty host name");
 		return -1;
 	}
 	if (total > NAME_MAX_TEXT) {
-		*why = "host name longer than 253 characters";
+		*why = N_("host name longer than 253 characters");
 		return -1;
 	}
 	for (; *s != '\0'; s++) {
@@ -62,7 +63,7 @@ check_ldh(const char *s, const char **why)
 
 		if (ch == '.') {
 			if (label == 0) {
-				*why = "empty label in host name";
+				*why = N_("empty label in host name");
 				return -1;
 			}
 			label = 0;
@@ -70,16 +71,16 @@ check_ldh(const char *s, const char **why)
 		}
 		if (!(ch >= 'a' && ch <= 'z') && !(ch >= '0' && ch <= '9') &&
 		    ch != '-' && ch != '_') {
-			*why = "invalid character in host name";
+			*why = N_("invalid character in host name");
 			return -1;
 		}
 		if (++label > LABEL_MAX) {
-			*why = "label longer than 63 characters in host name";
+			*why = N_("label longer than 63 characters in host name");
 			return -1;
 		}
 	}
 	if (label == 0) {
-		*why = "empty label in host name";
+		*why = N_("empty label in host name");
 		return -1;
 	}
 	return 0;
@@ -141,7 +142,7 @@ canonical_idna(const char *name, char *out, size_t outsz, size_t *pos,
 
 		free(ace);
 		if (rc < 0)
-			*why = "host name too long";
+			*why = N_("host name too long");
 		return rc;
 	}
 	for (label = name;; label = dot + 1) {
@@ -171,7 +172,7 @@ canonical_idna(const char *name, char *out, size_t outsz, size_t *pos,
 			return 0;
 	}
 too_long:
-	*why = "host name too long";
+	*why = N_("host name too long");
 	return -1;
 }
 
@@ -221,16 +222,16 @@ hostname_canonical(const char *in, size_t len, char *out, size_t outsz,
 	bool   is_ip;
 
 	if (outsz == 0) {
-		*why = "no room for the host name";
+		*why = N_("no room for the host name");
 		return -1;
 	}
 	out[0] = '\0';
 	if (len > INPUT_MAX) {
-		*why = "host name too long";
+		*why = N_("host name too long");
 		return -1;
 	}
 	if (memchr(in, '\0', len) != NULL) {
-		*why = "NUL byte in host name";
+		*why = N_("NUL byte in host name");
 		return -1;
 	}
 	memcpy(name, in, len);
@@ -243,7 +244,7 @@ hostname_canonical(const char *in, size_t len, char *out, size_t outsz,
 		memmove(name, name + 1, len); /* includes the NUL */
 		len--;
 		if (append(out, outsz, &pos, ".", 1) < 0) {
-			*why = "host name too long";
+			*why = N_("host name too long");
 			return -1;
 		}
 	}
@@ -252,13 +253,13 @@ hostname_canonical(const char *in, size_t len, char *out, size_t outsz,
 	if (len > 0 && name[len - 1] == '.')
 		name[--len] = '\0';
 	if (len == 0) {
-		*why = "empty host name";
+		*why = N_("empty host name");
 		return -1;
 	}
 
 	if (!dotted) {
 		if (canonical_ip(name, out, outsz, &is_ip) < 0) {
-			*why = "host name too long";
+			*why = N_("host name too long");
 			return -1;
 		}
 		if (is_ip)
@@ -267,7 +268,7 @@ hostname_canonical(const char *in, size_t len, char *out, size_t outsz,
 
 	if (is_ascii(name, len)) {
 		if (append(out, outsz, &pos, name, len) < 0) {
-			*why = "host name too long";
+			*why = N_("host name too long");
 			return -1;
 		}
 	} else if (canonical_idna(name, out, outsz, &pos, why) < 0) {

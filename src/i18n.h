@@ -1,6 +1,9 @@
 /*
- * i18n: gettext for what people read (--help, command-line and
- * configuration diagnostics), never for log lines or the access log.
+ * i18n: gettext for what people read: --help, command-line and
+ * configuration diagnostics, and the daemon's messages to its admin
+ * (start, stop, reload, fatal errors).  Never for the access log, per-
+ * connection log lines or anything else that scripts parse.  Error pages
+ * for clients are errpage's: they follow the client's language, not ours.
  */
 #ifndef BASCULE_I18N_H
 #define BASCULE_I18N_H

@@ -21,15 +21,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <ev.h>
+#include <linux/capability.h>
 
 #include "access_log.h"
 #include "buf.h"
@@ -301,7 +304,7 @@ set_fd_limit(const struct conf *c)
 			rl.rlim_cur = rl.rlim_max;
 	}
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-		log_msg(LOG_WARNING, "max_filedescriptors %llu: %s",
+		log_msg(LOG_WARNING, _("max_filedescriptors %llu: %s"),
 		        (unsigned long long)c->max_filedescriptors,
 		        strerror(errno));
 }
@@ -328,15 +331,15 @@ write_pid_file(const struct conf *c)
 	pid_fd = open(c->pid_filename,
 	              O_RDWR | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
 	if (pid_fd < 0)
-		fatal("pid_filename %s: %s", c->pid_filename, strerror(errno));
+		fatal(_("pid_filename %s: %s"), c->pid_filename, strerror(errno));
 	if (fstat(pid_fd, &st) < 0 || !S_ISREG(st.st_mode))
-		fatal("pid_filename %s: not a regular file", c->pid_filename);
+		fatal(_("pid_filename %s: not a regular file"), c->pid_filename);
 	if (flock(pid_fd, LOCK_EX | LOCK_NB) < 0)
-		fatal("pid_filename %s is locked: is another bascule running?",
+		fatal(_("pid_filename %s is locked: is another bascule running?"),
 		      c->pid_filename);
 	n = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
 	if (ftruncate(pid_fd, 0) < 0 || write(pid_fd, text, (size_t)n) != n)
-		fatal("pid_filename %s: %s", c->pid_filename, strerror(errno));
+		fatal(_("pid_filename %s: %s"), c->pid_filename, strerror(errno));
 	pid_path = strdup(c->pid_filename); /* generations come and go */
 }
 
@@ -344,7 +347,7 @@ static void
 remove_pid_file(void)
 {
 	if (pid_path != NULL && unlink(pid_path) < 0 && errno != ENOENT)
-		log_msg(LOG_WARNING, "pid_filename %s: %s", pid_path,
+		log_msg(LOG_WARNING, _("pid_filename %s: %s"), pid_path,
 		        strerror(errno));
 }
 
@@ -359,8 +362,8 @@ target_user(const struct conf *c)
 		if (name != NULL && (pw = getpwnam(name)) != NULL &&
 		    pw->pw_uid != geteuid())
 			log_msg(LOG_WARNING,
-			        "cache_effective_user %s ignored: not started "
-			        "as root",
+			        _("cache_effective_user %s ignored: not started "
+			        "as root"),
 			        name);
 		return NULL;
 	}
@@ -368,20 +371,44 @@ target_user(const struct conf *c)
 		name = "nobody";
 	pw = getpwnam(name);
 	if (pw == NULL)
-		fatal("cache_effective_user %s: no such user", name);
+		fatal(_("cache_effective_user %s: no such user"), name);
 	return pw;
+}
+
+/*
+ * Gives up every capability, ambient ones included.  A service manager may
+ * grant CAP_NET_BIND_SERVICE to a non-root start for ports below 1024; once
+ * they are bound it is no longer needed: a reload never binds new ports.
+ */
+static void
+drop_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct   data[2];
+
+	memset(data, 0, sizeof(data));
+	/* A seccomp filter may forbid these: keep going then, since the
+	 * bounding set is what limits the process. */
+	if ((prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	     errno != EINVAL) ||
+	    syscall(SYS_capset, &hdr, data) < 0)
+		log_msg(LOG_WARNING, _("cannot drop capabilities: %s"),
+		        strerror(errno));
 }
 
 static void
 drop_privileges(const struct passwd *pw)
 {
-	if (pw == NULL)
-		return;
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0)
-		fatal("cannot become %s: %s", pw->pw_name, strerror(errno));
-	if (pw->pw_uid != 0 && setuid(0) == 0)
-		fatal("cannot drop root privileges");
+	if (pw != NULL) {
+		if (initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+		    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+			fatal(_("cannot become %s: %s"), pw->pw_name,
+			      strerror(errno));
+		if (pw->pw_uid != 0 && setuid(0) == 0)
+			fatal(_("cannot drop root privileges"));
+	}
+	if (geteuid() != 0)
+		drop_capabilities();
 }
 
 /* ------------------------------------------------------------------ */
@@ -425,8 +452,8 @@ worker_reload(struct worker *w)
 	print_diag(&d, true);
 	conf_diag_clear(&d);
 	if (c == NULL) {
-		log_msg(LOG_ERR, "reload: %s has errors: keeping the running "
-		                 "configuration",
+		log_msg(LOG_ERR, _("reload: %s has errors: keeping the running "
+		                 "configuration"),
 		        opt.config);
 		notify("READY=1");
 		return;
@@ -435,10 +462,10 @@ worker_reload(struct worker *w)
 	print_diag(&d, true);
 	conf_diag_clear(&d);
 	if (resolver_configure(w->resolver, c, &why) < 0)
-		log_msg(LOG_ERR, "reload: resolver: %s", why);
+		log_msg(LOG_ERR, _("reload: resolver: %s"), _(why));
 	al = access_log_open(c, (uid_t)-1, (gid_t)-1, &path);
 	if (al == NULL) {
-		log_msg(LOG_ERR, "reload: access_log %s: %s: keeping the old logs",
+		log_msg(LOG_ERR, _("reload: access_log %s: %s: keeping the old logs"),
 		        path, strerror(errno));
 	} else {
 		access_log_close(w->access_log);
@@ -448,7 +475,7 @@ worker_reload(struct worker *w)
 	conf_unref(w->conf);
 	w->conf = c;
 	worker_update_names(w);
-	log_msg(LOG_NOTICE, "reloaded %s", opt.config);
+	log_msg(LOG_NOTICE, _("reloaded %s"), opt.config);
 	notify("READY=1");
 }
 
@@ -457,7 +484,7 @@ worker_shutdown_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
 	(void)t;
 	(void)revents;
-	log_msg(LOG_NOTICE, "shutdown_lifetime over: closing %u connections",
+	log_msg(LOG_NOTICE, _("shutdown_lifetime over: closing %u connections"),
 	        worker.nconns);
 	ev_break(loop, EVBREAK_ALL);
 }
@@ -468,11 +495,11 @@ worker_stop(struct worker *w)
 	struct conn *c, *next;
 
 	if (w->stopping) {
-		log_msg(LOG_NOTICE, "second stop signal: exiting now");
+		log_msg(LOG_NOTICE, _("second stop signal: exiting now"));
 		ev_break(w->loop, EVBREAK_ALL);
 		return;
 	}
-	log_msg(LOG_NOTICE, "shutting down: %u connections open", w->nconns);
+	log_msg(LOG_NOTICE, _("shutting down: %u connections open"), w->nconns);
 	notify("STOPPING=1");
 	w->stopping = true;
 	listener_stop(w->listeners);
@@ -503,9 +530,9 @@ worker_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		break;
 	case SIGUSR1:
 		if (access_log_reopen(worker.access_log, &path) < 0)
-			log_msg(LOG_ERR, "rotate: %s: %s", path, strerror(errno));
+			log_msg(LOG_ERR, _("rotate: %s: %s"), path, strerror(errno));
 		else
-			log_msg(LOG_NOTICE, "logs reopened");
+			log_msg(LOG_NOTICE, _("logs reopened"));
 		break;
 	default:
 		worker_stop(&worker);
@@ -532,10 +559,10 @@ worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
 	worker_update_names(w);
 	w->resolver = resolver_new(w->loop, conf, &why);
 	if (w->resolver == NULL)
-		fatal("resolver: %s", why);
+		fatal(_("resolver: %s"), _(why));
 	w->pool = upstream_pool_new(w->loop, POOL_MAX, POOL_PER_ORIGIN);
 	if (w->pool == NULL)
-		fatal("out of memory");
+		fatal(_("out of memory"));
 	upstream_pool_set_timeout(w->pool, conf->server_idle_pconn_timeout);
 
 	ev_signal_init(&w_sighup, worker_signal_cb, SIGHUP);
@@ -611,7 +638,7 @@ become_worker(struct child *ch)
 		if (&children[i] != ch)
 			listener_free_all(children[i].ls);
 	}
-	log_msg(LOG_INFO, "worker %d started", ch->index + 1);
+	log_msg(LOG_INFO, _("worker %d started"), ch->index + 1);
 	exit(worker_run(conf_ref(master_conf), ch->ls, master_log, true));
 }
 
@@ -621,7 +648,7 @@ master_spawn(struct ev_loop *loop, struct child *ch)
 	pid_t pid = fork();
 
 	if (pid < 0) {
-		log_msg(LOG_ERR, "fork: %s", strerror(errno));
+		log_msg(LOG_ERR, _("fork: %s"), strerror(errno));
 		ev_timer_set(&ch->restart, RESTART_DELAY, 0.0);
 		ev_timer_start(loop, &ch->restart);
 		return;
@@ -668,12 +695,12 @@ master_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	for (unsigned i = 1; i < ch->quick_deaths && delay < 60.0; i++)
 		delay *= 2; /* 1, 1, 2, 4 ... 64 s */
 	if (WIFSIGNALED(w->rstatus))
-		log_msg(LOG_ERR, "worker %d (pid %d) killed by signal %d: "
-		                 "restarting in %.0f s",
+		log_msg(LOG_ERR, _("worker %d (pid %d) killed by signal %d: "
+		                 "restarting in %.0f s"),
 		        ch->index + 1, (int)w->rpid, WTERMSIG(w->rstatus), delay);
 	else
-		log_msg(LOG_ERR, "worker %d (pid %d) exited with status %d: "
-		                 "restarting in %.0f s",
+		log_msg(LOG_ERR, _("worker %d (pid %d) exited with status %d: "
+		                 "restarting in %.0f s"),
 		        ch->index + 1, (int)w->rpid, WEXITSTATUS(w->rstatus), delay);
 	ev_timer_set(&ch->restart, delay, 0.0);
 	ev_timer_start(loop, &ch->restart);
@@ -702,15 +729,15 @@ master_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		/* Workers reload themselves; refuse a broken file here once. */
 		c = load_conf(true);
 		if (c == NULL) {
-			log_msg(LOG_ERR, "reload: %s has errors: keeping the "
-			                 "running configuration",
+			log_msg(LOG_ERR, _("reload: %s has errors: keeping the "
+			                 "running configuration"),
 			        opt.config);
 			return;
 		}
 		notify("RELOADING=1");
 		al = access_log_open(c, (uid_t)-1, (gid_t)-1, &path);
 		if (al == NULL) {
-			log_msg(LOG_ERR, "reload: access_log %s: %s", path,
+			log_msg(LOG_ERR, _("reload: access_log %s: %s"), path,
 			        strerror(errno));
 		} else {
 			access_log_close(master_log);
@@ -724,7 +751,7 @@ master_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 	case SIGUSR1:
 		/* Workers started later must not write to a rotated file. */
 		if (access_log_reopen(master_log, &path) < 0)
-			log_msg(LOG_ERR, "rotate: %s: %s", path, strerror(errno));
+			log_msg(LOG_ERR, _("rotate: %s: %s"), path, strerror(errno));
 		master_signal_children(SIGUSR1);
 		break;
 	default:
@@ -734,7 +761,7 @@ master_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		}
 		master_stopping = true;
 		notify("STOPPING=1");
-		log_msg(LOG_NOTICE, "shutting down %u workers", nchildren);
+		log_msg(LOG_NOTICE, _("shutting down %u workers"), nchildren);
 		for (unsigned i = 0; i < nchildren; i++)
 			ev_timer_stop(loop, &children[i].restart);
 		master_signal_children(SIGTERM);
@@ -805,18 +832,20 @@ serve(void)
 		                            c->workers > 1, &what, &why);
 		if (sets[i] == NULL) {
 			remove_pid_file();
-			fatal("http_port %s: %s", what, why);
+			fatal(_("http_port %s: %s"), what, why);
 		}
 	}
 	/* Opened while privileged; workers inherit the descriptors. */
 	al = access_log_open(c, pw ? pw->pw_uid : (uid_t)-1,
 	                     pw ? pw->pw_gid : (gid_t)-1, &path);
 	if (al == NULL)
-		fatal("access_log %s: %s", path, strerror(errno));
+		fatal(_("access_log %s: %s"), path, strerror(errno));
 	drop_privileges(pw);
-	log_msg(LOG_NOTICE, "bascule %s started: %zu ports, %u worker%s",
-	        PACKAGE_VERSION, c->nlisteners, c->workers,
-	        c->workers == 1 ? "" : "s");
+	log_msg(LOG_NOTICE,
+	        ngettext("bascule %s started: %zu ports, %u worker",
+	                 "bascule %s started: %zu ports, %u workers",
+	                 c->workers),
+	        PACKAGE_VERSION, c->nlisteners, c->workers);
 	notify("READY=1");
 	if (c->workers == 1) {
 		rc = worker_run(c, sets[0], al, false);
@@ -828,7 +857,7 @@ serve(void)
 		rc = master_run(c->workers);
 	}
 	remove_pid_file();
-	log_msg(LOG_NOTICE, "bascule stopped");
+	log_msg(LOG_NOTICE, _("bascule stopped"));
 	return rc;
 }
 

@@ -45,6 +45,7 @@
 #include <ev.h>
 
 #include "conf.h"
+#include "i18n.h"
 #include "resolve.h"
 
 #define RESOLVE_NAME_MAX       253        /* RFC 1035 2.3.4, no final dot */
@@ -552,26 +553,26 @@ resolve_hosts_load(struct resolve_table *t, const char *path, const char **why)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
-		*why = "cannot open hosts_file";
+		*why = N_("cannot open hosts_file");
 		return -1;
 	}
 	if (fstat(fd, &st) == -1) {
-		*why = "cannot read hosts_file";
+		*why = N_("cannot read hosts_file");
 		goto fail_fd;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		errno = EINVAL;
-		*why = "hosts_file is not a regular file";
+		*why = N_("hosts_file is not a regular file");
 		goto fail_fd;
 	}
 	if (st.st_size > RESOLVE_HOSTS_MAX) {
 		errno = EFBIG;
-		*why = "hosts_file too large";
+		*why = N_("hosts_file too large");
 		goto fail_fd;
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL) {
-		*why = "out of memory";
+		*why = N_("out of memory");
 		goto fail_fd;
 	}
 	while (len < (size_t)st.st_size) {
@@ -580,7 +581,7 @@ resolve_hosts_load(struct resolve_table *t, const char *path, const char **why)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			*why = "cannot read hosts_file";
+			*why = N_("cannot read hosts_file");
 			free(buf);
 			goto fail_fd;
 		}
@@ -593,7 +594,7 @@ resolve_hosts_load(struct resolve_table *t, const char *path, const char **why)
 		free(buf);
 		resolve_table_clear(t);
 		errno = ENOMEM;
-		*why = "out of memory";
+		*why = N_("out of memory");
 		return -1;
 	}
 	free(buf);
@@ -621,14 +622,14 @@ resolve_servers_csv(char *const *servers, char **out, const char **why)
 		return 0;
 	for (i = 0; servers[i] != NULL; i++) {
 		if (servers[i][0] == '\0' || strchr(servers[i], ',') != NULL) {
-			*why = "bad dns_nameservers";
+			*why = N_("bad dns_nameservers");
 			return -1;
 		}
 		len += strlen(servers[i]) + 1;
 	}
 	csv = malloc(len);
 	if (csv == NULL) {
-		*why = "out of memory";
+		*why = N_("out of memory");
 		return -1;
 	}
 	for (i = 0; servers[i] != NULL; i++) {
@@ -885,7 +886,7 @@ resolve_chan_new(struct resolver *r, const char *servers, const char **why)
 
 	chan = calloc(1, sizeof(*chan));
 	if (chan == NULL) {
-		*why = "out of memory";
+		*why = N_("out of memory");
 		return NULL;
 	}
 	chan->r = r;
@@ -1082,12 +1083,12 @@ resolver_new(struct ev_loop *loop, const struct conf *conf, const char **why)
 
 	rc = ares_library_init(ARES_LIB_INIT_ALL);
 	if (rc != ARES_SUCCESS) {
-		*why = "cannot initialise c-ares";
+		*why = N_("cannot initialise c-ares");
 		return NULL;
 	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
-		*why = "out of memory";
+		*why = N_("out of memory");
 		ares_library_cleanup();
 		return NULL;
 	}
@@ -1157,7 +1158,7 @@ resolver_set_timeout(struct resolver *r, unsigned timeout_ms, unsigned tries,
 	int                  old_tries = r->tries;
 
 	if (timeout_ms > RESOLVE_TIMEOUT_MAX_MS || tries > RESOLVE_TRIES_MAX) {
-		*why = "DNS timeout or tries out of range";
+		*why = N_("DNS timeout or tries out of range");
 		return -1;
 	}
 	r->timeout_ms = (int)timeout_ms;

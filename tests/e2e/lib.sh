@@ -8,6 +8,10 @@
 # KEEP_TEST_DIR=1 keeps the directory of a failed run.
 
 set -u
+# Messages are checked in English whatever the caller's locale.
+LC_ALL=C
+export LC_ALL
+unset LANGUAGE
 
 : "${srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${top_srcdir:=$(cd "$srcdir/.." && pwd)}"
@@ -205,6 +209,7 @@ TMPL
 # sourced (set it anew before starting a second instance).
 bascule_start() {
 	: >"$T/access.log"
+	[ "$(id -u)" = 0 ] && chown nobody "$T/access.log"
 	[ -f "$T/hosts" ] || printf '127.0.0.1 localhost origin.test\n::1 origin6.test\n' >"$T/hosts"
 	{
 		echo "pid_filename $T/bascule.pid"
@@ -214,7 +219,8 @@ bascule_start() {
 		cat
 	} >"$T/bascule.conf"
 	chmod 644 "$T/bascule.conf" "$T/hosts"
-	"$BASCULE" -N -d "${BASCULE_DEBUG:-5}" -f "$T/bascule.conf" \
+	# BASCULE_WRAP: a command that execs bascule (setpriv ...), or empty.
+	${BASCULE_WRAP:-} "$BASCULE" -N -d "${BASCULE_DEBUG:-5}" -f "$T/bascule.conf" \
 		>>"$T/bascule.err" 2>&1 &
 	BASCULE_PID=$!
 	PIDS="$PIDS $BASCULE_PID"
