@@ -5,40 +5,71 @@
 # the unit's sandboxing, reloads in place, reopens its log for logrotate,
 # and that purge stops it and removes what it made.  Then it powers off.
 #
-#	sh tests/pkg/boot.sh DEBDIR     (DEBDIR holds bascule_*.deb)
+#	sh tests/pkg/boot.sh DEBDIR         (DEBDIR holds bascule_*.deb)
+#	sh tests/pkg/boot.sh --prepare DIR  (only make the root file system)
 #
 # Needs root, debootstrap, systemd-nspawn and Debian's archive; exits 77
 # (skipped) when one is missing or this machine does not permit nspawn.
-# BOOT_ROOT=DIR keeps the container's root file system in DIR and reuses it
-# next time (debootstrap takes a minute).  The container shares the host's
-# network: its bascule listens on 127.0.0.1:3130, and the origin it
-# forwards to is started here, on the host's loopback.
+# BOOT_ROOT=DIR uses the root file system in DIR, made by --prepare (or
+# by the first run) and kept: debootstrap takes one to several minutes,
+# mostly downloading.  Without it the root is made in a temporary
+# directory and removed.  The container shares the host's network: its
+# bascule listens on 127.0.0.1:3130, and the origin it forwards to is
+# started here, on the host's loopback.
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 . "$srcdir/e2e/lib.sh"
-[ $# -eq 1 ] || { echo "usage: $0 DEBDIR" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || skip "needs root"
+need debootstrap systemd-nspawn python3 timeout findmnt
+
+# The package's run-time dependencies are included, so the container
+# needs no apt lists (checked against the .deb below); logrotate, which
+# it recommends, is tested too.
+INCLUDE=systemd-sysv,logrotate,libc-ares2,libev4,libgnutls30,libidn2-0
+
+# make_root DIR: a minimal bookworm in DIR (absolute), unless it is there.
+make_root() {
+	[ -x "$1/lib/systemd/systemd" ] || debootstrap_root "$1" || return 1
+	# debootstrap writes no /etc/hosts (an installer does), and bascule
+	# cannot start without its default hosts_file yet: give the container
+	# the file that every installed system has.
+	[ -e "$1/etc/hosts" ] ||
+		printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
+			>"$1/etc/hosts"
+}
+
+debootstrap_root() {
+	rm -rf --one-file-system "$1"
+	debootstrap --variant=minbase --include="$INCLUDE" \
+		--cache-dir=/var/cache/apt/archives bookworm "$1" >"$T/debootstrap.log" 2>&1
+	rc=$?
+	# Nothing may stay mounted in it (a killed debootstrap leaves /proc):
+	# the root is removed with rm -rf.
+	findmnt -rn -o TARGET | grep "^$1/" | sort -r | xargs -r umount -l
+	[ $rc -eq 0 ] || tail -n 5 "$T/debootstrap.log"
+	return $rc
+}
+
+if [ "${1:-}" = --prepare ] && [ $# -eq 2 ]; then
+	case $2 in /*) root=$2 ;; *) root=$PWD/$2 ;; esac
+	make_root "$root" || skip "debootstrap failed (no archive?)"
+	exit 0
+fi
+[ $# -eq 1 ] || { echo "usage: $0 DEBDIR | --prepare DIR" >&2; exit 2; }
 debdir=$(cd "$1" && pwd) || exit 2
 set -- "$debdir"/bascule_*.deb
 [ -f "$1" ] || { echo "no bascule_*.deb in $debdir" >&2; exit 2; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-need debootstrap systemd-nspawn python3 timeout
+deb=$1
 if python3 -c 'import socket; socket.create_connection(("127.0.0.1", 3130), 1)' 2>/dev/null; then
 	skip "127.0.0.1:3130 is taken: the container's bascule could not start"
 fi
 
 root=${BOOT_ROOT:-$T/root}
-if [ ! -x "$root/lib/systemd/systemd" ]; then
-	# The package's run-time dependencies are included: the container
-	# needs no apt lists.  logrotate, a Recommends, is tested too.
-	debootstrap --variant=minbase \
-		--include=systemd-sysv,logrotate,libc-ares2,libev4,libgnutls30,libidn2-0 \
-		--cache-dir=/var/cache/apt/archives bookworm "$root" >"$T/debootstrap.log" 2>&1 ||
-		{ tail -n 5 "$T/debootstrap.log"; skip "debootstrap failed (no archive?)"; }
-fi
-# debootstrap writes no /etc/hosts (an installer does), and bascule cannot
-# start without its default hosts_file yet: give the container the file
-# that every installed system has.
-[ -e "$root/etc/hosts" ] ||
-	printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+case $root in /*) ;; *) root=$PWD/$root ;; esac
+make_root "$root" || skip "debootstrap failed (no archive?)"
+for dep in $(dpkg-deb -f "$deb" Depends | sed 's/([^)]*)//g; s/|[^,]*//g; s/,/ /g'); do
+	[ "$(dpkg-query --admindir="$root/var/lib/dpkg" -W -f '${db:Status-Status}' "$dep" 2>/dev/null)" = installed ] ||
+		{ fail "$dep, a dependency, is not in the container: add it to INCLUDE"; finish; }
+done
 nspawn() {
 	systemd-nspawn -q --register=no --keep-unit -D "$root" "$@"
 }
