@@ -8,22 +8,43 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 
 static bool log_to_stderr = true;
+static bool log_to_journal; /* stderr is systemd's journal stream */
 static int  log_level = LOG_WARNING;
 
 static const char *const level_names[] = {
 	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug",
 };
 
+/*
+ * systemd sets JOURNAL_STREAM to "DEVICE:INODE" of the stream it connects
+ * to stderr (systemd.exec(5)); it stamps each line with time and process
+ * itself, and reads a "<N>" prefix as the syslog level (sd-daemon(3)).
+ */
+static bool
+stderr_is_journal(void)
+{
+	const char        *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat        st;
+
+	return env != NULL && sscanf(env, "%llu:%llu", &dev, &ino) == 2 &&
+	       fstat(STDERR_FILENO, &st) == 0 &&
+	       (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(const char *ident, bool to_stderr, int max_level)
 {
 	log_to_stderr = to_stderr;
+	log_to_journal = to_stderr && stderr_is_journal();
 	log_level = max_level;
 	if (!to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -54,6 +75,10 @@ log_vmsg(int level, const char *fmt, va_list ap)
 	vsnprintf(line, sizeof(line), fmt, ap); /* truncation is acceptable */
 	if (!log_to_stderr) {
 		syslog(level, "%s", line);
+		return;
+	}
+	if (log_to_journal) {
+		fprintf(stderr, "<%d>%s\n", level & 7, line);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);

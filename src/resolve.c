@@ -46,6 +46,7 @@
 
 #include "conf.h"
 #include "i18n.h"
+#include "log.h"
 #include "resolve.h"
 
 #define RESOLVE_NAME_MAX       253        /* RFC 1035 2.3.4, no final dot */
@@ -539,7 +540,8 @@ resolve_hosts_parse(struct resolve_table *t, const char *buf, size_t len)
 
 /*
  * Reads and parses path into the empty table t.  0, or -1 with *why set
- * (and errno, for file errors); t is empty then.  A local file read at
+ * (and errno, for file errors); t is empty then.  A file that does not
+ * exist is an empty table, with a warning.  A local file read at
  * startup and reload, like the configuration itself.
  */
 static int
@@ -552,6 +554,13 @@ resolve_hosts_load(struct resolve_table *t, const char *path, const char **why)
 	int         saved;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT) {
+		/* As Squid: minimal systems and containers may have none. */
+		log_msg(LOG_WARNING, _("hosts_file %s does not exist: names go "
+		                       "to DNS only"),
+		        path);
+		return 0;
+	}
 	if (fd == -1) {
 		*why = N_("cannot open hosts_file");
 		return -1;
