@@ -37,6 +37,12 @@ buf_data(const struct buf *b)
 	return b->data + b->start;
 }
 
+static inline size_t
+buf_cap(const struct buf *b)
+{
+	return b->cap;
+}
+
 static inline bool
 buf_is_full(const struct buf *b)
 {

@@ -2223,6 +2223,49 @@ conn_client_hello(struct conn *c, const struct tls_hs_msg *m)
 	conn_go_upstream(c);
 }
 
+/*
+ * A ClientHello larger than what step 2 started with (the client buffer,
+ * at most client_hello_max_size): a larger buffer and message area, and
+ * the reassembly starts over on the bytes already read.  Doubling keeps
+ * the rereading linear.  false when the limit is reached.
+ */
+static bool
+conn_grow_hello(struct conn *c)
+{
+	struct txn *t = &c->txn;
+	size_t      limit = (size_t)c->conf->client_hello_max_size;
+	size_t      stream_max = limit + TLS_RECORD_HEADER_LEN *
+	                                 (limit / TLS_RECORD_MAX + 2);
+	size_t      cap = buf_cap(c->client.in), want;
+	bool        grew = false;
+	uint8_t    *msg;
+
+	if (buf_is_full(c->client.in) && cap < stream_max) {
+		struct buf *nb = buf_new(cap * 2 < stream_max ? cap * 2 : stream_max);
+
+		if (nb == NULL)
+			return false;
+		buf_append(nb, buf_data(c->client.in), buf_len(c->client.in));
+		buf_free(c->client.in);
+		c->client.in = nb;
+		grew = true;
+	}
+	want = t->tls.msg_cap * 2;
+	if (want < buf_cap(c->client.in))
+		want = buf_cap(c->client.in);
+	if (want > limit)
+		want = limit;
+	if (want > t->tls.msg_cap && (msg = malloc(want)) != NULL) {
+		free(t->tls.msg);
+		t->tls.msg = msg;
+		t->tls.msg_cap = want;
+		grew = true;
+	}
+	if (grew)
+		tls_peek_reasm_init(&t->tls.reasm, TLS_PEER_CLIENT);
+	return grew;
+}
+
 /* CONN_TLS_HELLO: the 200 out, the ClientHello in. */
 static void
 conn_tls_hello(struct conn *c)
@@ -2237,6 +2280,7 @@ conn_tls_hello(struct conn *c)
 		conn_fail(c, CONN_ERR_CLIENT_IO);
 		return;
 	}
+again:
 	len = c->client.in != NULL ? buf_len(c->client.in) : 0;
 	p = len > 0 ? buf_data(c->client.in) : NULL;
 	switch (len > 0 ? tls_peek_sniff(p, len) : TLS_SNIFF_MORE) {
@@ -2256,11 +2300,15 @@ conn_tls_hello(struct conn *c)
 			conn_bad_hello(c, "a record other than handshake");
 			return;
 		case PARSE_ERROR:
+			if (t->tls.reasm.too_large && conn_grow_hello(c))
+				goto again;
 			conn_bad_hello(c, why);
 			return;
 		case PARSE_AGAIN:
 			if (!buf_is_full(c->client.in))
 				break;
+			if (conn_grow_hello(c))
+				goto again;
 			conn_bad_hello(c, "ClientHello too large");
 			return;
 		}

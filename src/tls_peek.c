@@ -289,6 +289,7 @@ reasm_fail(struct tls_hs_reasm *r, const char **why, const char *msg)
 static enum parse_result
 too_large(struct tls_hs_reasm *r, const char **why)
 {
+	r->too_large = true;
 	if (r->peer == TLS_PEER_CLIENT && r->nmsgs == 0)
 		return reasm_fail(r, why, "ClientHello too large");
 	return reasm_fail(r, why, "handshake message too large");

@@ -116,6 +116,8 @@ struct tls_hs_reasm {
 	uint16_t      record_version; /* of the first handshake record */
 	uint8_t       end;      /* content type that ended it, 0 if none */
 	uint8_t       alert[2]; /* level and description, if end is alert */
+	bool          too_large; /* the error: a message would pass cap, so a
+	                            larger msg could still read it */
 	const char   *error;    /* why it failed, NULL if it did not */
 };
 

@@ -69,6 +69,7 @@ printf '127.0.0.1 localhost good.test blocked.test xn--bcher-kva.test cert-only.
 bascule_start <<EOF
 http_port 127.0.0.1:$PROXY_PORT ssl-bump
 request_timeout 3 seconds
+client_hello_max_size 200 KB
 acl step1 at_step SslBump1
 acl step2 at_step SslBump2
 acl closed_port port 9
@@ -160,6 +161,19 @@ echo | timeout 10 openssl s_client -proxy "127.0.0.1:$PROXY_PORT" \
 check "unreadable ClientHello: no certificate reached the client" sh -c "! grep -q 'BEGIN CERTIFICATE' '$T/badsni'"
 check "unreadable ClientHello terminated" errlog_has "unreadable ClientHello: "
 check "unreadable ClientHello logged" log_has "ssl_bump=terminate step=2"
+
+# A 120 KB ClientHello (about the largest possible) over eight records:
+# the buffers grow to client_hello_max_size and the SNI is read.
+bighello() { # bighello ARGS...: CONNECT, then bighello.py's ClientHello
+	{
+		printf 'CONNECT good.test:%s HTTP/1.1\r\nHost: good.test\r\n\r\n' "$TLS_PORT"
+		python3 "$E2E/bighello.py" "$@"
+	} | python3 "$E2E/rawclient.py" 127.0.0.1 "$PROXY_PORT" -
+}
+bighello blocked.test 65000 55000 >"$T/big"
+check "120 KB ClientHello read at step 2" log_has "CONNECT good.test:$TLS_PORT .* sni=blocked.test ssl_bump=terminate step=2"
+bighello good.test 1000 1000 300000 >"$T/huge"
+check "ClientHello over client_hello_max_size terminated" errlog_has "unreadable ClientHello: ClientHello too large"
 
 # A ClientHello that never completes times out (request_timeout 3 s).
 raw --idle 6 "CONNECT good.test:$TLS_PORT HTTP/1.1\r\nHost: good.test:$TLS_PORT\r\n\r\n\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" >"$T/slow"

@@ -3,7 +3,8 @@
 
 usage: rawclient.py [--split N] [--delay S] [--idle S] [--shut] HOST PORT BYTES
 
-BYTES takes Python escapes (\\r, \\n, \\xHH).  --split sends N bytes at a
+BYTES takes Python escapes (\\r, \\n, \\xHH); "-" reads them, raw, from
+standard input.  --split sends N bytes at a
 time with --delay seconds between writes.  Reading stops when the server
 closes or has been silent for --idle seconds (default 2).  --shut
 half-closes the connection after sending.
@@ -28,7 +29,10 @@ def main():
         elif opt == "--shut":
             shut = True
     host, port, text = args[0], int(args[1]), args[2]
-    data = text.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    if text == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        data = text.encode("latin-1").decode("unicode_escape").encode("latin-1")
     sock = socket.create_connection((host, port), timeout=10)
     out = b""
     closed = False
