@@ -13,7 +13,7 @@ if [ -z "${BASCULE_NETNS:-}" ]; then
 	BASCULE_NETNS=1 exec unshare --net sh "$0" "$@"
 fi
 . "${srcdir:-.}/e2e/lib.sh"
-need curl nginx certtool python3 ip
+need curl nginx certtool gnutls-cli python3 ip
 ip link set lo up || { fail "no loopback in the namespace"; finish; }
 
 certtool --generate-privkey --key-type=ecdsa --outfile "$T/tls.key" >/dev/null 2>&1
@@ -123,6 +123,10 @@ check "no Host: 400" [ "$code" = 400 ]
 code=$(get --cacert "$T/tls.pem" --resolve "good.test:$TLS_PORT:127.0.0.1" "https://good.test:$TLS_PORT/hello")
 check "intercepted TLS spliced" [ "$code" = 200 ]
 check "logged under its SNI" log_has "TCP_TUNNEL/200 [0-9]+ CONNECT good.test:$TLS_PORT - HIER_DIRECT/127.0.0.1 - sni=good.test ssl_bump=splice step=2 "
+printf 'GET /hello HTTP/1.1\r\nHost: good.test\r\nConnection: close\r\n\r\n' |
+	timeout 10 gnutls-cli --x509cafile="$T/tls.pem" --sni-hostname=good.test \
+		--verify-hostname=good.test -p "$TLS_PORT" 127.0.0.1 >"$T/gnutls.out" 2>&1
+check "gnutls-cli through the intercepting port" grep -q "^hello" "$T/gnutls.out"
 code=$(get --cacert "$T/tls.pem" --resolve "blocked.test:$TLS_PORT:127.0.0.1" "https://blocked.test:$TLS_PORT/hello")
 check "intercepted TLS terminated by SNI" [ "$code" = 000 ]
 check "terminate logged" log_has "CONNECT blocked.test:$TLS_PORT .* sni=blocked.test ssl_bump=terminate step=2"
