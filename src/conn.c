@@ -53,6 +53,7 @@
 #define HEAD_SLACK        2048   /* room for Via and X-Forwarded-For */
 #define LINGER_MS         2000   /* drain a client after an error reply */
 #define PUMP_ROUNDS       8      /* splice rounds per event, for fairness */
+#define PUMP_SHORT_READ   16384  /* a splice in of less drained the socket */
 #define MAX_RETRIES       1      /* resend on a stale persistent connection */
 #define SPLICE_MIN        131072 /* bodies this large bypass user space */
 
@@ -1744,6 +1745,14 @@ conn_pump(struct conn *c, struct conn_side *from, struct conn_side *to)
 			}
 			return 0;
 		}
+		/*
+		 * Read only a side the loop said is readable, and stop once a
+		 * read came up short: level-triggered readiness brings us
+		 * back for more.  A read that would only say EAGAIN costs a
+		 * system call per event and direction.
+		 */
+		if (!from->readable)
+			return 0;
 		/* Keep reading while the pipe has room: both ends stream. */
 		if (!from->nosplice) {
 			if (from->pipe_full)
@@ -1753,6 +1762,8 @@ conn_pump(struct conn *c, struct conn_side *from, struct conn_side *to)
 			from->nread += moved;
 			switch (st) {
 			case TUNNEL_OK:
+				if (moved < PUMP_SHORT_READ)
+					from->readable = false;
 				continue;
 			case TUNNEL_EOF:
 				from->eof = true;
@@ -1766,6 +1777,8 @@ conn_pump(struct conn *c, struct conn_side *from, struct conn_side *to)
 				 */
 				if (from->pipe.len > 0)
 					from->pipe_full = true;
+				else
+					from->readable = false;
 				return 0;
 			case TUNNEL_ERROR:
 				goto fail_from;
@@ -1775,8 +1788,10 @@ conn_pump(struct conn *c, struct conn_side *from, struct conn_side *to)
 			}
 		}
 		n = side_read(c, from, SERVER_BUF_SIZE);
-		if (n == -1)
+		if (n == -1) {
+			from->readable = false;
 			return 0;
+		}
 		if (n == -2)
 			goto fail_from;
 	}
@@ -1918,6 +1933,7 @@ tls_clear(struct txn_tls *tls)
 	free(tls->sni);
 	for (size_t i = 0; i < tls->nnames; i++)
 		free(tls->names[i]);
+	free(tls->names);
 	memset(tls, 0, sizeof(*tls));
 }
 
@@ -2372,7 +2388,9 @@ conn_server_message(struct conn *c, const struct tls_hs_msg *m)
 			return true;
 		}
 		list = cert.list;
-		if (tls_peek_cert_next(&list, false, &der, NULL))
+		if (t->tls.names == NULL &&
+		    tls_peek_cert_next(&list, false, &der, NULL) &&
+		    (t->tls.names = calloc(TLS_NAMES_MAX, sizeof(char *))) != NULL)
 			t->tls.nnames = x509_dns_names(der.p, der.len,
 			                               t->tls.names, TLS_NAMES_MAX);
 		return true;
@@ -2545,6 +2563,8 @@ conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct conn      *c = w->data;
 	struct conn_side *side = w == &c->client.io ? &c->client : &c->server;
 
+	if (revents & EV_READ)
+		side->readable = true;
 	if (side == &c->server && c->state == CONN_CONNECTING) {
 		conn_connected(c);
 	} else if (c->state == CONN_TUNNEL ||

@@ -76,6 +76,7 @@ struct conn_side {
 	bool               shut; /* we shut down writing towards it */
 	bool               nosplice;
 	bool               pipe_full; /* splice in said EAGAIN with bytes queued */
+	bool               readable;  /* EV_READ came; not yet read to EAGAIN */
 	uint64_t           nread;
 	uint64_t           nwritten;
 };
@@ -94,7 +95,8 @@ struct txn_tls {
 	size_t              msg_cap;
 	char               *sni;      /* canonical; NULL if none */
 	uint16_t            version;  /* from the ServerHello; 0 if unseen */
-	char               *names[TLS_NAMES_MAX]; /* of the server certificate */
+	char              **names;    /* of the server certificate: nnames,
+	                                 room for TLS_NAMES_MAX */
 	size_t              nnames;
 };
 
