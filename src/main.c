@@ -576,6 +576,8 @@ worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
 	if (!supervised)
 		ev_signal_start(w->loop, &w_sigint);
 	listener_start(ls, w);
+	if (!supervised)
+		notify("READY=1"); /* the only process: ports, logs, resolver */
 
 	ev_run(w->loop, 0);
 
@@ -631,6 +633,8 @@ become_worker(struct child *ch)
 	struct ev_loop *loop = EV_DEFAULT;
 
 	in_worker = true;
+	/* Only the master speaks for the service (NotifyAccess=main). */
+	unsetenv("NOTIFY_SOCKET");
 	ev_loop_fork(loop);
 	for (unsigned i = 0; i < nchildren; i++) {
 		ev_child_stop(loop, &children[i].watch);
@@ -846,14 +850,14 @@ serve(void)
 	                 "bascule %s started: %zu ports, %u workers",
 	                 c->workers),
 	        PACKAGE_VERSION, c->nlisteners, c->workers);
-	notify("READY=1");
-	if (c->workers == 1) {
+	if (c->workers == 1) { /* ready once its resolver is up */
 		rc = worker_run(c, sets[0], al, false);
 	} else {
 		for (unsigned i = 0; i < c->workers; i++)
 			children[i].ls = sets[i];
 		master_conf = c;
 		master_log = al;
+		notify("READY=1"); /* the workers start under supervision */
 		rc = master_run(c->workers);
 	}
 	remove_pid_file();
