@@ -797,21 +797,16 @@ static bool
 conn_host_verified(struct conn *c)
 {
 	struct txn *t = &c->txn;
-	bool        match = t->target.port == conn_orig_port(c);
+	bool        match = false;
 	char        ip[64];
 
-	for (size_t i = 0; match && i < c->resolve.naddrs; i++) {
+	for (size_t i = 0; !match && i < c->resolve.naddrs; i++) {
 		struct sockaddr_storage a = c->resolve.addrs[i];
 
 		sockaddr_unmap(&a);
-		if (same_host(&a, &c->orig_dst))
-			break;
-		if (i + 1 == c->resolve.naddrs)
-			match = false;
+		match = same_host(&a, &c->orig_dst);
 	}
-	if (c->resolve.naddrs == 0)
-		match = false;
-	if (match)
+	if (match && t->target.port == conn_orig_port(c))
 		return true;
 	sockaddr_ip(&c->orig_dst, ip, sizeof(ip));
 	if (c->conf->host_verify_strict) {

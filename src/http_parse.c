@@ -51,14 +51,6 @@ struct list_iter {
 	bool             done;
 };
 
-static enum parse_result
-fail(const char **why, const char *msg)
-{
-	if (why != NULL)
-		*why = msg;
-	return PARSE_ERROR;
-}
-
 static bool
 is_digit(uint8_t c)
 {
@@ -179,22 +171,22 @@ http_head_find_end(struct http_head_scan *scan, const uint8_t *p, size_t len,
 	size_t i;
 
 	if (scan->pos > len)
-		return fail(why, "input shrank while scanning a head");
+		return parse_fail(why, "input shrank while scanning a head");
 	for (i = scan->pos; i < len; i++) {
 		uint8_t c = p[i];
 
 		/* RFC 9112 2.2: leading CRLF is refused, not skipped */
 		if (i == 0 && (is_ows(c) || c == '\r' || c == '\n'))
-			return fail(why, "whitespace before the start line");
+			return parse_fail(why, "whitespace before the start line");
 		if (c == '\0')
-			return fail(why, "NUL in head");
+			return parse_fail(why, "NUL in head");
 		if (i > 0 && p[i - 1] == '\r' && c != '\n')
-			return fail(why, "bare CR in head");
+			return parse_fail(why, "bare CR in head");
 		if (c != '\n')
 			continue;
 		/* i > 0: a LF at 0 was refused above */
 		if (p[i - 1] != '\r')
-			return fail(why, "bare LF in head");
+			return parse_fail(why, "bare LF in head");
 		/* p[i - 2] is LF only if it ended a line: CR LF CR LF */
 		if (i >= 3 && p[i - 2] == '\n') {
 			scan->pos = i + 1;
@@ -226,14 +218,14 @@ next_line(struct cursor *c, const uint8_t **line, size_t *line_len,
 
 	for (i = c->pos; i < c->len; i++) {
 		if (c->p[i] == '\n')
-			return fail(why, "bare LF in head");
+			return parse_fail(why, "bare LF in head");
 		if (c->p[i] == '\r')
 			break;
 	}
 	if (c->len - i < 2)
-		return fail(why, "head does not end with an empty line");
+		return parse_fail(why, "head does not end with an empty line");
 	if (c->p[i + 1] != '\n')
-		return fail(why, "bare CR in head");
+		return parse_fail(why, "bare CR in head");
 	*line = c->p + c->pos;
 	*line_len = i - c->pos;
 	c->pos = i + 2;
@@ -246,9 +238,9 @@ parse_version(const uint8_t *p, size_t len, int *minor, const char **why)
 {
 	if (len != 8 || memcmp(p, "HTTP/", 5) != 0 || !is_digit(p[5]) ||
 	    p[6] != '.' || !is_digit(p[7]))
-		return fail(why, "malformed HTTP version");
+		return parse_fail(why, "malformed HTTP version");
 	if (p[5] != '1' || p[7] > '1')
-		return fail(why, "unsupported HTTP version");
+		return parse_fail(why, "unsupported HTTP version");
 	*minor = p[7] - '0';
 	return PARSE_OK;
 }
@@ -305,19 +297,19 @@ static enum parse_result
 check_target_form(struct http_span method, struct http_span t, const char **why)
 {
 	if (memchr(t.p, '#', t.len) != NULL)
-		return fail(why, "fragment in request target");
+		return parse_fail(why, "fragment in request target");
 	if (span_is(method, "CONNECT")) {
 		if (!is_authority_form(t))
-			return fail(why, "CONNECT target is not host:port");
+			return parse_fail(why, "CONNECT target is not host:port");
 		return PARSE_OK;
 	}
 	if (span_is(t, "*")) {
 		if (!span_is(method, "OPTIONS"))
-			return fail(why, "asterisk target without OPTIONS");
+			return parse_fail(why, "asterisk target without OPTIONS");
 		return PARSE_OK;
 	}
 	if (span_at(t, 0) != '/' && !is_absolute_uri(t))
-		return fail(why, "request target is neither a path nor a URI");
+		return parse_fail(why, "request target is neither a path nor a URI");
 	return PARSE_OK;
 }
 
@@ -330,18 +322,18 @@ parse_request_line(const uint8_t *p, size_t len, struct http_head *out,
 
 	m = token_len(p, len);
 	if (m == 0 || m == len || p[m] != ' ')
-		return fail(why, "invalid method");
+		return parse_fail(why, "invalid method");
 	/* the target starts at m + 1 and runs for t bytes */
 	t = 0;
 	while (t < len - m - 1 && is_vchar(p[m + 1 + t]))
 		t++;
 	if (t == 0)
-		return fail(why, "empty request target");
+		return parse_fail(why, "empty request target");
 	v = m + 1 + t; /* the SP before the version */
 	if (v == len)
-		return fail(why, "no HTTP version");
+		return parse_fail(why, "no HTTP version");
 	if (p[v] != ' ')
-		return fail(why, "invalid character in request target");
+		return parse_fail(why, "invalid character in request target");
 	out->method = span(p, m);
 	out->target = span(p + m + 1, t);
 	if (parse_version(p + v + 1, len - v - 1, &out->version_minor, why) !=
@@ -361,18 +353,18 @@ parse_status_line(const uint8_t *p, size_t len, struct http_head *out,
 	size_t i;
 
 	if (len < 8)
-		return fail(why, "malformed status line");
+		return parse_fail(why, "malformed status line");
 	if (parse_version(p, 8, &out->version_minor, why) != PARSE_OK)
 		return PARSE_ERROR;
 	if (len < 12 || p[8] != ' ' || !is_digit(p[9]) || !is_digit(p[10]) ||
 	    !is_digit(p[11]) || (len > 12 && p[12] != ' '))
-		return fail(why, "malformed status code");
+		return parse_fail(why, "malformed status code");
 	out->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
 	if (out->status < 100 || out->status > 599)
-		return fail(why, "status code out of range");
+		return parse_fail(why, "status code out of range");
 	for (i = 13; i < len; i++) {
 		if (!is_field_byte(p[i]))
-			return fail(why, "control character in reason phrase");
+			return parse_fail(why, "control character in reason phrase");
 	}
 	out->reason = len > 13 ? span(p + 13, len - 13) : span(p + len, 0);
 	return PARSE_OK;
@@ -387,18 +379,18 @@ parse_field_line(const uint8_t *p, size_t len, struct http_header *h,
 
 	/* RFC 9112 5.2: obs-fold, which we reject (400, or 502 upstream) */
 	if (is_ows(p[0]))
-		return fail(why, "obsolete line folding");
+		return parse_fail(why, "obsolete line folding");
 	n = token_len(p, len);
 	if (n == 0 || n == len)
-		return fail(why, "invalid field name");
+		return parse_fail(why, "invalid field name");
 	/* RFC 9112 5.1: a server MUST reject this with 400 */
 	if (is_ows(p[n]))
-		return fail(why, "whitespace between field name and colon");
+		return parse_fail(why, "whitespace between field name and colon");
 	if (p[n] != ':')
-		return fail(why, "invalid field name");
+		return parse_fail(why, "invalid field name");
 	for (i = n + 1; i < len; i++) {
 		if (!is_field_byte(p[i]))
-			return fail(why, "control character in field value");
+			return parse_fail(why, "control character in field value");
 	}
 	h->name = span(p, n);
 	h->value = trim_ows((const char *)p + n + 1, len - n - 1);
@@ -418,7 +410,7 @@ parse_fields(struct cursor *c, struct http_head *out, const char **why)
 		if (len == 0)
 			break;
 		if (out->nheaders == HTTP_MAX_HEADERS)
-			return fail(why, "too many header fields");
+			return parse_fail(why, "too many header fields");
 		if (parse_field_line(line, len, &out->headers[out->nheaders],
 		                     why) != PARSE_OK)
 			return PARSE_ERROR;
@@ -594,9 +586,9 @@ check_content_length(const struct http_head *h, struct fields *f,
 		list_init(&it, h->headers[i].value);
 		while (list_next(&it, &elem)) {
 			if (!parse_decimal(elem, &v))
-				return fail(why, "invalid Content-Length");
+				return parse_fail(why, "invalid Content-Length");
 			if (f->has_length && v != f->length)
-				return fail(why, "conflicting Content-Length");
+				return parse_fail(why, "conflicting Content-Length");
 			f->has_length = true;
 			f->length = v;
 		}
@@ -615,15 +607,15 @@ check_coding(struct http_span elem, bool *chunked, const char **why)
 	struct http_span rest;
 
 	if (*chunked)
-		return fail(why, "chunked is not the final transfer coding");
+		return parse_fail(why, "chunked is not the final transfer coding");
 	if (n == 0)
-		return fail(why, "invalid Transfer-Encoding");
+		return parse_fail(why, "invalid Transfer-Encoding");
 	*chunked = http_span_eq(span((const uint8_t *)elem.p, n), "chunked");
 	if (n == elem.len)
 		return PARSE_OK;
 	rest = trim_ows(elem.p + n, elem.len - n);
 	if (*chunked || rest.len == 0 || span_at(rest, 0) != ';')
-		return fail(why, "invalid Transfer-Encoding");
+		return parse_fail(why, "invalid Transfer-Encoding");
 	return PARSE_OK;
 }
 
@@ -661,10 +653,10 @@ check_fields(const struct http_head *h, struct fields *f, const char **why)
 		return PARSE_ERROR;
 	/* RFC 9112 6.1: faulty framing; we refuse the message */
 	if (f->te != TE_NONE && h->version_minor == 0)
-		return fail(why, "Transfer-Encoding in HTTP/1.0");
+		return parse_fail(why, "Transfer-Encoding in HTTP/1.0");
 	/* RFC 9112 6.3 (3): "ought to be handled as an error" */
 	if (f->te != TE_NONE && f->has_length)
-		return fail(why, "both Transfer-Encoding and Content-Length");
+		return parse_fail(why, "both Transfer-Encoding and Content-Length");
 	return PARSE_OK;
 }
 
@@ -694,9 +686,9 @@ check_host(const struct http_head *h, const char **why)
 			n++;
 	}
 	if (n > 1)
-		return fail(why, "several Host fields");
+		return parse_fail(why, "several Host fields");
 	if (n == 0 && h->version_minor >= 1)
-		return fail(why, "HTTP/1.1 request without Host");
+		return parse_fail(why, "HTTP/1.1 request without Host");
 	return PARSE_OK;
 }
 
@@ -720,7 +712,7 @@ http_request_framing(const struct http_head *req, struct http_framing *out,
 		return PARSE_ERROR;
 	/* RFC 9112 6.3 (4): the server MUST respond 400 */
 	if (f.te == TE_OTHER)
-		return fail(why, "Transfer-Encoding does not end in chunked");
+		return parse_fail(why, "Transfer-Encoding does not end in chunked");
 	if (f.te == TE_CHUNKED) {
 		out->body = HTTP_BODY_CHUNKED;
 	} else if (f.has_length) {
@@ -791,13 +783,13 @@ chunked_size_digit(struct http_chunked *ch, uint8_t c, const char **why)
 
 	if (v >= 0) {
 		if (ch->digits == 16)
-			return fail(why, "chunk size over 16 hex digits");
+			return parse_fail(why, "chunk size over 16 hex digits");
 		ch->remaining = ch->remaining << 4 | (uint64_t)v;
 		ch->digits++;
 		return PARSE_AGAIN;
 	}
 	if (ch->digits == 0)
-		return fail(why, "invalid chunk size");
+		return parse_fail(why, "invalid chunk size");
 	if (c == '\r')
 		ch->state = CH_SIZE_LF;
 	else if (c == ';')
@@ -805,7 +797,7 @@ chunked_size_digit(struct http_chunked *ch, uint8_t c, const char **why)
 	else if (is_ows(c))
 		ch->state = CH_SIZE_BWS; /* RFC 9112 7.1.1: BWS before ';' */
 	else
-		return fail(why, "invalid chunk size");
+		return parse_fail(why, "invalid chunk size");
 	return PARSE_AGAIN;
 }
 
@@ -814,9 +806,9 @@ static enum parse_result
 chunked_size_byte(struct http_chunked *ch, uint8_t c, const char **why)
 {
 	if (c != '\r' && ++ch->line_len > HTTP_CHUNK_LINE_MAX)
-		return fail(why, "chunk size line too long");
+		return parse_fail(why, "chunk size line too long");
 	if (c == '\n')
-		return fail(why, "bare LF in chunk size line");
+		return parse_fail(why, "bare LF in chunk size line");
 	switch (ch->state) {
 	case CH_SIZE:
 		return chunked_size_digit(ch, c, why);
@@ -825,13 +817,13 @@ chunked_size_byte(struct http_chunked *ch, uint8_t c, const char **why)
 		if (c == ';')
 			ch->state = CH_EXT;
 		else if (!is_ows(c))
-			return fail(why, "invalid chunk size line");
+			return parse_fail(why, "invalid chunk size line");
 		return PARSE_AGAIN;
 	default: /* CH_EXT */
 		if (c == '\r')
 			ch->state = CH_SIZE_LF;
 		else if (!is_field_byte(c))
-			return fail(why,
+			return parse_fail(why,
 			            "control character in chunk extension");
 		return PARSE_AGAIN;
 	}
@@ -842,7 +834,7 @@ static enum parse_result
 chunked_size_end(struct http_chunked *ch, uint8_t c, const char **why)
 {
 	if (c != '\n')
-		return fail(why, "bare CR in chunk size line");
+		return parse_fail(why, "bare CR in chunk size line");
 	ch->state = ch->remaining > 0 ? CH_DATA : CH_TRAILER;
 	ch->line_len = 0;
 	ch->digits = 0;
@@ -854,9 +846,9 @@ static enum parse_result
 chunked_data_end(struct http_chunked *ch, uint8_t c, const char **why)
 {
 	if (ch->state == CH_DATA_CR && c != '\r')
-		return fail(why, "missing CRLF after chunk data");
+		return parse_fail(why, "missing CRLF after chunk data");
 	if (ch->state == CH_DATA_LF && c != '\n')
-		return fail(why, "missing CRLF after chunk data");
+		return parse_fail(why, "missing CRLF after chunk data");
 	ch->state = ch->state == CH_DATA_CR ? CH_DATA_LF : CH_SIZE;
 	return PARSE_AGAIN;
 }
@@ -870,9 +862,9 @@ chunked_trailer_start(struct http_chunked *ch, uint8_t c, const char **why)
 	else if (is_tchar(c))
 		ch->state = CH_TRAILER_NAME;
 	else if (is_ows(c))
-		return fail(why, "obsolete line folding in trailer");
+		return parse_fail(why, "obsolete line folding in trailer");
 	else
-		return fail(why, "invalid trailer field");
+		return parse_fail(why, "invalid trailer field");
 	return PARSE_AGAIN;
 }
 
@@ -882,7 +874,7 @@ chunked_trailer_byte(struct http_chunked *ch, uint8_t c, const char **why)
 {
 	if (ch->state != CH_END_LF && !(ch->state == CH_TRAILER && c == '\r') &&
 	    ++ch->trailer_len > HTTP_TRAILER_MAX)
-		return fail(why, "trailer section too long");
+		return parse_fail(why, "trailer section too long");
 	switch (ch->state) {
 	case CH_TRAILER:
 		return chunked_trailer_start(ch, c, why);
@@ -890,21 +882,21 @@ chunked_trailer_byte(struct http_chunked *ch, uint8_t c, const char **why)
 		if (c == ':')
 			ch->state = CH_TRAILER_VALUE;
 		else if (is_ows(c))
-			return fail(why,
+			return parse_fail(why,
 			            "whitespace between field name and colon");
 		else if (!is_tchar(c))
-			return fail(why, "invalid trailer field");
+			return parse_fail(why, "invalid trailer field");
 		return PARSE_AGAIN;
 	case CH_TRAILER_VALUE:
 		if (c == '\r')
 			ch->state = CH_TRAILER_LF;
 		else if (!is_field_byte(c))
-			return fail(why, "control character in trailer field");
+			return parse_fail(why, "control character in trailer field");
 		return PARSE_AGAIN;
 	case CH_TRAILER_LF:
 	case CH_END_LF:
 		if (c != '\n')
-			return fail(why, "bare CR in trailer section");
+			return parse_fail(why, "bare CR in trailer section");
 		if (ch->state == CH_END_LF) {
 			ch->state = CH_DONE;
 			return PARSE_OK;
@@ -912,7 +904,7 @@ chunked_trailer_byte(struct http_chunked *ch, uint8_t c, const char **why)
 		ch->state = CH_TRAILER;
 		return PARSE_AGAIN;
 	default:
-		return fail(why, "chunked decoder in a bad state");
+		return parse_fail(why, "chunked decoder in a bad state");
 	}
 }
 
@@ -949,7 +941,7 @@ http_chunked_parse(struct http_chunked *ch, const uint8_t *p, size_t len,
 	if (ch->state == CH_DONE)
 		return PARSE_OK;
 	if (ch->state == CH_FAILED)
-		return fail(why, "chunked body already failed");
+		return parse_fail(why, "chunked body already failed");
 	while (i < len && r == PARSE_AGAIN) {
 		if (ch->state == CH_DATA) {
 			size_t left = len - i;

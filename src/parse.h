@@ -12,4 +12,13 @@ enum parse_result {
 	PARSE_ERROR,  /* malformed: *why says what */
 };
 
+/* PARSE_ERROR, with *why (when why is not NULL) set to msg. */
+static inline enum parse_result
+parse_fail(const char **why, const char *msg)
+{
+	if (why != NULL)
+		*why = msg;
+	return PARSE_ERROR;
+}
+
 #endif /* BASCULE_PARSE_H */

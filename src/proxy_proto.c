@@ -45,14 +45,6 @@
 
 static const uint8_t v2_sig[] = PROXY_PROTO_V2_SIG;
 
-static enum parse_result
-fail(const char **why, const char *msg)
-{
-	if (why != NULL)
-		*why = msg;
-	return PARSE_ERROR;
-}
-
 static bool
 is_digit(uint8_t c)
 {
@@ -197,10 +189,10 @@ line_sep(struct line *l, uint8_t c, const char **why)
 		return PARSE_OK;
 	}
 	if (got == '\n')
-		return fail(why, "bare LF in PROXY v1 line");
+		return parse_fail(why, "bare LF in PROXY v1 line");
 	if (got == '\r')
-		return fail(why, "PROXY v1 line ends early");
-	return fail(why, "PROXY v1 line goes on after the destination port");
+		return parse_fail(why, "PROXY v1 line ends early");
+	return parse_fail(why, "PROXY v1 line goes on after the destination port");
 }
 
 /*
@@ -217,14 +209,14 @@ line_end(struct line *l, struct proxy_hdr *out, const char **why)
 			if (l->len - l->pos < 2)
 				return PARSE_AGAIN;
 			if (l->p[l->pos + 1] != '\n')
-				return fail(why, "bare CR in PROXY v1 line");
+				return parse_fail(why, "bare CR in PROXY v1 line");
 			out->len = l->pos + 2;
 			return PARSE_OK;
 		}
 		if (c == '\n')
-			return fail(why, "bare LF in PROXY v1 line");
+			return parse_fail(why, "bare LF in PROXY v1 line");
 		if (c < 0x20 || c > 0x7e)
-			return fail(why,
+			return parse_fail(why,
 			            "control or 8-bit byte in PROXY v1 line");
 	}
 	return PARSE_AGAIN;
@@ -348,7 +340,7 @@ v1_tcp(struct line *l, bool v6, struct proxy_hdr *out, const char **why)
 		f = line_field(l, &whole);
 		if (v6 ? !v1_ipv6(f, whole, addr[i])
 		       : !v1_ipv4(f, whole, addr[i]))
-			return fail(
+			return parse_fail(
 			        why,
 			        v6 ? "invalid IPv6 address in PROXY v1 line"
 			           : "invalid IPv4 address in PROXY v1 line");
@@ -360,7 +352,7 @@ v1_tcp(struct line *l, bool v6, struct proxy_hdr *out, const char **why)
 	for (i = 0; i < 2; i++) {
 		f = line_field(l, &whole);
 		if (!v1_port(f, whole, port[i]))
-			return fail(why, "invalid port in PROXY v1 line");
+			return parse_fail(why, "invalid port in PROXY v1 line");
 		if (!whole)
 			return PARSE_AGAIN;
 		if (line_sep(l, i == 0 ? ' ' : '\r', why) != PARSE_OK)
@@ -370,7 +362,7 @@ v1_tcp(struct line *l, bool v6, struct proxy_hdr *out, const char **why)
 	if (l->pos == l->len)
 		return PARSE_AGAIN;
 	if (l->p[l->pos] != '\n')
-		return fail(why, "bare CR in PROXY v1 line");
+		return parse_fail(why, "bare CR in PROXY v1 line");
 	for (i = 0; i < 2; i++) {
 		struct sockaddr_storage *ss = i == 0 ? &out->src : &out->dst;
 		socklen_t *sslen = i == 0 ? &out->src_len : &out->dst_len;
@@ -399,7 +391,7 @@ v1_line(struct line *l, struct proxy_hdr *out, const char **why)
 	case V1_PARTIAL:
 		return PARSE_AGAIN;
 	case V1_BAD:
-		return fail(why, "unknown protocol in PROXY v1 line");
+		return parse_fail(why, "unknown protocol in PROXY v1 line");
 	case V1_UNKNOWN:
 		/* 2.1: the receiver "must ignore anything presented before
 		 * the CRLF" and use the connection's own addresses */
@@ -414,7 +406,7 @@ v1_line(struct line *l, struct proxy_hdr *out, const char **why)
 		               ? PARSE_ERROR
 		               : v1_tcp(l, true, out, why);
 	}
-	return fail(why, "unknown protocol in PROXY v1 line");
+	return parse_fail(why, "unknown protocol in PROXY v1 line");
 }
 
 static enum parse_result
@@ -429,7 +421,7 @@ v1_parse(const uint8_t *p, size_t len, struct proxy_hdr *out, const char **why)
 	/* 2.1: "If the CRLF sequence is not found in the first 107
 	 * characters, the receiver should declare the line invalid." */
 	if (r == PARSE_AGAIN && len >= PROXY_PROTO_V1_MAX)
-		return fail(why, "PROXY v1 line longer than 107 bytes");
+		return parse_fail(why, "PROXY v1 line longer than 107 bytes");
 	if (r == PARSE_OK)
 		out->version = 1;
 	return r;
@@ -462,7 +454,7 @@ static enum parse_result
 tlv_once(struct proxy_span *dst, struct proxy_span v, const char **why)
 {
 	if (dst->p != NULL)
-		return fail(why, "repeated TLV in PROXY v2 header");
+		return parse_fail(why, "repeated TLV in PROXY v2 header");
 	*dst = v;
 	return PARSE_OK;
 }
@@ -475,9 +467,9 @@ v2_ssl(struct proxy_span v, struct proxy_hdr *out, const char **why)
 	uint8_t           type;
 
 	if (out->ssl)
-		return fail(why, "repeated TLV in PROXY v2 header");
+		return parse_fail(why, "repeated TLV in PROXY v2 header");
 	if (v.len < 5)
-		return fail(why, "PROXY v2 SSL TLV too short");
+		return parse_fail(why, "PROXY v2 SSL TLV too short");
 	out->ssl = true;
 	out->ssl_client = v.p[0];
 	out->ssl_verify = get_be32(v.p + 1);
@@ -486,7 +478,7 @@ v2_ssl(struct proxy_span v, struct proxy_hdr *out, const char **why)
 		enum parse_result r = PARSE_OK;
 
 		if (!proxy_proto_tlv_next(&rest, &type, &sub))
-			return fail(why,
+			return parse_fail(why,
 			            "PROXY v2 SSL sub-TLV overruns its TLV");
 		if (type == PROXY_PROTO_SSL_VERSION)
 			r = tlv_once(&out->ssl_version, sub, why);
@@ -529,7 +521,7 @@ v2_tlvs(const uint8_t *hdr, size_t len, struct proxy_hdr *out, const char **why)
 		enum parse_result r = PARSE_OK;
 
 		if (!proxy_proto_tlv_next(&rest, &type, &v))
-			return fail(why, "PROXY v2 TLV overruns the header");
+			return parse_fail(why, "PROXY v2 TLV overruns the header");
 		switch (type) {
 		case PROXY_PROTO_TLV_ALPN:
 			r = tlv_once(&out->alpn, v, why);
@@ -539,16 +531,16 @@ v2_tlvs(const uint8_t *hdr, size_t len, struct proxy_hdr *out, const char **why)
 			break;
 		case PROXY_PROTO_TLV_UNIQUE_ID:
 			if (v.len > PROXY_PROTO_UNIQUE_ID_MAX)
-				return fail(why, "PROXY v2 unique ID over 128 "
+				return parse_fail(why, "PROXY v2 unique ID over 128 "
 				                 "bytes");
 			r = tlv_once(&out->unique_id, v, why);
 			break;
 		case PROXY_PROTO_TLV_CRC32C:
 			if (v.len != 4)
-				return fail(why, "PROXY v2 CRC32C TLV not 4 "
+				return parse_fail(why, "PROXY v2 CRC32C TLV not 4 "
 				                 "bytes");
 			if (crc != NULL)
-				return fail(why, "repeated TLV in PROXY v2 "
+				return parse_fail(why, "repeated TLV in PROXY v2 "
 				                 "header");
 			crc = v.p;
 			break;
@@ -563,7 +555,7 @@ v2_tlvs(const uint8_t *hdr, size_t len, struct proxy_hdr *out, const char **why)
 	}
 	if (crc != NULL) {
 		if (!v2_crc_matches(hdr, len, crc))
-			return fail(why, "PROXY v2 CRC32C mismatch");
+			return parse_fail(why, "PROXY v2 CRC32C mismatch");
 		out->crc32c = true;
 	}
 	return PARSE_OK;
@@ -604,24 +596,24 @@ v2_parse(const uint8_t *p, size_t len, struct proxy_hdr *out, const char **why)
 	 * accept this value"; commands other than LOCAL and PROXY "must"
 	 * make receivers drop the connection */
 	if ((p[12] & 0xf0) != V2_VERSION)
-		return fail(why, "PROXY v2 header of another version");
+		return parse_fail(why, "PROXY v2 header of another version");
 	cmd = p[12] & 0x0f;
 	if (cmd != V2_CMD_LOCAL && cmd != V2_CMD_PROXY)
-		return fail(why, "unknown command in PROXY v2 header");
+		return parse_fail(why, "unknown command in PROXY v2 header");
 	if (len == 13)
 		return PARSE_AGAIN;
 	if ((n = v2_addr_len(p[13])) < 0)
-		return fail(why, "unknown family or transport in PROXY v2");
+		return parse_fail(why, "unknown family or transport in PROXY v2");
 	addr_len = (size_t)n;
 	if (len < V2_FIXED)
 		return PARSE_AGAIN;
 	total = V2_FIXED + ((size_t)p[14] << 8 | p[15]);
 	if (total > PROXY_PROTO_V2_MAX)
-		return fail(why, "PROXY v2 header longer than we accept");
+		return parse_fail(why, "PROXY v2 header longer than we accept");
 	/* 2.2: LOCAL: "discard the protocol block including the family
 	 * which is ignored"; PROXY needs its addresses */
 	if (total - V2_FIXED < addr_len && cmd == V2_CMD_PROXY)
-		return fail(why, "PROXY v2 length too short for its addresses");
+		return parse_fail(why, "PROXY v2 length too short for its addresses");
 	if (len < total)
 		return PARSE_AGAIN;
 	out->version = 2;
@@ -659,7 +651,7 @@ proxy_proto_parse(const uint8_t *p, size_t len, struct proxy_hdr *out,
 		return v1_parse(p, len, out, why);
 	if (agrees(p, len, v2_sig, PROXY_PROTO_V2_SIG_LEN))
 		return v2_parse(p, len, out, why);
-	return fail(why, "not a PROXY protocol header");
+	return parse_fail(why, "not a PROXY protocol header");
 }
 
 /*

@@ -23,14 +23,6 @@ static const uint8_t hrr_random[32] = {
 	0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 };
 
-static enum parse_result
-fail(const char **why, const char *msg)
-{
-	if (why != NULL)
-		*why = msg;
-	return PARSE_ERROR;
-}
-
 static uint16_t
 get16(const uint8_t *p)
 {
@@ -283,7 +275,7 @@ static enum parse_result
 reasm_fail(struct tls_hs_reasm *r, const char **why, const char *msg)
 {
 	r->error = msg;
-	return fail(why, msg);
+	return parse_fail(why, msg);
 }
 
 static enum parse_result
@@ -430,7 +422,7 @@ tls_peek_reasm_next(struct tls_hs_reasm *r, const uint8_t *p, size_t len,
 	enum parse_result res;
 
 	if (r->error != NULL)
-		return fail(why, r->error);
+		return parse_fail(why, r->error);
 	if (r->end != 0)
 		return report_end(r, out);
 	if (len < r->pos)
@@ -581,13 +573,13 @@ walk_extensions(struct tls_span list, unsigned *count, ext_fn *ext_cb,
 	*count = 0;
 	while (tls_peek_ext_next(&list, &type, &data)) {
 		if (seen_before(seen, type))
-			return fail(why, "duplicate extension");
+			return parse_fail(why, "duplicate extension");
 		(*count)++;
 		if (ext_cb(hello, type, data, why) != PARSE_OK)
 			return PARSE_ERROR;
 	}
 	if (list.len != 0)
-		return fail(why, "malformed extension block");
+		return parse_fail(why, "malformed extension block");
 	return PARSE_OK;
 }
 
@@ -598,11 +590,11 @@ hello_start(struct reader *r, uint16_t *version, struct tls_span *random,
 {
 	if (!read_u16(r, version) || !read_bytes(r, 32, random) ||
 	    !read_vec8(r, session_id))
-		return fail(why, "truncated hello");
+		return parse_fail(why, "truncated hello");
 	if (*version >> 8 != 3)
-		return fail(why, "unsupported hello version");
+		return parse_fail(why, "unsupported hello version");
 	if (session_id->len > 32)
-		return fail(why, "session_id longer than 32 bytes");
+		return parse_fail(why, "session_id longer than 32 bytes");
 	return PARSE_OK;
 }
 
@@ -626,20 +618,20 @@ check_host_name(struct tls_span name, const char **why)
 	if (n > 0 && name.p[n - 1] == '.')
 		n--;
 	if (n == 0 || n > 253)
-		return fail(why, "server name length out of range");
+		return parse_fail(why, "server name length out of range");
 	for (i = 0; i < n; i++) {
 		if (name.p[i] == '.') {
 			if (label == 0)
-				return fail(why, "empty label in server name");
+				return parse_fail(why, "empty label in server name");
 			label = 0;
 		} else if (!is_ldh_or_underscore(name.p[i])) {
-			return fail(why, "invalid character in server name");
+			return parse_fail(why, "invalid character in server name");
 		} else if (++label > 63) {
-			return fail(why, "server name label over 63 bytes");
+			return parse_fail(why, "server name label over 63 bytes");
 		}
 	}
 	if (label == 0)
-		return fail(why, "empty label in server name");
+		return parse_fail(why, "empty label in server name");
 	return PARSE_OK;
 }
 
@@ -656,14 +648,14 @@ client_sni(struct tls_client_hello *ch, struct tls_span data, const char **why)
 	uint8_t         type;
 
 	if (!read_whole_vec(data, 2, &list))
-		return fail(why, "malformed server_name extension");
+		return parse_fail(why, "malformed server_name extension");
 	r = reader_of(list);
 	if (!read_u8(&r, &type) || !read_vec16(&r, &ch->sni))
-		return fail(why, "malformed server_name extension");
+		return parse_fail(why, "malformed server_name extension");
 	if (type != 0)
-		return fail(why, "server_name is not a host_name");
+		return parse_fail(why, "server_name is not a host_name");
 	if (r.left != 0)
-		return fail(why, "more than one server_name");
+		return parse_fail(why, "more than one server_name");
 	return check_host_name(ch->sni, why);
 }
 
@@ -726,39 +718,39 @@ client_ext_cb(void *hello, uint16_t type, struct tls_span data,
 
 	/* RFC 8446 4.2.11: pre_shared_key MUST be the last extension */
 	if (ch->has_pre_shared_key)
-		return fail(why, "pre_shared_key is not the last extension");
+		return parse_fail(why, "pre_shared_key is not the last extension");
 	switch (type) {
 	case TLS_EXT_SERVER_NAME:
 		return client_sni(ch, data, why);
 	case TLS_EXT_ALPN:
 		if (!alpn_list_ok(data, &ch->alpn))
-			return fail(why, "malformed ALPN extension");
+			return parse_fail(why, "malformed ALPN extension");
 		break;
 	case TLS_EXT_SUPPORTED_VERSIONS:
 		if (!client_versions_ok(ch, data))
-			return fail(why,
+			return parse_fail(why,
 			            "malformed supported_versions extension");
 		break;
 	case TLS_EXT_SUPPORTED_GROUPS:
 		if (!read_whole_vec(data, 2, &ch->supported_groups) ||
 		    !u16_list_ok(ch->supported_groups, &ch->grease.groups))
-			return fail(why,
+			return parse_fail(why,
 			            "malformed supported_groups extension");
 		break;
 	case TLS_EXT_KEY_SHARE:
 		if (!client_key_shares_ok(ch, data))
-			return fail(why, "malformed key_share extension");
+			return parse_fail(why, "malformed key_share extension");
 		break;
 	case TLS_EXT_SIGNATURE_ALGORITHMS:
 		if (!read_whole_vec(data, 2, &ch->signature_algorithms) ||
 		    !u16_list_ok(ch->signature_algorithms,
 		                 &ch->grease.signature_algorithms))
-			return fail(why,
+			return parse_fail(why,
 			            "malformed signature_algorithms extension");
 		break;
 	case TLS_EXT_EXTENDED_MASTER_SECRET:
 		if (data.len != 0)
-			return fail(
+			return parse_fail(
 			        why,
 			        "malformed extended_master_secret extension");
 		ch->has_extended_master_secret = true;
@@ -798,16 +790,16 @@ tls_peek_client_hello(const uint8_t *body, size_t len,
 		return PARSE_ERROR;
 	if (!read_vec16(&r, &ch.cipher_suites) ||
 	    !read_vec8(&r, &ch.compression_methods))
-		return fail(why, "truncated ClientHello");
+		return parse_fail(why, "truncated ClientHello");
 	if (!u16_list_ok(ch.cipher_suites, &ch.grease.cipher_suites))
-		return fail(why, "malformed cipher_suites");
+		return parse_fail(why, "malformed cipher_suites");
 	/* RFC 5246 7.4.1.2: the list MUST contain null */
 	if (cm->len == 0 || memchr(cm->p, 0, cm->len) == NULL)
-		return fail(why, "no null compression method");
+		return parse_fail(why, "no null compression method");
 	/* RFC 5246 7.4.1.2: nothing after compression, or extensions */
 	if (r.left > 0) {
 		if (!read_vec16(&r, &ch.extensions) || r.left != 0)
-			return fail(why, "extensions length mismatch");
+			return parse_fail(why, "extensions length mismatch");
 		if (walk_extensions(ch.extensions, &ch.n_extensions,
 		                    client_ext_cb, &ch, why) != PARSE_OK)
 			return PARSE_ERROR;
@@ -826,9 +818,9 @@ server_version(struct tls_server_hello *sh, struct tls_span data,
 	struct reader r = reader_of(data);
 
 	if (!read_u16(&r, &sh->version) || r.left != 0)
-		return fail(why, "malformed supported_versions extension");
+		return parse_fail(why, "malformed supported_versions extension");
 	if (sh->version < TLS_VERSION_TLS13 || tls_peek_is_grease(sh->version))
-		return fail(why, "supported_versions selects no TLS 1.3");
+		return parse_fail(why, "supported_versions selects no TLS 1.3");
 	return PARSE_OK;
 }
 
@@ -846,7 +838,7 @@ server_key_share(struct tls_server_hello *sh, struct tls_span data,
 	    (!sh->hello_retry_request &&
 	     (!read_vec16(&r, &sh->key_share) || sh->key_share.len == 0)) ||
 	    r.left != 0)
-		return fail(why, "malformed key_share extension");
+		return parse_fail(why, "malformed key_share extension");
 	return PARSE_OK;
 }
 
@@ -868,11 +860,11 @@ server_ext_cb(void *hello, uint16_t type, struct tls_span data,
 	case TLS_EXT_ALPN: /* RFC 7301 3.1: exactly one protocol */
 		if (!read_whole_vec(data, 2, &list) ||
 		    !tls_peek_alpn_next(&list, &sh->alpn) || list.len != 0)
-			return fail(why, "malformed ALPN extension");
+			return parse_fail(why, "malformed ALPN extension");
 		break;
 	case TLS_EXT_EXTENDED_MASTER_SECRET:
 		if (data.len != 0)
-			return fail(
+			return parse_fail(
 			        why,
 			        "malformed extended_master_secret extension");
 		sh->has_extended_master_secret = true;
@@ -880,7 +872,7 @@ server_ext_cb(void *hello, uint16_t type, struct tls_span data,
 	case TLS_EXT_PRE_SHARED_KEY: /* uint16 selected_identity */
 		r = reader_of(data);
 		if (!read_u16(&r, &identity) || r.left != 0)
-			return fail(why, "malformed pre_shared_key extension");
+			return parse_fail(why, "malformed pre_shared_key extension");
 		sh->has_pre_shared_key = true;
 		break;
 	default:
@@ -898,13 +890,13 @@ server_negotiated(struct tls_server_hello *sh, const char **why)
 {
 	if (sh->version == 0) {
 		if (sh->hello_retry_request)
-			return fail(why, "HelloRetryRequest without "
+			return parse_fail(why, "HelloRetryRequest without "
 			                 "supported_versions");
 		if (sh->legacy_version > TLS_VERSION_TLS12)
-			return fail(why, "unsupported hello version");
+			return parse_fail(why, "unsupported hello version");
 		sh->version = sh->legacy_version;
 	} else if (sh->legacy_version != TLS_VERSION_TLS12) {
-		return fail(why, "legacy_version is not 0x0303");
+		return parse_fail(why, "legacy_version is not 0x0303");
 	}
 	sh->tls13 = sh->version == TLS_VERSION_TLS13;
 	return PARSE_OK;
@@ -928,15 +920,15 @@ tls_peek_server_hello(const uint8_t *body, size_t len,
 	                why) != PARSE_OK)
 		return PARSE_ERROR;
 	if (!read_u16(&r, &sh.cipher_suite) || !read_u8(&r, &compression))
-		return fail(why, "truncated ServerHello");
+		return parse_fail(why, "truncated ServerHello");
 	if (compression != 0)
-		return fail(why, "compression method not null");
+		return parse_fail(why, "compression method not null");
 	sh.hello_retry_request = memcmp(sh.random.p, hrr_random, 32) == 0;
 	sh.downgrade_sentinel = memcmp(sh.random.p + 24, downgrade, 7) == 0 &&
 	                        sh.random.p[31] <= 1;
 	if (r.left > 0) {
 		if (!read_vec16(&r, &sh.extensions) || r.left != 0)
-			return fail(why, "extensions length mismatch");
+			return parse_fail(why, "extensions length mismatch");
 		if (walk_extensions(sh.extensions, &n, server_ext_cb, &sh,
 		                    why) != PARSE_OK)
 			return PARSE_ERROR;
@@ -958,14 +950,14 @@ tls_peek_certificate(const uint8_t *body, size_t len, bool tls13,
 	memset(&c, 0, sizeof(c));
 	c.tls13 = tls13;
 	if ((tls13 && !read_vec8(&r, &c.context)) || !read_vec24(&r, &c.list))
-		return fail(why, "truncated Certificate");
+		return parse_fail(why, "truncated Certificate");
 	if (r.left != 0)
-		return fail(why, "bytes after certificate_list");
+		return parse_fail(why, "bytes after certificate_list");
 	rest = c.list;
 	while (tls_peek_cert_next(&rest, tls13, &der, NULL))
 		c.count++;
 	if (rest.len != 0)
-		return fail(why, "malformed certificate_list");
+		return parse_fail(why, "malformed certificate_list");
 	*out = c;
 	return PARSE_OK;
 }

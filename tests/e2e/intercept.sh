@@ -16,10 +16,7 @@ fi
 need curl nginx certtool gnutls-cli python3 ip
 ip link set lo up || { fail "no loopback in the namespace"; finish; }
 
-certtool --generate-privkey --key-type=ecdsa --outfile "$T/tls.key" >/dev/null 2>&1
-printf 'cn = "good.test"\ndns_name = "good.test"\ndns_name = "blocked.test"\ntls_www_server\nexpiration_days = 30\n' >"$T/tls.tmpl"
-certtool --generate-self-signed --load-privkey "$T/tls.key" --template "$T/tls.tmpl" \
-	--outfile "$T/tls.pem" >/dev/null 2>&1
+server_cert "$T/tls" good.test blocked.test
 
 origin_start
 # A second origin on 127.0.0.2, which http_access denies as a destination.
@@ -28,21 +25,7 @@ python3 "$E2E/origin.py" "$DENIED_PORT" 127.0.0.2 >"$T/origin2.log" 2>&1 &
 PIDS="$PIDS $!"
 TLS_PORT=$(free_port)
 V6_PORT=$(free_port)
-mkdir -p "$T/www" "$T/nginx"
-printf 'hello\n' >"$T/www/hello"
-cat >"$T/nginx/nginx.conf" <<NGINX
-daemon off;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 64; }
-http {
-	access_log $T/nginx/access.log;
-	client_body_temp_path $T/nginx/body;
-	proxy_temp_path $T/nginx/proxy;
-	fastcgi_temp_path $T/nginx/fastcgi;
-	uwsgi_temp_path $T/nginx/uwsgi;
-	scgi_temp_path $T/nginx/scgi;
+nginx_run "$TLS_PORT" <<NGINX
 	server {
 		listen 127.0.0.1:$TLS_PORT ssl;
 		ssl_certificate $T/tls.pem;
@@ -53,12 +36,7 @@ http {
 		listen [::1]:$V6_PORT;
 		root $T/www;
 	}
-}
 NGINX
-nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
-	>"$T/nginx/stdout" 2>&1 &
-PIDS="$PIDS $!"
-wait_port "$TLS_PORT" || { fail "nginx did not start"; finish; }
 
 HTTP_PORT=$(free_port)
 TLSI_PORT=$(free_port)

@@ -152,27 +152,15 @@ origin_start() {
 	wait_port "$ORIGIN_PORT" || { fail "origin did not start"; finish; }
 }
 
-# nginx_start [tls]: nginx serving $T/www on $NGINX_PORT (HTTP) and, with
-# "tls", $NGINX_TLS_PORT with a certificate for localhost in $T/origin.pem.
-nginx_start() {
+# nginx_run PORT: nginx with the server blocks (and other http-level
+# directives) read on stdin, serving $T/www, where /hello is "hello";
+# returns once something listens on PORT.
+nginx_run() {
 	need nginx
-	NGINX_PORT=$(free_port)
 	mkdir -p "$T/www" "$T/nginx"
 	printf 'hello\n' >"$T/www/hello"
-	tls_server=""
-	if [ "${1:-}" = tls ]; then
-		need certtool
-		make_cert localhost "$T/origin"
-		NGINX_TLS_PORT=$(free_port)
-		tls_server="server {
-		listen 127.0.0.1:$NGINX_TLS_PORT ssl;
-		server_name localhost;
-		ssl_certificate $T/origin.pem;
-		ssl_certificate_key $T/origin.key;
-		root $T/www;
-	}"
-	fi
-	cat >"$T/nginx/nginx.conf" <<NGINX
+	{
+		cat <<NGINX
 daemon off;
 worker_processes 1;
 pid $T/nginx/nginx.pid;
@@ -186,18 +174,58 @@ http {
 	uwsgi_temp_path $T/nginx/uwsgi;
 	scgi_temp_path $T/nginx/scgi;
 	keepalive_requests 10000;
+NGINX
+		cat
+		echo "}"
+	} >"$T/nginx/nginx.conf"
+	nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
+		>"$T/nginx/stdout" 2>&1 &
+	NGINX_PID=$!
+	PIDS="$PIDS $NGINX_PID"
+	wait_port "$1" || { fail "nginx did not start"; finish; }
+}
+
+# nginx_start [tls]: nginx serving $T/www on $NGINX_PORT (HTTP) and, with
+# "tls", $NGINX_TLS_PORT with a certificate for localhost in $T/origin.pem.
+nginx_start() {
+	NGINX_PORT=$(free_port)
+	tls_server=""
+	if [ "${1:-}" = tls ]; then
+		need certtool
+		make_cert localhost "$T/origin"
+		NGINX_TLS_PORT=$(free_port)
+		tls_server="server {
+		listen 127.0.0.1:$NGINX_TLS_PORT ssl;
+		server_name localhost;
+		ssl_certificate $T/origin.pem;
+		ssl_certificate_key $T/origin.key;
+		root $T/www;
+	}"
+	fi
+	nginx_run "$NGINX_PORT" <<NGINX
 	server {
 		listen 127.0.0.1:$NGINX_PORT;
 		root $T/www;
 	}
 	$tls_server
-}
 NGINX
-	nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
-		>"$T/nginx/stdout" 2>&1 &
-	NGINX_PID=$!
-	PIDS="$PIDS $NGINX_PID"
-	wait_port "$NGINX_PORT" || { fail "nginx did not start"; finish; }
+}
+
+# server_cert PREFIX NAME...: a self-signed server certificate for the
+# NAMEs (the first is its CN) in PREFIX.pem, its key in PREFIX.key.
+server_cert() {
+	sc_prefix=$1
+	shift
+	certtool --generate-privkey --key-type=ecdsa --outfile "$sc_prefix.key" \
+		>/dev/null 2>&1 || return 1
+	{
+		echo "cn = \"$1\""
+		for sc_name in "$@"; do echo "dns_name = \"$sc_name\""; done
+		echo "tls_www_server"
+		echo "expiration_days = 30"
+	} >"$sc_prefix.tmpl"
+	certtool --generate-self-signed --load-privkey "$sc_prefix.key" \
+		--template "$sc_prefix.tmpl" --outfile "$sc_prefix.pem" >/dev/null 2>&1
 }
 
 # make_cert NAME PREFIX: a self-signed certificate PREFIX.pem and key.

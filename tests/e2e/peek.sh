@@ -8,40 +8,12 @@ need curl nginx certtool openssl python3
 
 # Two certificates: one for the names the rules test, one whose second
 # name only its certificate shows.
-cert() { # cert PREFIX NAME...
-	prefix=$1
-	shift
-	certtool --generate-privkey --key-type=ecdsa --outfile "$prefix.key" \
-		>/dev/null 2>&1
-	{
-		echo "cn = \"$1\""
-		for n in "$@"; do echo "dns_name = \"$n\""; done
-		echo "tls_www_server"
-		echo "expiration_days = 30"
-	} >"$prefix.tmpl"
-	certtool --generate-self-signed --load-privkey "$prefix.key" \
-		--template "$prefix.tmpl" --outfile "$prefix.pem" >/dev/null 2>&1
-}
-cert "$T/a" good.test blocked.test xn--bcher-kva.test
-cert "$T/b" cert-only.test only-in-cert.test
+server_cert "$T/a" good.test blocked.test xn--bcher-kva.test
+server_cert "$T/b" cert-only.test only-in-cert.test
 cat "$T/a.pem" "$T/b.pem" >"$T/ca.pem"
 
 TLS_PORT=$(free_port)
-mkdir -p "$T/www" "$T/nginx"
-printf 'hello\n' >"$T/www/hello"
-cat >"$T/nginx/nginx.conf" <<NGINX
-daemon off;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log;
-events { worker_connections 64; }
-http {
-	access_log $T/nginx/access.log;
-	client_body_temp_path $T/nginx/body;
-	proxy_temp_path $T/nginx/proxy;
-	fastcgi_temp_path $T/nginx/fastcgi;
-	uwsgi_temp_path $T/nginx/uwsgi;
-	scgi_temp_path $T/nginx/scgi;
+nginx_run "$TLS_PORT" <<NGINX
 	ssl_protocols TLSv1.2 TLSv1.3;
 	server {
 		listen 127.0.0.1:$TLS_PORT ssl default_server;
@@ -57,12 +29,7 @@ http {
 		ssl_certificate_key $T/b.key;
 		root $T/www;
 	}
-}
 NGINX
-nginx -e "$T/nginx/error.log" -p "$T/nginx" -c "$T/nginx/nginx.conf" \
-	>"$T/nginx/stdout" 2>&1 &
-PIDS="$PIDS $!"
-wait_port "$TLS_PORT" || { fail "nginx did not start"; finish; }
 origin_start
 
 printf '127.0.0.1 localhost good.test blocked.test xn--bcher-kva.test cert-only.test\n127.0.0.9 denied.test\n' >"$T/hosts"

@@ -15,17 +15,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "check.h"
 #include "proxy_proto.h"
-
-/* Like assert(), but also checks when built with NDEBUG. */
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, \
-			        __LINE__, #cond);                              \
-			abort();                                               \
-		}                                                              \
-	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
