@@ -27,6 +27,8 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include <nettle/base64.h>
+
 #include "acl.h"
 #include "array.h"
 #include "conf.h"
@@ -55,6 +57,8 @@ enum dir_type {
 	DT_SSL_BUMP,    /* struct access_list, enum bump_action [!]ACL... */
 	DT_UNSUPPORTED, /* struct access_list, tunnel|respond [!]ACL... */
 	DT_ACCESS_LOG,
+	DT_PEER,        /* cache_peer lines */
+	DT_PEER_ACCESS, /* cache_peer_access NAME allow|deny [!]ACL... */
 	DT_INCLUDE,
 	DT_IGNORED, /* Squid's, not needed here: warn */
 };
@@ -116,6 +120,8 @@ struct directive {
 	{ n, DT_UNSUPPORTED, FIELD(f, struct access_list), 0, 0, NULL, 0 }
 #define ACL(n)        { n, DT_ACL, 0, 0, 0, NULL, 0 }
 #define ACCESS_LOG(n) { n, DT_ACCESS_LOG, 0, 0, 0, NULL, 0 }
+#define PEER(n)        { n, DT_PEER, 0, 0, 0, NULL, 0 }
+#define PEER_ACCESS(n) { n, DT_PEER_ACCESS, 0, 0, 0, NULL, 0 }
 #define INCLUDE(n)    { n, DT_INCLUDE, 0, 0, 0, NULL, 0 }
 #define IGNORED(n)    { n, DT_IGNORED, 0, 0, 0, NULL, 0 }
 /* clang-format on */
@@ -129,6 +135,12 @@ static const struct directive directives[] = {
 	ACCESS("proxy_protocol_access", proxy_protocol_access),
 	SSL_BUMP("ssl_bump", ssl_bump),
 	UNSUPPORTED("on_unsupported_protocol", on_unsupported_protocol),
+	PEER("cache_peer"),
+	PEER_ACCESS("cache_peer_access"),
+	ACCESS("never_direct", never_direct),
+	ACCESS("always_direct", always_direct),
+	BOOL("nonhierarchical_direct", nonhierarchical_direct, "on"),
+	BOOL("prefer_direct", prefer_direct, "off"),
 	INCLUDE("include"),
 	ACCESS_LOG("access_log"),
 	PATH("pid_filename", pid_filename, RUNSTATEDIR "/bascule/bascule.pid",
@@ -1486,6 +1498,17 @@ static const struct rule_kind unsupported_kind = {
 	unsupported_actions, 2, N_("tunnel or respond"), 0,
 };
 
+/* The lists that choose a route (peer or direct) before DNS. */
+static bool
+is_route_list(const char *dname)
+{
+	return strcmp(dname, "never_direct") == 0 ||
+	       strcmp(dname, "always_direct") == 0 ||
+	       strcmp(dname, "cache_peer_access") == 0;
+}
+
+static void access_list_clear(struct access_list *list);
+
 /* http_access and its kind: ACTION [!]ACL... */
 static void
 parse_rule(struct loader *ld, const char *dname, const struct rule_kind *kind,
@@ -1541,6 +1564,13 @@ parse_rule(struct loader *ld, const char *dname, const struct rule_kind *kind,
 			             _("%s: dst acl '%s' matches only once the "
 			               "server is connected (step 3)"),
 			             dname, name);
+		if (is_route_list(dname) &&
+		    rule.refs[rule.n].acl->type == ACL_DST)
+			diag_warning(ld,
+			             _("%s: dst acl '%s' never matches here: the "
+			               "route is chosen before the server's "
+			               "address is known"),
+			             dname, name);
 		rule.n++;
 	}
 	if (bad) {
@@ -1558,6 +1588,250 @@ parse_rule(struct loader *ld, const char *dname, const struct rule_kind *kind,
 nomem:
 	free(rule.refs);
 	out_of_memory(ld);
+}
+
+/* cache_peer */
+
+static void
+peer_conf_clear(struct peer_conf *p)
+{
+	free(p->name);
+	free(p->login);
+	free(p->where);
+	access_list_clear(&p->access);
+}
+
+static struct peer_conf *
+find_peer(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->npeers; i++)
+		if (ascii_eq_icase(c->peers[i].name, name))
+			return &c->peers[i];
+	return NULL;
+}
+
+/* login=USER:PASSWORD as a Basic credential (RFC 7617). */
+static int
+peer_basic_login(struct peer_conf *p, const char *userpass, char *cause)
+{
+	static const char scheme[] = "Basic ";
+	size_t            len = strlen(userpass);
+
+	if (strchr(userpass, ':') == NULL || userpass[0] == ':' ||
+	    userpass[0] == '*') {
+		set_cause(cause, "%s",
+		          _("login= takes USER:PASSWORD or PASSTHRU "
+		            "(PASS, *:PASSWORD and NEGOTIATE need proxy "
+		            "authentication, which is not supported yet)"));
+		return -1;
+	}
+	if (len > 1024) {
+		set_cause(cause, "%s", _("login= is too long"));
+		return -1;
+	}
+	p->login = malloc(sizeof(scheme) - 1 + BASE64_ENCODE_RAW_LENGTH(len) + 1);
+	if (p->login == NULL) {
+		set_cause(cause, "%s", _("out of memory"));
+		return -1;
+	}
+	memcpy(p->login, scheme, sizeof(scheme) - 1);
+	base64_encode_raw(p->login + sizeof(scheme) - 1, len,
+	                  (const uint8_t *)userpass);
+	p->login[sizeof(scheme) - 1 + BASE64_ENCODE_RAW_LENGTH(len)] = '\0';
+	return 0;
+}
+
+/*
+ * Options that only concern ICP, HTCP, cache digests or a cache, none of
+ * which bascule has: accepted so that Squid's lines load unchanged.
+ */
+static const char *const peer_noop_options[] = {
+	"no-query",     "no-digest", "no-netdb-exchange", "proxy-only",
+	"no-delay",     "no-tproxy", "allow-miss",        "closest-only",
+	"background-ping", NULL,
+};
+
+/* One option of a cache_peer line; *no_query is set by "no-query". */
+static int
+parse_peer_option(struct loader *ld, struct peer_conf *p, const char *opt,
+                  bool *no_query, char *cause)
+{
+	static const struct directive timeout = {
+		"connect-timeout", DT_DURATION, 0, SEC(1), MINUTES(10),
+		NULL, 0,
+	};
+	const char  *eq = strchr(opt, '=');
+	size_t       nlen = eq != NULL ? (size_t)(eq - opt) : strlen(opt);
+	const char  *v = eq != NULL ? eq + 1 : NULL;
+	struct token tok = { NULL, false };
+
+#define IS(name) (nlen == sizeof(name) - 1 && memcmp(opt, name, nlen) == 0)
+	for (size_t i = 0; v == NULL && peer_noop_options[i] != NULL; i++) {
+		if (strcmp(opt, peer_noop_options[i]) == 0) {
+			if (IS("no-query"))
+				*no_query = true;
+			return 0;
+		}
+	}
+	if (IS("default") && v == NULL) {
+		p->is_default = true;
+		return 0;
+	}
+	if (IS("name") && v != NULL && *v != '\0') {
+		free(p->name);
+		if ((p->name = strdup(v)) == NULL) {
+			set_cause(cause, "%s", _("out of memory"));
+			return -1;
+		}
+		return 0;
+	}
+	if (IS("login") && v != NULL && *v != '\0') {
+		free(p->login);
+		p->login = NULL;
+		p->login_passthru = strcmp(v, "PASSTHRU") == 0;
+		return p->login_passthru ? 0 : peer_basic_login(p, v, cause);
+	}
+	if (IS("connect-timeout") && v != NULL) {
+		tok.s = (char *)v;
+		return parse_duration(&tok, 1, &timeout, &p->connect_timeout,
+		                      cause);
+	}
+	if (IS("connect-fail-limit") && v != NULL) {
+		diag_warning(ld,
+		             _("cache_peer: option '%s' is ignored: every "
+		               "request tries the peers in turn"),
+		             opt);
+		return 0;
+	}
+#undef IS
+	if (eq != NULL && *v == '\0')
+		set_cause(cause, _("option '%s' needs a value, or has a bad one"),
+		          opt);
+	else
+		set_cause(cause, _("option '%s' is not supported yet"), opt);
+	return -1;
+}
+
+/* cache_peer HOST parent HTTP_PORT ICP_PORT [OPTION...] */
+static void
+parse_cache_peer(struct loader *ld, const struct token *args, size_t nargs)
+{
+	struct conf     *c = ld->c;
+	struct peer_conf p;
+	struct in6_addr  a6;
+	const char      *host, *why = NULL;
+	char             cause[CAUSE_MAX], tmp[HOSTNAME_MAX + 1];
+	unsigned long    port, icp;
+	char            *end;
+	bool             bad = false, no_query = false;
+	size_t           hlen;
+
+	if (nargs < 4) {
+		diag_error(ld, "%s",
+		           _("cache_peer: expected HOST parent HTTP_PORT "
+		             "ICP_PORT [OPTION...]"));
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	host = args[0].s;
+	hlen = strlen(host);
+	if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
+		host++;
+		hlen -= 2;
+	}
+	if (hlen < sizeof(tmp)) {
+		memcpy(tmp, host, hlen);
+		tmp[hlen] = '\0';
+	}
+	if (hlen < sizeof(tmp) && inet_pton(AF_INET6, tmp, &a6) == 1) {
+		inet_ntop(AF_INET6, &a6, p.host, sizeof(p.host));
+		p.is_ipv6 = true;
+	} else if (args[0].s[0] == '[' ||
+	           hostname_canonical(args[0].s, strlen(args[0].s), p.host,
+	                              sizeof(p.host), &why) < 0 ||
+	           p.host[0] == '.') {
+		diag_error(ld, _("cache_peer: '%s' is not a host name or "
+		                 "address"),
+		           args[0].s);
+		return;
+	}
+	if (strcmp(args[1].s, "parent") != 0) {
+		diag_error(ld,
+		           _("cache_peer: type '%s' is not supported: bascule "
+		             "has no cache to share, so only parent peers"),
+		           args[1].s);
+		return;
+	}
+	errno = 0;
+	port = strtoul(args[2].s, &end, 10);
+	if (errno != 0 || *end != '\0' || args[2].s[0] < '0' ||
+	    args[2].s[0] > '9' || port == 0 || port > 65535) {
+		diag_error(ld, _("cache_peer: '%s' is not a port (1-65535)"),
+		           args[2].s);
+		return;
+	}
+	p.port = (uint16_t)port;
+	icp = strtoul(args[3].s, &end, 10);
+	if (*end != '\0' || args[3].s[0] < '0' || args[3].s[0] > '9' ||
+	    icp > 65535) {
+		diag_error(ld, _("cache_peer: '%s' is not an ICP port "
+		                 "(0-65535)"),
+		           args[3].s);
+		return;
+	}
+	for (size_t i = 4; i < nargs; i++) {
+		if (parse_peer_option(ld, &p, args[i].s, &no_query, cause) < 0) {
+			diag_error(ld, "cache_peer: %s", cause);
+			bad = true;
+		}
+	}
+	if (!bad && icp != 0 && !no_query)
+		diag_warning(ld, "%s",
+		             _("cache_peer: ICP is not supported: the peer is "
+		               "used as with no-query"));
+	if (!bad && p.name == NULL && (p.name = strdup(args[0].s)) == NULL) {
+		out_of_memory(ld);
+		bad = true;
+	}
+	if (!bad && find_peer(c, p.name) != NULL) {
+		diag_error(ld, _("cache_peer: a peer named '%s' is already "
+		                 "configured at %s"),
+		           p.name, find_peer(c, p.name)->where);
+		bad = true;
+	}
+	if (!bad && ((p.where = where_now(ld)) == NULL ||
+	             array_grow((void **)&c->peers, c->npeers, sizeof(p)) < 0)) {
+		out_of_memory(ld);
+		bad = true;
+	}
+	if (bad) {
+		peer_conf_clear(&p);
+		return;
+	}
+	c->peers[c->npeers++] = p;
+}
+
+/* cache_peer_access NAME allow|deny [!]ACL... */
+static void
+parse_cache_peer_access(struct loader *ld, const struct token *args,
+                        size_t nargs)
+{
+	struct peer_conf *p;
+
+	if (nargs < 2) {
+		diag_error(ld, "%s",
+		           _("cache_peer_access: expected NAME allow|deny "
+		             "[!]ACL..."));
+		return;
+	}
+	if ((p = find_peer(ld->c, args[0].s)) == NULL) {
+		diag_error(ld, _("cache_peer_access: no cache_peer named '%s' "
+		                 "above"),
+		           args[0].s);
+		return;
+	}
+	parse_rule(ld, "cache_peer_access", &http_access_kind, args + 1,
+	           nargs - 1, &p->access);
 }
 
 /*
@@ -1818,6 +2092,12 @@ directive_run(struct loader *ld, const struct directive *d,
 	case DT_ACCESS_LOG:
 		parse_access_log(ld, args, nargs);
 		break;
+	case DT_PEER:
+		parse_cache_peer(ld, args, nargs);
+		break;
+	case DT_PEER_ACCESS:
+		parse_cache_peer_access(ld, args, nargs);
+		break;
 	case DT_INCLUDE:
 		parse_include(ld, args, nargs);
 		break;
@@ -2004,6 +2284,11 @@ conf_free(struct conf *c)
 	access_list_clear(&c->proxy_protocol_access);
 	access_list_clear(&c->ssl_bump);
 	access_list_clear(&c->on_unsupported_protocol);
+	for (i = 0; i < c->npeers; i++)
+		peer_conf_clear(&c->peers[i]);
+	free(c->peers);
+	access_list_clear(&c->never_direct);
+	access_list_clear(&c->always_direct);
 	for (i = 0; i < c->nacls; i++) {
 		acl_clear(c->acls[i]);
 		free(c->acls[i]);
@@ -2199,6 +2484,8 @@ directive_same(const struct directive *d, const struct conf *a,
 	case DT_SSL_BUMP:
 	case DT_UNSUPPORTED:
 	case DT_ACCESS_LOG:
+	case DT_PEER:
+	case DT_PEER_ACCESS:
 	case DT_INCLUDE:
 	case DT_IGNORED:
 		break;

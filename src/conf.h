@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "acl.h"
+#include "hostname.h"
 
 enum listen_flags {
 	LISTEN_V6ONLY = 1 << 0,   /* explicit [::]: no IPv4-mapped addresses */
@@ -54,6 +55,20 @@ enum forwarded_for {
 	FORWARDED_FOR_TRUNCATE,  /* replace with the client address */
 };
 
+/* One cache_peer line: a parent proxy (RFC 9110 9.3.6 CONNECT for tunnels). */
+struct peer_conf {
+	char    *name;       /* name=, else the host as written */
+	char     host[HOSTNAME_MAX + 1]; /* canonical name or IP literal */
+	bool     is_ipv6;    /* host is an IPv6 literal */
+	uint16_t port;
+	bool     is_default; /* "default": the parent of last resort */
+	char    *login;      /* Proxy-Authorization value; NULL: none */
+	bool     login_passthru; /* the client's Proxy-Authorization */
+	uint64_t connect_timeout; /* connect-timeout=; 0: connect_timeout */
+	struct access_list access; /* cache_peer_access; empty: allow */
+	char              *where;  /* "FILE:LINE" */
+};
+
 /* Durations are in milliseconds, sizes in bytes. */
 struct conf {
 	unsigned refs;
@@ -68,6 +83,13 @@ struct conf {
 	struct access_list  proxy_protocol_access; /* empty: deny all */
 	struct access_list  ssl_bump;                /* enum bump_action */
 	struct access_list  on_unsupported_protocol; /* enum unsupported_action */
+
+	struct peer_conf   *peers; /* in file order */
+	size_t              npeers;
+	struct access_list  never_direct;  /* allow: only through peers */
+	struct access_list  always_direct; /* allow: never through peers */
+	bool                nonhierarchical_direct;
+	bool                prefer_direct;
 
 	struct access_log_conf *access_logs; /* none: "access_log none" */
 	size_t                  naccess_logs;

@@ -85,6 +85,9 @@ static void conn_peek_server(struct conn *c);
 static void conn_tls_abort(struct conn *c, int status, const char *code,
                            const char *reason);
 static void tls_clear(struct txn_tls *tls);
+static void tls_acl_ctx(const struct conn *c, struct acl_ctx *ctx,
+                        const char **names);
+static void conn_peer_connect(struct conn *c);
 
 static const char *const conn_err_names[] = {
 	[CONN_OK] = "ok",
@@ -341,6 +344,11 @@ txn_clear(struct txn *t)
 	free(t->content_type);
 	buf_free(t->req_head);
 	buf_free(t->mf_reply);
+	free(t->hops);
+	free(t->peer_key);
+	free(t->client_auth);
+	buf_free(t->head_direct);
+	buf_free(t->head_peer);
 	tls_clear(&t->tls);
 	memset(t, 0, sizeof(*t));
 }
@@ -377,7 +385,13 @@ conn_log_txn(struct conn *c)
 	r.bytes = t->bytes_to_client;
 	r.method = t->method != NULL ? t->method : "-";
 	r.url = t->url != NULL ? t->url : "-";
-	r.hier = t->peer[0] != '\0' ? "HIER_DIRECT" : "HIER_NONE";
+	if (t->peer[0] == '\0')
+		r.hier = "HIER_NONE";
+	else if (t->nhops > 0)
+		r.hier = hop_code_name(t->hops[t->hop].code);
+	else
+		r.hier = hop_code_name(c->intercepted ? HOP_ORIGINAL_DST
+		                                      : HOP_DIRECT);
 	r.peer = t->peer[0] != '\0' ? t->peer : "-";
 	r.content_type = t->content_type != NULL ? t->content_type : "-";
 	if (t->is_connect && (c->listener->flags & LISTEN_SSL_BUMP)) {
@@ -456,15 +470,16 @@ method_is(const struct txn *t, const char *m)
 	return strcmp(t->method, m) == 0;
 }
 
-/* Builds the request head for the server into a new c->server.out. */
-static int
-conn_build_request(struct conn *c, const struct http_head *h)
+/* The request head for the next hop: absolute-form for a parent. */
+static struct buf *
+conn_build_request(struct conn *c, const struct http_head *h, bool absolute)
 {
 	const struct conf  *cf = c->conf;
 	struct http_rewrite rw;
 	struct buf         *out;
 
 	memset(&rw, 0, sizeof(rw));
+	rw.absolute = absolute;
 	rw.via = cf->via ? c->worker->via : NULL;
 	switch (cf->forwarded_for) {
 	case FORWARDED_FOR_ON:
@@ -483,15 +498,191 @@ conn_build_request(struct conn *c, const struct http_head *h)
 		rw.xff_replace = true;
 		break;
 	}
-	out = buf_new(h->head_len + HEAD_SLACK);
+	out = buf_new(h->head_len + HEAD_SLACK + (absolute ? HOSTNAME_MAX : 0));
 	if (out == NULL)
-		return -1;
+		return NULL;
 	if (http_proxy_request_head(h, &c->txn.target, &rw, out) < 0) {
 		buf_free(out);
 		errno = ENOBUFS;
+		return NULL;
+	}
+	return out;
+}
+
+/* ------------------------------------------------------------------ */
+/* The route: direct, or through cache_peer parents */
+
+/* The parent of the hop in use; NULL when going to the server itself. */
+static const struct peer_conf *
+conn_hop_peer(const struct conn *c)
+{
+	const struct txn *t = &c->txn;
+
+	return t->nhops > 0 ? t->hops[t->hop].peer : NULL;
+}
+
+/* The persistent-connection pool key of the hop in use. */
+static const char *
+conn_pool_key(const struct conn *c)
+{
+	return conn_hop_peer(c) != NULL ? c->txn.peer_key : c->txn.key;
+}
+
+/* Takes the hop t->hop: 0, or -1 when out of memory (conn failed). */
+static int
+conn_enter_hop(struct conn *c)
+{
+	struct txn             *t = &c->txn;
+	const struct peer_conf *p = conn_hop_peer(c);
+	char                    key[HOSTNAME_MAX + 64];
+	int                     n;
+
+	free(t->peer_key);
+	t->peer_key = NULL;
+	t->resolving_peer = false;
+	t->peer_tunnel = false;
+	if (p == NULL)
+		return 0;
+	/* Name and address: a reload may point the name elsewhere. */
+	n = snprintf(key, sizeof(key), "peer %s %s:%u", p->name, p->host,
+	             (unsigned)p->port);
+	if (n < 0 || (size_t)n >= sizeof(key) ||
+	    (t->peer_key = strdup(key)) == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
 		return -1;
 	}
-	c->txn.req_head = out;
+	conn_log(c, LOG_DEBUG, "route %zu/%zu: cache_peer %s (%s)", t->hop + 1,
+	         t->nhops, p->name, hop_code_name(t->hops[t->hop].code));
+	return 0;
+}
+
+/*
+ * Chooses the hops of the transaction (cache_peer, never_direct,
+ * always_direct): 0, or -1 after a reply.  Intercepted connections go to
+ * their original destination only.
+ */
+static int
+conn_route(struct conn *c)
+{
+	struct txn     *t = &c->txn;
+	const char     *names[TLS_NAMES_MAX];
+	struct acl_ctx  ctx;
+	bool            hierarchical;
+
+	t->routed = true;
+	if (c->conf->npeers == 0 || c->intercepted)
+		return 0;
+	t->hops = calloc(ROUTE_HOPS_MAX, sizeof(*t->hops));
+	if (t->hops == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return -1;
+	}
+	if (t->is_connect && (c->listener->flags & LISTEN_SSL_BUMP)) {
+		tls_acl_ctx(c, &ctx, names);
+	} else {
+		memset(&ctx, 0, sizeof(ctx));
+		ctx.src = (const struct sockaddr *)&c->client_addr;
+		ctx.method = t->method;
+		ctx.host = t->target.host;
+		ctx.port = t->target.port;
+		ctx.url = t->url;
+	}
+	/* Squid's hierarchical requests: GET and HEAD of http URLs. */
+	hierarchical = method_is(t, "GET") || method_is(t, "HEAD");
+	t->nhops = route_select(c->conf, &ctx, hierarchical, t->hops);
+	if (t->nhops == 0) {
+		if (t->result == NULL)
+			t->result = "TCP_MISS";
+		conn_reply(c, 503, "ERR_CANNOT_FORWARD",
+		           "never_direct forbids going to the server itself, "
+		           "and no cache_peer may take this request");
+		return -1;
+	}
+	t->hop = 0;
+	return conn_enter_hop(c);
+}
+
+/*
+ * The hop in use failed before anything reached the client: the next one,
+ * or the reply when none is left.
+ */
+static void
+conn_next_hop(struct conn *c, int status, const char *code,
+              const char *reason)
+{
+	struct txn *t = &c->txn;
+
+	if (t->hop + 1 >= t->nhops) {
+		t->peer[0] = '\0';
+		conn_reply(c, status, code, reason);
+		return;
+	}
+	conn_log(c, LOG_INFO, "%s: trying the next route", reason);
+	side_clear(c->worker->loop, &c->server);
+	resolve_cancel(&c->resolve);
+	c->connect_errno = 0;
+	t->hop++;
+	if (conn_enter_hop(c) < 0)
+		return;
+	conn_go_upstream(c);
+}
+
+/* t->req_head for the hop in use, from the head of its kind. */
+static int
+conn_hop_head(struct conn *c)
+{
+	struct txn             *t = &c->txn;
+	const struct peer_conf *p = conn_hop_peer(c);
+	const struct buf       *base;
+	const char             *auth = NULL;
+	struct buf             *out;
+	int                     rc;
+
+	if (t->nhops == 0 || (t->req_head != NULL && t->head_hop == t->hop))
+		return 0; /* made by conn_request(), or for this hop */
+	base = p != NULL ? t->head_peer : t->head_direct;
+	if (p != NULL)
+		auth = p->login_passthru ? t->client_auth : p->login;
+	out = buf_new(buf_len(base) + (auth != NULL ? strlen(auth) + 32 : 0));
+	if (out == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return -1;
+	}
+	rc = auth != NULL ? http_proxy_add_proxy_auth(base, auth, out)
+	                  : buf_append(out, buf_data(base), buf_len(base));
+	if (rc < 0) {
+		buf_free(out);
+		conn_fail(c, CONN_ERR_NOMEM);
+		return -1;
+	}
+	buf_free(t->req_head);
+	t->req_head = out;
+	t->req_head_sent = 0;
+	t->head_hop = t->hop;
+	return 0;
+}
+
+/* The heads conn_hop_head() makes req_head from; -1 if too large. */
+static int
+conn_build_heads(struct conn *c, const struct http_head *h)
+{
+	struct txn *t = &c->txn;
+	bool        direct = t->nhops == 0, parent = false;
+
+	for (size_t i = 0; i < t->nhops; i++) {
+		if (t->hops[i].peer == NULL)
+			direct = true;
+		else
+			parent = true;
+	}
+	if (t->nhops == 0)
+		return (t->req_head = conn_build_request(c, h, false)) != NULL
+		               ? 0
+		               : -1;
+	if (direct && (t->head_direct = conn_build_request(c, h, false)) == NULL)
+		return -1;
+	if (parent && (t->head_peer = conn_build_request(c, h, true)) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -521,8 +712,14 @@ conn_server_ready(struct conn *c)
 		setsockopt(c->server.fd, IPPROTO_TCP, TCP_NODELAY, &one,
 		           sizeof(one));
 	if (!t->is_connect) {
+		if (conn_hop_head(c) < 0)
+			return;
 		c->action = "forwarding the request";
 		c->state = CONN_FORWARD;
+		return;
+	}
+	if (conn_hop_peer(c) != NULL && !t->peer_tunnel) {
+		conn_peer_connect(c); /* the tunnel starts at the parent */
 		return;
 	}
 	if (t->tls.step >= BUMP_STEP2 || t->fake_connect) {
@@ -584,7 +781,7 @@ conn_connect_next(struct conn *c)
 		const struct sockaddr_storage *a =
 		        &c->resolve.addrs[c->addr_next++];
 
-		if (t->dst_acl && !conn_dst_allowed(c, a))
+		if (t->dst_acl && !t->resolving_peer && !conn_dst_allowed(c, a))
 			continue; /* http_access denies this address */
 		sockaddr_ip(a, t->peer, sizeof(t->peer));
 		c->server_addr = *a;
@@ -600,9 +797,9 @@ conn_connect_next(struct conn *c)
 		         strerror(c->connect_errno));
 	}
 	t->peer[0] = '\0';
-	conn_reply(c, 502, "ERR_CONNECT_FAIL",
-	           c->connect_errno ? strerror(c->connect_errno)
-	                            : "no address to connect to");
+	conn_next_hop(c, 502, "ERR_CONNECT_FAIL",
+	              c->connect_errno ? strerror(c->connect_errno)
+	                               : "no address to connect to");
 }
 
 /* The server socket became writable while connecting. */
@@ -617,6 +814,99 @@ conn_connected(struct conn *c)
 	conn_log(c, LOG_INFO, "connect %s: %s", c->txn.peer, strerror(errno));
 	side_clear(c->worker->loop, &c->server);
 	conn_connect_next(c);
+}
+
+/* Connected to a parent for a tunnel: ask it for one (RFC 9110 9.3.6). */
+static void
+conn_peer_connect(struct conn *c)
+{
+	struct txn             *t = &c->txn;
+	const struct peer_conf *p = conn_hop_peer(c);
+	const char             *auth = p->login_passthru ? t->client_auth
+	                                                 : p->login;
+	const char             *via = c->conf->via ? c->worker->via : NULL;
+	size_t                  size = HOSTNAME_MAX * 2 + 128;
+
+	size += (auth != NULL ? strlen(auth) : 0) + (via != NULL ? strlen(via) : 0);
+	buf_free(c->server.out);
+	c->server.out = buf_new(size);
+	if (c->server.out == NULL ||
+	    http_proxy_connect_head(&t->target, via, auth, c->server.out) < 0) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	memset(&t->resp_scan, 0, sizeof(t->resp_scan));
+	c->action = "asking the cache_peer for a tunnel";
+	c->deadline = ev_now(c->worker->loop) +
+	              (double)c->conf->read_timeout / 1000.0;
+	c->state = CONN_PEER_CONNECT;
+}
+
+/* CONN_PEER_CONNECT: our CONNECT out, the parent's answer in. */
+static void
+conn_peer_answer(struct conn *c)
+{
+	struct txn             *t = &c->txn;
+	const struct peer_conf *p = conn_hop_peer(c);
+	struct http_head        h;
+	const char             *why = NULL;
+	char                    reason[256];
+	size_t                  head_len;
+
+	if (side_flush_out(&c->server) < 0) {
+		conn_next_hop(c, 502, "ERR_CONNECT_FAIL", strerror(errno));
+		return;
+	}
+	while (c->server.in != NULL && buf_len(c->server.in) > 0) {
+		switch (http_head_find_end(&t->resp_scan, buf_data(c->server.in),
+		                           buf_len(c->server.in), &head_len,
+		                           &why)) {
+		case PARSE_AGAIN:
+			if (!buf_is_full(c->server.in) && !c->server.eof)
+				return;
+			why = "no complete answer";
+			goto garbage;
+		case PARSE_ERROR:
+			goto garbage;
+		case PARSE_OK:
+			break;
+		}
+		if (http_parse_response(buf_data(c->server.in), head_len, &h,
+		                        &why) != PARSE_OK)
+			goto garbage;
+		if (h.status < 200) { /* interim: the answer follows */
+			buf_consume(c->server.in, head_len);
+			memset(&t->resp_scan, 0, sizeof(t->resp_scan));
+			continue;
+		}
+		if (h.status >= 300) {
+			snprintf(reason, sizeof(reason),
+			         "cache_peer %s refused the tunnel: %d %.*s",
+			         p->name, h.status, (int)h.reason.len,
+			         h.reason.p);
+			conn_reply(c, 502, "ERR_CONNECT_FAIL", reason);
+			return;
+		}
+		/* What follows the head is the server's, for the client. */
+		buf_consume(c->server.in, head_len);
+		c->server.nread = buf_len(c->server.in);
+		c->server.nwritten = 0;
+		conn_log(c, LOG_DEBUG, "cache_peer %s: tunnel to %s:%u", p->name,
+		         t->target.host, (unsigned)t->target.port);
+		t->peer_tunnel = true;
+		conn_server_ready(c);
+		return;
+	}
+	if (c->server.eof)
+		conn_next_hop(c, 502, "ERR_CONNECT_FAIL",
+		              "the cache_peer closed the connection before "
+		              "answering the CONNECT");
+	return;
+garbage:
+	snprintf(reason, sizeof(reason),
+	         "cache_peer %s answered the CONNECT with garbage: %s", p->name,
+	         why);
+	conn_reply(c, 502, "ERR_INVALID_RESP", reason);
 }
 
 /*
@@ -650,8 +940,11 @@ conn_release_server(struct conn *c)
 static void
 conn_go_upstream(struct conn *c)
 {
-	struct txn *t = &c->txn;
-	int         fd = -1;
+	struct txn             *t = &c->txn;
+	const struct peer_conf *peer;
+	const char             *key, *host;
+	uint16_t                port;
+	int                     fd = -1;
 	/*
 	 * Only a request without a body can be resent if the persistent
 	 * connection turns out stale, and a pooled connection's address was
@@ -660,13 +953,20 @@ conn_go_upstream(struct conn *c)
 	bool reuse = !t->is_connect && !t->dst_acl && t->req_done &&
 	             t->retries == 0;
 
+	/* Before the answer to step 1 or to Max-Forwards, DNS decides. */
+	if (!t->routed && !t->tls.step1_pending && t->mf_reply == NULL &&
+	    conn_route(c) < 0)
+		return;
+	peer = conn_hop_peer(c);
+	key = conn_pool_key(c);
+
 	/* An intercepted Host is checked (by DNS) before any reuse. */
 	if (c->intercepted && !t->fake_connect && !t->host_checked)
 		reuse = false;
 
 	if (c->server.fd >= 0) {
 		/* The server of the previous request, still attached. */
-		if (reuse && strcmp(c->server_key, t->key) == 0) {
+		if (reuse && strcmp(c->server_key, key) == 0) {
 			free(c->server_key);
 			c->server_key = NULL;
 			sockaddr_ip(&c->server_addr, t->peer, sizeof(t->peer));
@@ -677,7 +977,7 @@ conn_go_upstream(struct conn *c)
 		conn_release_server(c);
 	}
 	if (reuse)
-		fd = upstream_pool_get(c->worker->pool, t->key, &c->server_addr);
+		fd = upstream_pool_get(c->worker->pool, key, &c->server_addr);
 	if (fd >= 0) {
 		side_set_fd(c, &c->server, fd);
 		sockaddr_ip(&c->server_addr, t->peer, sizeof(t->peer));
@@ -686,11 +986,14 @@ conn_go_upstream(struct conn *c)
 		return;
 	}
 	t->server_reused = false;
+	/* The parent, once the server's name has passed the dst ACLs. */
+	t->resolving_peer = peer != NULL && (!t->dst_acl || t->origin_checked);
+	host = t->resolving_peer ? peer->host : t->target.host;
+	port = t->resolving_peer ? peer->port : t->target.port;
 	c->action = "resolving";
 	c->resolve.cb = conn_resolved_cb;
 	c->resolve.data = c;
-	switch (resolve_start(c->worker->resolver, &c->resolve, t->target.host,
-	                      t->target.port)) {
+	switch (resolve_start(c->worker->resolver, &c->resolve, host, port)) {
 	case RESOLVE_DONE:
 		conn_resolved(c);
 		return;
@@ -698,7 +1001,9 @@ conn_go_upstream(struct conn *c)
 		c->state = CONN_RESOLVING;
 		return;
 	case RESOLVE_FAILED:
-		if (c->intercepted)
+		if (t->resolving_peer)
+			conn_next_hop(c, 503, "ERR_DNS_FAIL", c->resolve.error);
+		else if (c->intercepted)
 			conn_resolved(c); /* the original destination stands */
 		else
 			conn_reply(c, 503, "ERR_DNS_FAIL", c->resolve.error);
@@ -832,6 +1137,10 @@ conn_resolved(struct conn *c)
 
 	c->addr_next = 0;
 	c->connect_errno = 0;
+	if (t->resolving_peer) {
+		conn_connect_next(c);
+		return;
+	}
 	if (c->intercepted && !t->fake_connect && !t->host_checked) {
 		if (!conn_host_verified(c))
 			return; /* 409 sent */
@@ -851,6 +1160,7 @@ conn_resolved(struct conn *c)
 		conn_deny(c, rule);
 		return;
 	}
+	t->origin_checked = true;
 	if (t->mf_reply != NULL) {
 		conn_reply_max_forwards(c);
 		return;
@@ -858,6 +1168,10 @@ conn_resolved(struct conn *c)
 	if (t->tls.step1_pending) { /* http_access allowed the CONNECT */
 		t->tls.step1_pending = false;
 		conn_bump_step1(c);
+		return;
+	}
+	if (conn_hop_peer(c) != NULL) {
+		conn_go_upstream(c); /* on to the parent */
 		return;
 	}
 	conn_connect_next(c);
@@ -868,7 +1182,10 @@ conn_resolved_cb(struct resolve_req *req)
 {
 	struct conn *c = req->data;
 
-	if (req->naddrs == 0 && !c->intercepted)
+	if (req->naddrs == 0 && c->txn.resolving_peer)
+		conn_next_hop(c, 503, "ERR_DNS_FAIL",
+		              req->error ? req->error : "name resolution failed");
+	else if (req->naddrs == 0 && !c->intercepted)
 		conn_reply(c, 503, "ERR_DNS_FAIL",
 		           req->error ? req->error : "name resolution failed");
 	else
@@ -1000,6 +1317,25 @@ request_language(const struct http_head *h)
 	return any ? errpage_nego_pick(&n) : errpage_default();
 }
 
+/* login=PASSTHRU: the client's credentials for the parent. */
+static int
+conn_keep_client_auth(struct conn *c, const struct http_head *h)
+{
+	const struct http_header *f;
+	bool                      passthru = false;
+
+	for (size_t i = 0; i < c->conf->npeers; i++)
+		passthru |= c->conf->peers[i].login_passthru;
+	if (!passthru || c->intercepted ||
+	    (f = http_head_get(h, "Proxy-Authorization")) == NULL)
+		return 0;
+	if ((c->txn.client_auth = span_dup(f->value)) == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return -1;
+	}
+	return 0;
+}
+
 /* A complete request head is at the front of client.in. */
 static void
 conn_request(struct conn *c, const struct http_head *h)
@@ -1077,9 +1413,15 @@ conn_request(struct conn *c, const struct http_head *h)
 			conn_go_upstream(c); /* resolve, check, then answer */
 		return;
 	}
-	if (!t->is_connect && conn_build_request(c, h) < 0) {
-		conn_reply(c, 431, "ERR_TOO_BIG", "request header too large");
+	if (conn_keep_client_auth(c, h) < 0)
 		return;
+	if (!t->is_connect) {
+		if (conn_route(c) < 0)
+			return;
+		if (conn_build_heads(c, h) < 0) {
+			conn_reply(c, 431, "ERR_TOO_BIG", "request header too large");
+			return;
+		}
 	}
 	buf_consume(c->client.in, h->head_len);
 	switch (t->req.body) {
@@ -1469,8 +1811,13 @@ conn_txn_end(struct conn *c)
 	    (c->server.in == NULL || buf_len(c->server.in) == 0) &&
 	    (!t->resp_splice || side_is_quiet(&c->server))) {
 		/* Idle and reusable: keep it for this client's next request. */
-		c->server_key = t->key;
-		t->key = NULL;
+		if (conn_hop_peer(c) != NULL) {
+			c->server_key = t->peer_key;
+			t->peer_key = NULL;
+		} else {
+			c->server_key = t->key;
+			t->key = NULL;
+		}
 		side_release_in(&c->server);
 		c->server.pipe_full = false;
 		c->server_idle_end = ev_now(c->worker->loop) +
@@ -2484,6 +2831,9 @@ conn_run(struct conn *c)
 		case CONN_RESOLVING:
 		case CONN_CONNECTING:
 			break;
+		case CONN_PEER_CONNECT:
+			conn_peer_answer(c);
+			break;
 		case CONN_FORWARD:
 			conn_forward(c);
 			break;
@@ -2597,9 +2947,15 @@ conn_timeout(const struct conn *c)
 			return left > 0.001 ? left : 0.001;
 		break;
 	case CONN_RESOLVING:
-	case CONN_CONNECTING:
 		ms = cf->connect_timeout;
 		break;
+	case CONN_CONNECTING:
+		ms = conn_hop_peer(c) != NULL &&
+		                     conn_hop_peer(c)->connect_timeout > 0
+		             ? conn_hop_peer(c)->connect_timeout
+		             : cf->connect_timeout;
+		break;
+	case CONN_PEER_CONNECT:
 	case CONN_REPLY:
 	case CONN_TLS_HELLO:
 	case CONN_TLS_SERVER:
@@ -2645,6 +3001,14 @@ conn_update_watchers(struct ev_loop *loop, struct conn *c)
 		if (!c->client.eof && side_has_room(&c->client))
 			ce |= EV_READ;
 		se |= EV_WRITE;
+		break;
+	case CONN_PEER_CONNECT:
+		if (!c->client.eof && side_has_room(&c->client))
+			ce |= EV_READ;
+		if (!c->server.eof && side_has_room(&c->server))
+			se |= EV_READ;
+		if (out_pending(&c->server))
+			se |= EV_WRITE;
 		break;
 	case CONN_FORWARD:
 		if (!c->client.eof && side_has_room(&c->client))
@@ -2727,20 +3091,22 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)revents;
 	switch (c->state) {
+	case CONN_PEER_CONNECT:
+		conn_reply(c, 504, "ERR_CONNECT_FAIL",
+		           "the cache_peer did not answer the CONNECT in time");
+		break;
 	case CONN_CONNECTING:
-		if (c->addr_next < c->resolve.naddrs) {
+		if (c->addr_next < c->resolve.naddrs ||
+		    c->txn.hop + 1 < c->txn.nhops) {
 			/* Try the next address: one may be unreachable. */
 			conn_log(c, LOG_INFO, "connect %s: timed out", c->txn.peer);
 			side_clear(loop, &c->server);
 			c->connect_errno = ETIMEDOUT;
-			conn_connect_next(c);
-			if (c->state == CONN_CONNECTING)
-				break;
+			conn_connect_next(c); /* or the next hop, or a reply */
+			break;
 		}
 		__attribute__((fallthrough));
 	case CONN_RESOLVING:
-		if (c->state == CONN_REPLY)
-			break; /* conn_connect_next() answered */
 		c->txn.peer[0] = '\0';
 		conn_reply(c, 504, "ERR_CONNECT_FAIL",
 		           "the connection to the server timed out");

@@ -12,7 +12,9 @@
  * its ClientHello; a second "peek" leads through CONN_RESOLVING and
  * CONN_CONNECTING to CONN_TLS_SERVER, which forwards the ClientHello and
  * reads the server's answer; "splice" ends in CONN_TUNNEL with every byte
- * as it was, "terminate" in CONN_CLOSING.  A conn owns its descriptors, watchers, timers, buffers
+ * as it was, "terminate" in CONN_CLOSING.  Through a cache_peer parent,
+ * a tunnel passes CONN_PEER_CONNECT (our CONNECT, the parent's 2xx) after
+ * CONN_CONNECTING.  A conn owns its descriptors, watchers, timers, buffers
  * and access-log record, and holds a reference to the configuration
  * generation it was accepted under.
  */
@@ -30,6 +32,7 @@
 #include "http_parse.h"
 #include "http_proxy.h"
 #include "resolve.h"
+#include "route.h"
 #include "tls_peek.h"
 #include "tunnel.h"
 
@@ -44,6 +47,7 @@ enum conn_state {
 	CONN_PROXY_HDR,    /* require-proxy-header: reading the PROXY header */
 	CONN_RESOLVING,    /* waiting for DNS */
 	CONN_CONNECTING,   /* TCP connect to the server in progress */
+	CONN_PEER_CONNECT, /* our CONNECT out to a parent, its answer in */
 	CONN_FORWARD,      /* request to the server, response to the client */
 	CONN_TUNNEL,       /* blind byte tunnel after CONNECT */
 	CONN_TLS_HELLO,    /* ssl_bump step 2: reading the ClientHello */
@@ -117,6 +121,20 @@ struct txn {
 	bool               dst_acl;  /* http_access needs the address */
 	struct buf        *mf_reply; /* answer to Max-Forwards: 0 */
 	struct txn_tls     tls;
+
+	/* The route: hops to try in turn (NULL: direct, no cache_peer). */
+	struct hop        *hops;
+	size_t             nhops;
+	size_t             hop;        /* the one in use */
+	bool               routed;     /* hops chosen */
+	bool               resolving_peer; /* c->resolve is the hop's peer */
+	bool               origin_checked; /* dst ACLs passed, by DNS */
+	bool               peer_tunnel;    /* the parent said 2xx to CONNECT */
+	char              *peer_key;   /* pool key of the hop's parent */
+	char              *client_auth; /* for login=PASSTHRU */
+	struct buf        *head_direct; /* request heads per kind of hop, */
+	struct buf        *head_peer;   /* req_head is made from one of them */
+	size_t             head_hop;    /* the hop req_head was made for */
 
 	struct http_framing req;
 	uint64_t            req_left;

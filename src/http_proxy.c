@@ -106,6 +106,23 @@ put_field(struct buf *out, struct http_span name, struct http_span value)
 	return 0;
 }
 
+/* host[:port], the port left out when it is default_port. */
+static int
+put_authority(struct buf *out, const struct http_target *t,
+              unsigned default_port)
+{
+	char port[8];
+	int  n;
+
+	if ((t->is_ipv6 && put(out, "[", 1) < 0) || puts_(out, t->host) < 0 ||
+	    (t->is_ipv6 && put(out, "]", 1) < 0))
+		return -1;
+	if (t->port == default_port)
+		return 0;
+	n = snprintf(port, sizeof(port), ":%u", (unsigned)t->port);
+	return put(out, port, (size_t)n);
+}
+
 /* Parses a decimal port 1..65535 from p[0..len). */
 static int
 parse_port(const char *p, size_t len, uint16_t *port)
@@ -301,23 +318,21 @@ http_proxy_request_head(const struct http_head *req,
 	char line[64];
 	int  n;
 
-	/* Request line in origin-form (RFC 9112 3.2.1). */
+	/*
+	 * Request line in origin-form (RFC 9112 3.2.1), or in absolute-form
+	 * for a proxy (3.2.2), whose authority is then the Host's.
+	 */
 	if (put_span(out, req->method) < 0 || put(out, " ", 1) < 0)
+		return -1;
+	if (rw->absolute && (puts_(out, "http://") < 0 ||
+	                     put_authority(out, t, 80) < 0))
 		return -1;
 	if ((t->path.len == 0 || t->path.p[0] != '/') && put(out, "/", 1) < 0)
 		return -1;
 	if (put_span(out, t->path) < 0 || puts_(out, " HTTP/1.1\r\nHost: ") < 0)
 		return -1;
 	/* RFC 9112 3.2.2: Host is replaced by the target's authority. */
-	if ((t->is_ipv6 && put(out, "[", 1) < 0) || puts_(out, t->host) < 0 ||
-	    (t->is_ipv6 && put(out, "]", 1) < 0))
-		return -1;
-	if (t->port != 80) {
-		n = snprintf(line, sizeof(line), ":%u", (unsigned)t->port);
-		if (put(out, line, (size_t)n) < 0)
-			return -1;
-	}
-	if (put(out, "\r\n", 2) < 0)
+	if (put_authority(out, t, 80) < 0 || put(out, "\r\n", 2) < 0)
 		return -1;
 
 	for (size_t i = 0; i < req->nheaders; i++) {
@@ -354,6 +369,41 @@ http_proxy_request_head(const struct http_head *req,
 	if (rw->close && puts_(out, "Connection: close\r\n") < 0)
 		return -1;
 	return put(out, "\r\n", 2);
+}
+
+int
+http_proxy_connect_head(const struct http_target *t, const char *via,
+                        const char *proxy_auth, struct buf *out)
+{
+	/* Port 0 is never a target's: the port is always written. */
+	if (puts_(out, "CONNECT ") < 0 || put_authority(out, t, 0) < 0 ||
+	    puts_(out, " HTTP/1.1\r\nHost: ") < 0 ||
+	    put_authority(out, t, 0) < 0 || put(out, "\r\n", 2) < 0)
+		return -1;
+	if (via != NULL && (puts_(out, "Via: ") < 0 || puts_(out, via) < 0 ||
+	                    put(out, "\r\n", 2) < 0))
+		return -1;
+	if (proxy_auth != NULL &&
+	    (puts_(out, "Proxy-Authorization: ") < 0 ||
+	     puts_(out, proxy_auth) < 0 || put(out, "\r\n", 2) < 0))
+		return -1;
+	return put(out, "\r\n", 2);
+}
+
+int
+http_proxy_add_proxy_auth(const struct buf *in, const char *value,
+                          struct buf *out)
+{
+	size_t len = buf_len(in);
+
+	if (len < 2)
+		return -1;
+	/* Before the blank line that ends the head. */
+	if (put(out, buf_data(in), len - 2) < 0 ||
+	    puts_(out, "Proxy-Authorization: ") < 0 || puts_(out, value) < 0 ||
+	    put(out, "\r\n\r\n", 4) < 0)
+		return -1;
+	return 0;
 }
 
 int

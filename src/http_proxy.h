@@ -47,10 +47,12 @@ struct http_rewrite {
 	bool        xff_delete; /* remove X-Forwarded-For */
 	bool        xff_replace;/* replace instead of appending */
 	bool        close;      /* ask the next hop to close */
+	bool        absolute;   /* absolute-form target: for a parent proxy */
 };
 
 /*
- * Writes the request head for the origin to out: origin-form target,
+ * Writes the request head for the origin to out: origin-form target (or
+ * absolute-form when rw->absolute, for a parent proxy: RFC 9112 3.2.2),
  * HTTP/1.1, Host from the target (RFC 9112 3.2.2), hop-by-hop fields removed
  * (Connection and the fields it names, Proxy-Connection, Keep-Alive, TE,
  * Trailer, Upgrade, Proxy-Authorization), Max-Forwards decremented, Via and
@@ -59,6 +61,21 @@ struct http_rewrite {
 int http_proxy_request_head(const struct http_head *req,
                             const struct http_target *t,
                             const struct http_rewrite *rw, struct buf *out);
+
+/*
+ * The CONNECT bascule sends to a parent proxy for a tunnel (RFC 9110
+ * 9.3.6): authority-form target, Host, Via when via is not NULL, and
+ * Proxy-Authorization when proxy_auth is not NULL.  -1 if out is too small.
+ */
+int http_proxy_connect_head(const struct http_target *t, const char *via,
+                            const char *proxy_auth, struct buf *out);
+
+/*
+ * Adds "Proxy-Authorization: value" to a complete request head of ours
+ * (in, ending in CRLF CRLF), into out.  -1 if out is too small.
+ */
+int http_proxy_add_proxy_auth(const struct buf *in, const char *value,
+                              struct buf *out);
 
 /*
  * Writes the response head for the client: the server's status and fields

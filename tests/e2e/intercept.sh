@@ -80,16 +80,16 @@ get() { curl -sS --max-time 10 -o "$T/body" -w '%{http_code}' "$@"; }
 
 code=$(get "http://127.0.0.1:$ORIGIN_PORT/hello")
 check "intercepted HTTP served" [ "$code" = 200 ] && check "intercepted body" grep -q '^hello' "$T/body"
-check "logged with the URL from Host" log_has "TCP_MISS/200 [0-9]+ GET http://127.0.0.1:$ORIGIN_PORT/hello - HIER_DIRECT/127.0.0.1 "
+check "logged with the URL from Host" log_has "TCP_MISS/200 [0-9]+ GET http://127.0.0.1:$ORIGIN_PORT/hello - ORIGINAL_DST/127.0.0.1 "
 code=$(get -g "http://[::1]:$V6_PORT/hello")
 check "intercepted IPv6 served" [ "$code" = 200 ]
-check "IPv6 original destination" log_has "GET http://\\[::1\\]:$V6_PORT/hello - HIER_DIRECT/::1 "
+check "IPv6 original destination" log_has "GET http://\\[::1\\]:$V6_PORT/hello - ORIGINAL_DST/::1 "
 
 # Host names another server: bascule still goes where the client went.
 code=$(get -H "Host: elsewhere.test:$ORIGIN_PORT" "http://127.0.0.1:$ORIGIN_PORT/hello")
 check "Host mismatch: the original destination answers" [ "$code" = 200 ]
 check "Host mismatch logged" errlog_has "Host elsewhere.test:$ORIGIN_PORT is not the original destination 127.0.0.1:$ORIGIN_PORT"
-check "Host mismatch went to 127.0.0.1" log_has "GET http://elsewhere.test:$ORIGIN_PORT/hello - HIER_DIRECT/127.0.0.1 "
+check "Host mismatch went to 127.0.0.1" log_has "GET http://elsewhere.test:$ORIGIN_PORT/hello - ORIGINAL_DST/127.0.0.1 "
 # dst acls judge the original destination, not an address in Host.
 code=$(get -H "Host: 10.9.9.9:$DENIED_PORT" "http://127.0.0.2:$DENIED_PORT/hello")
 check "denied destination, forged Host: 403" [ "$code" = 403 ]
@@ -100,7 +100,7 @@ check "no Host: 400" [ "$code" = 400 ]
 # TLS: a CONNECT made up from the original destination, then the steps.
 code=$(get --cacert "$T/tls.pem" --resolve "good.test:$TLS_PORT:127.0.0.1" "https://good.test:$TLS_PORT/hello")
 check "intercepted TLS spliced" [ "$code" = 200 ]
-check "logged under its SNI" log_has "TCP_TUNNEL/200 [0-9]+ CONNECT good.test:$TLS_PORT - HIER_DIRECT/127.0.0.1 - sni=good.test ssl_bump=splice step=2 "
+check "logged under its SNI" log_has "TCP_TUNNEL/200 [0-9]+ CONNECT good.test:$TLS_PORT - ORIGINAL_DST/127.0.0.1 - sni=good.test ssl_bump=splice step=2 "
 printf 'GET /hello HTTP/1.1\r\nHost: good.test\r\nConnection: close\r\n\r\n' |
 	timeout 10 gnutls-cli --x509cafile="$T/tls.pem" --sni-hostname=good.test \
 		--verify-hostname=good.test -p "$TLS_PORT" 127.0.0.1 >"$T/gnutls.out" 2>&1

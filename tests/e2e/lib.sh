@@ -248,26 +248,32 @@ TMPL
 # bascule_start: reads configuration lines on stdin and starts bascule
 # in the foreground with them, plus an access log, a pid file and a hosts
 # file.  The configuration listens on $PROXY_PORT, chosen when this file is
-# sourced (set it anew before starting a second instance).
+# sourced (set it anew before starting a second instance).  BASCULE_NAME
+# names a second instance: its files are $T/NAME.conf, NAME.err, NAME.pid
+# and NAME.access.log instead of bascule.conf, bascule.err, bascule.pid and
+# access.log.
 bascule_start() {
-	: >"$T/access.log"
-	[ "$(id -u)" = 0 ] && chown nobody "$T/access.log"
+	bs=${BASCULE_NAME:-bascule}
+	bs_log=$T/access.log
+	[ "$bs" = bascule ] || bs_log=$T/$bs.access.log
+	: >"$bs_log"
+	[ "$(id -u)" = 0 ] && chown nobody "$bs_log"
 	[ -f "$T/hosts" ] || printf '127.0.0.1 localhost origin.test\n::1 origin6.test\n' >"$T/hosts"
 	{
-		echo "pid_filename $T/bascule.pid"
-		echo "access_log stdio:$T/access.log squid"
+		echo "pid_filename $T/$bs.pid"
+		echo "access_log stdio:$bs_log squid"
 		echo "hosts_file $T/hosts"
 		echo "dns_nameservers 127.0.0.1:9"
 		cat
-	} >"$T/bascule.conf"
-	chmod 644 "$T/bascule.conf" "$T/hosts"
+	} >"$T/$bs.conf"
+	chmod 644 "$T/$bs.conf" "$T/hosts"
 	# BASCULE_WRAP: a command that execs bascule (setpriv ...), or empty.
-	${BASCULE_WRAP:-} "$BASCULE" -N -d "${BASCULE_DEBUG:-5}" -f "$T/bascule.conf" \
-		>>"$T/bascule.err" 2>&1 &
+	${BASCULE_WRAP:-} "$BASCULE" -N -d "${BASCULE_DEBUG:-5}" -f "$T/$bs.conf" \
+		>>"$T/$bs.err" 2>&1 &
 	BASCULE_PID=$!
 	PIDS="$PIDS $BASCULE_PID"
 	if ! wait_port "$PROXY_PORT"; then
-		fail "bascule did not start"
+		fail "$bs did not start"
 		finish
 	fi
 }

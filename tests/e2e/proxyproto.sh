@@ -86,7 +86,7 @@ check "unfinished header timed out" errlog_has "no PROXY header in time"
 python3 "$E2E/rawclient.py" 127.0.0.1 "$INTERCEPT_PORT" \
 	"PROXY TCP4 127.0.0.2 127.0.0.1 1234 $ORIGIN_PORT\r\nGET /hello HTTP/1.1\r\nHost: 127.0.0.1:$ORIGIN_PORT\r\nConnection: close\r\n\r\n" >"$T/icpt"
 check "intercepted behind a balancer: served" grep -q "^hello" "$T/icpt"
-check "intercepted behind a balancer: logged" log_has "127.0.0.2 TCP_MISS/200 [0-9]+ GET http://127.0.0.1:$ORIGIN_PORT/hello - HIER_DIRECT/127.0.0.1 "
+check "intercepted behind a balancer: logged" log_has "127.0.0.2 TCP_MISS/200 [0-9]+ GET http://127.0.0.1:$ORIGIN_PORT/hello - ORIGINAL_DST/127.0.0.1 "
 python3 "$E2E/rawclient.py" 127.0.0.1 "$INTERCEPT_PORT" \
 	"PROXY TCP4 127.0.0.2 127.0.0.1 1234 $INTERCEPT_PORT\r\nGET /hello HTTP/1.1\r\nHost: 127.0.0.1:$INTERCEPT_PORT\r\n\r\n" >"$T/loop"
 check "a header naming this port: closed" [ ! -s "$T/loop" ]

@@ -549,6 +549,39 @@ static const struct {
 	BAD("\"http_port\" 3131", "unknown directive 'http_port'"),
 	BAD("acl x src \"unterminated", "unterminated quoted string"),
 	BAD("acl x src \"a\"b", "text right after a closing quote"),
+	BAD("cache_peer p parent 3128",
+	    "cache_peer: expected HOST parent HTTP_PORT ICP_PORT"),
+	BAD("cache_peer p sibling 3128 0",
+	    "cache_peer: type 'sibling' is not supported"),
+	BAD("cache_peer p parent 0 0", "cache_peer: '0' is not a port"),
+	BAD("cache_peer p parent 65536 0", "cache_peer: '65536' is not a port"),
+	BAD("cache_peer p parent 3128 x", "cache_peer: 'x' is not an ICP port"),
+	BAD("cache_peer bad..name parent 3128 0",
+	    "cache_peer: 'bad..name' is not a host name or address"),
+	BAD("cache_peer [::1 parent 3128 0",
+	    "cache_peer: '[::1' is not a host name or address"),
+	BAD("cache_peer p parent 3128 0 tls",
+	    "cache_peer: option 'tls' is not supported yet"),
+	BAD("cache_peer p parent 3128 0 round-robin",
+	    "cache_peer: option 'round-robin' is not supported yet"),
+	BAD("cache_peer p parent 3128 0 originserver",
+	    "cache_peer: option 'originserver' is not supported yet"),
+	BAD("cache_peer p parent 3128 0 name=", "cache_peer: option 'name=' "
+	                                       "needs a value"),
+	BAD("cache_peer p parent 3128 0 login=PASS",
+	    "cache_peer: login= takes USER:PASSWORD or PASSTHRU"),
+	BAD("cache_peer p parent 3128 0 login=*:secret",
+	    "cache_peer: login= takes USER:PASSWORD or PASSTHRU"),
+	BAD("cache_peer p parent 3128 0 login=alice",
+	    "cache_peer: login= takes USER:PASSWORD or PASSTHRU"),
+	BAD("cache_peer p parent 3128 0 connect-timeout=0",
+	    "cache_peer: 0 s is below the minimum of 1 s"),
+	BAD("cache_peer_access p allow all",
+	    "cache_peer_access: no cache_peer named 'p' above"),
+	BAD("cache_peer_access", "cache_peer_access: expected NAME allow|deny"),
+	BAD("never_direct maybe all", "never_direct: expected allow or deny"),
+	BAD("always_direct allow nosuchacl",
+	    "always_direct: unknown acl 'nosuchacl'"),
 };
 
 static void
@@ -732,6 +765,101 @@ test_ssl_bump(void)
 	                   UNSUPPORTED_TUNNEL,
 	   "on_unsupported_protocol rule");
 	ok(c->client_hello_max_size == 1u << 20, "client_hello_max_size");
+	conf_unref(c);
+	conf_diag_clear(&d);
+}
+
+static void
+test_cache_peer(void)
+{
+	struct conf_diag        d = { 0 };
+	struct conf            *c;
+	const struct peer_conf *p;
+
+	c = conf_load_string(
+	        "p.conf",
+	        "http_port 3128\n"
+	        "acl intranet dstdomain .corp.example\n"
+	        "cache_peer Parent.Example parent 3128 3130 no-query default\n"
+	        "cache_peer 192.0.2.1 parent 8080 0 no-query no-digest "
+	        "proxy-only name=second login=alice:s3cret "
+	        "connect-timeout=5\n"
+	        "cache_peer [2001:db8::1] parent 3129 0 name=v6 login=PASSTHRU\n"
+	        "cache_peer_access second deny intranet\n"
+	        "cache_peer_access SECOND allow all\n"
+	        "never_direct allow all\n"
+	        "always_direct allow intranet\n"
+	        "nonhierarchical_direct off\n"
+	        "prefer_direct on\n",
+	        &d);
+	ok(c != NULL && d.nerrors == 0, "cache_peer configuration loads");
+	if (c == NULL) {
+		dump(&d);
+		conf_diag_clear(&d);
+		return;
+	}
+	ok(d.n == 0, "no-query, no-digest and proxy-only load silently");
+	ok(c->npeers == 3, "three peers");
+	p = &c->peers[0];
+	ok(strcmp(p->name, "Parent.Example") == 0 &&
+	           strcmp(p->host, "parent.example") == 0 && p->port == 3128 &&
+	           p->is_default && p->login == NULL && !p->login_passthru,
+	   "name defaults to the host as written; host canonical");
+	p = &c->peers[1];
+	ok(strcmp(p->name, "second") == 0 &&
+	           strcmp(p->host, "192.0.2.1") == 0 && p->port == 8080 &&
+	           !p->is_default && p->connect_timeout == 5000,
+	   "name= and connect-timeout=");
+	ok(p->login != NULL &&
+	           strcmp(p->login, "Basic YWxpY2U6czNjcmV0") == 0,
+	   "login=USER:PASSWORD is a Basic credential (RFC 7617)");
+	ok(p->access.n == 2 && p->access.rules[0].action == ACCESS_DENY &&
+	           p->access.rules[1].action == ACCESS_ALLOW,
+	   "cache_peer_access by name, case-insensitive as in Squid");
+	p = &c->peers[2];
+	ok(strcmp(p->host, "2001:db8::1") == 0 && p->is_ipv6 &&
+	           p->login_passthru && p->login == NULL,
+	   "[IPv6] peer and login=PASSTHRU");
+	ok(c->never_direct.n == 1 && c->always_direct.n == 1,
+	   "never_direct and always_direct");
+	ok(!c->nonhierarchical_direct && c->prefer_direct,
+	   "nonhierarchical_direct and prefer_direct");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("", &d);
+	ok(c != NULL && c->npeers == 0 && c->nonhierarchical_direct &&
+	           !c->prefer_direct,
+	   "defaults: no peer, nonhierarchical_direct on, prefer_direct off");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("cache_peer p parent 3128 3130", &d);
+	ok(c != NULL && has_message(&d, false, "ICP is not supported"),
+	   "an ICP port without no-query warns");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("cache_peer p parent 3128 0 connect-fail-limit=3", &d);
+	ok(c != NULL && has_message(&d, false, "is ignored"),
+	   "connect-fail-limit= is accepted with a warning");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("cache_peer p parent 3128 0\n"
+	              "cache_peer q parent 3129 0 name=p",
+	              &d);
+	ok(c == NULL && has_message(&d, true, "test.conf:3: cache_peer: a peer "
+	                                      "named 'p' is already "
+	                                      "configured at test.conf:2"),
+	   "peer names are unique");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("acl d dst 192.0.2.0/24\nnever_direct allow d", &d);
+	ok(c != NULL && has_message(&d, false, "never_direct: dst acl 'd' "
+	                                       "never matches here"),
+	   "a dst acl in never_direct warns");
 	conf_unref(c);
 	conf_diag_clear(&d);
 }
@@ -1627,6 +1755,7 @@ main(void)
 	test_access_log();
 	test_http_port();
 	test_ssl_bump();
+	test_cache_peer();
 	test_acl_directive();
 	test_squid_default();
 	test_shipped();

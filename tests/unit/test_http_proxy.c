@@ -183,6 +183,74 @@ test_request_head(void)
 	buf_free(out);
 }
 
+/* The heads for a parent proxy: absolute-form, CONNECT, credentials. */
+static void
+test_parent_heads(void)
+{
+	static const char req[] =
+	        "GET http://[2001:db8::1]:8080/p?q HTTP/1.1\r\n"
+	        "Host: [2001:db8::1]:8080\r\nProxy-Authorization: Basic c\r\n"
+	        "Accept: */*\r\n\r\n";
+	static const char want_abs[] =
+	        "GET http://[2001:db8::1]:8080/p?q HTTP/1.1\r\n"
+	        "Host: [2001:db8::1]:8080\r\nAccept: */*\r\n\r\n";
+	static const char want_auth[] =
+	        "GET http://[2001:db8::1]:8080/p?q HTTP/1.1\r\n"
+	        "Host: [2001:db8::1]:8080\r\nAccept: */*\r\n"
+	        "Proxy-Authorization: Basic YQ==\r\n\r\n";
+	static const char want_connect[] =
+	        "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n"
+	        "Via: 1.1 proxy (bascule/0)\r\n"
+	        "Proxy-Authorization: Basic YQ==\r\n\r\n";
+	static const char want_connect6[] =
+	        "CONNECT [2001:db8::1]:80 HTTP/1.1\r\n"
+	        "Host: [2001:db8::1]:80\r\n\r\n";
+	struct http_head    h;
+	struct http_target  t;
+	struct http_rewrite rw = { .absolute = true };
+	struct buf         *out = buf_new(4096), *auth = buf_new(4096);
+	const char         *why = NULL;
+
+	ok(parse(req, &h) == 0 && http_proxy_parse_target(&h, false, &t, &why) == 0,
+	   "parent: request parses");
+	ok(http_proxy_request_head(&h, &t, &rw, out) == 0 &&
+	           buf_len(out) == strlen(want_abs) &&
+	           memcmp(buf_data(out), want_abs, strlen(want_abs)) == 0,
+	   "absolute-form for a parent, the client's credentials dropped");
+	ok(http_proxy_add_proxy_auth(out, "Basic YQ==", auth) == 0 &&
+	           buf_len(auth) == strlen(want_auth) &&
+	           memcmp(buf_data(auth), want_auth, strlen(want_auth)) == 0,
+	   "Proxy-Authorization added before the blank line");
+	buf_free(auth);
+	auth = buf_new(strlen(want_abs) + 8);
+	ok(http_proxy_add_proxy_auth(out, "Basic YQ==", auth) < 0,
+	   "Proxy-Authorization: too small a buffer fails");
+	buf_free(auth);
+
+	memset(&t, 0, sizeof(t));
+	strcpy(t.host, "example.com");
+	t.port = 443;
+	buf_free(out);
+	out = buf_new(4096);
+	ok(http_proxy_connect_head(&t, "1.1 proxy (bascule/0)", "Basic YQ==",
+	                           out) == 0 &&
+	           buf_len(out) == strlen(want_connect) &&
+	           memcmp(buf_data(out), want_connect, strlen(want_connect)) ==
+	                   0,
+	   "CONNECT for a parent: authority-form, Via, credentials");
+	strcpy(t.host, "2001:db8::1");
+	t.is_ipv6 = true;
+	t.port = 80;
+	buf_free(out);
+	out = buf_new(4096);
+	ok(http_proxy_connect_head(&t, NULL, NULL, out) == 0 &&
+	           buf_len(out) == strlen(want_connect6) &&
+	           memcmp(buf_data(out), want_connect6,
+	                  strlen(want_connect6)) == 0,
+	   "CONNECT to an IPv6 literal: brackets, port always written");
+	buf_free(out);
+}
+
 static void
 test_response_head(void)
 {
@@ -280,6 +348,7 @@ main(void)
 	test_targets();
 	test_intercepted();
 	test_request_head();
+	test_parent_heads();
 	test_response_head();
 	test_connection_names_framing();
 	test_error_page();
