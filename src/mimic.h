@@ -7,7 +7,8 @@
  * throw-away self-signed issuer for origins whose certificate failed
  * verification.  The serial of a leaf is a hash of the origin certificate
  * and the CA, so every worker and every node with the same CA gives an
- * origin's mimic the same serial, names and validity.
+ * origin's mimic the same serial, names and validity.  The leaf key is
+ * the context's own: contexts made before the workers fork share it.
  *
  * A GnuTLS server session uses a leaf through
  * gnutls_certificate_set_retrieve_function2(): the callback returns

@@ -135,8 +135,10 @@ add_san(gnutls_x509_crt_t crt, const char *s)
 }
 
 /*
- * A certificate signed by other_key (self-signed when issuer is NULL);
- * ca: a CA certificate, with keyUsage ku (0: none).
+ * A certificate for other_key, self-signed; ca: basicConstraints cA TRUE.
+ * keyUsage ku, or none if 0.  Built in memory: GnuTLS keeps the raw DNs
+ * it verifies with only for imported certificates, so a CA made here is
+ * written out and read back before it verifies anything.
  */
 static gnutls_x509_crt_t
 make_crt(const struct spec *s, unsigned serial, bool ca, unsigned ku)
@@ -698,7 +700,7 @@ test_fallback_capped(void)
 	char               err[ERR_MAX] = "";
 	gnutls_x509_crt_t  ca;
 
-	/* Read back: GnuTLS compares the raw DNs it keeps from an import. */
+	/* Read back (see make_crt()). */
 	gnutls_x509_crt_deinit(made);
 	load_crt(cert, &ca);
 	m = mimic_new(cert, key, 1 << 16, err, sizeof(err));
