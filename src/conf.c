@@ -1653,12 +1653,15 @@ static const char *const peer_noop_options[] = {
 
 /* One option of a cache_peer line; *no_query is set by "no-query". */
 static int
-parse_peer_option(struct loader *ld, struct peer_conf *p, const char *opt,
-                  bool *no_query, char *cause)
+parse_peer_option(struct peer_conf *p, const char *opt, bool *no_query,
+                  char *cause)
 {
 	static const struct directive timeout = {
 		"connect-timeout", DT_DURATION, 0, SEC(1), MINUTES(10),
 		NULL, 0,
+	};
+	static const struct directive fail_limit = {
+		"connect-fail-limit", DT_COUNT, 0, 1, 1000, NULL, 0,
 	};
 	const char  *eq = strchr(opt, '=');
 	size_t       nlen = eq != NULL ? (size_t)(eq - opt) : strlen(opt);
@@ -1697,11 +1700,9 @@ parse_peer_option(struct loader *ld, struct peer_conf *p, const char *opt,
 		                      cause);
 	}
 	if (IS("connect-fail-limit") && v != NULL) {
-		diag_warning(ld,
-		             _("cache_peer: option '%s' is ignored: every "
-		               "request tries the peers in turn"),
-		             opt);
-		return 0;
+		tok.s = (char *)v;
+		return parse_count(&tok, 1, &fail_limit, &p->connect_fail_limit,
+		                   cause);
 	}
 #undef IS
 	if (eq != NULL && *v == '\0')
@@ -1733,6 +1734,7 @@ parse_cache_peer(struct loader *ld, const struct token *args, size_t nargs)
 		return;
 	}
 	memset(&p, 0, sizeof(p));
+	p.connect_fail_limit = 10; /* Squid's */
 	host = args[0].s;
 	hlen = strlen(host);
 	if (hlen > 2 && host[0] == '[' && host[hlen - 1] == ']') {
@@ -1780,7 +1782,7 @@ parse_cache_peer(struct loader *ld, const struct token *args, size_t nargs)
 		return;
 	}
 	for (size_t i = 4; i < nargs; i++) {
-		if (parse_peer_option(ld, &p, args[i].s, &no_query, cause) < 0) {
+		if (parse_peer_option(&p, args[i].s, &no_query, cause) < 0) {
 			diag_error(ld, "cache_peer: %s", cause);
 			bad = true;
 		}

@@ -65,6 +65,7 @@ struct peer_conf {
 	char    *login;      /* Proxy-Authorization value; NULL: none */
 	bool     login_passthru; /* the client's Proxy-Authorization */
 	uint64_t connect_timeout; /* connect-timeout=; 0: connect_timeout */
+	uint64_t connect_fail_limit; /* failures in a row that make it down */
 	struct access_list access; /* cache_peer_access; empty: allow */
 	char              *where;  /* "FILE:LINE" */
 };

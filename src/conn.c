@@ -528,6 +528,19 @@ conn_pool_key(const struct conn *c)
 	return conn_hop_peer(c) != NULL ? c->txn.peer_key : c->txn.key;
 }
 
+/*
+ * The pool and health key of a parent: name and address, for a reload may
+ * point the name elsewhere.  -1 if it does not fit.
+ */
+static int
+peer_key(const struct peer_conf *p, char *key, size_t size)
+{
+	int n = snprintf(key, size, "peer %s %s:%u", p->name, p->host,
+	                 (unsigned)p->port);
+
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 /* Takes the hop t->hop: 0, or -1 when out of memory (conn failed). */
 static int
 conn_enter_hop(struct conn *c)
@@ -535,7 +548,6 @@ conn_enter_hop(struct conn *c)
 	struct txn             *t = &c->txn;
 	const struct peer_conf *p = conn_hop_peer(c);
 	char                    key[HOSTNAME_MAX + 64];
-	int                     n;
 
 	free(t->peer_key);
 	t->peer_key = NULL;
@@ -543,10 +555,7 @@ conn_enter_hop(struct conn *c)
 	t->peer_tunnel = false;
 	if (p == NULL)
 		return 0;
-	/* Name and address: a reload may point the name elsewhere. */
-	n = snprintf(key, sizeof(key), "peer %s %s:%u", p->name, p->host,
-	             (unsigned)p->port);
-	if (n < 0 || (size_t)n >= sizeof(key) ||
+	if (peer_key(p, key, sizeof(key)) < 0 ||
 	    (t->peer_key = strdup(key)) == NULL) {
 		conn_fail(c, CONN_ERR_NOMEM);
 		return -1;
@@ -564,19 +573,27 @@ conn_enter_hop(struct conn *c)
 static int
 conn_route(struct conn *c)
 {
-	struct txn     *t = &c->txn;
-	const char     *names[TLS_NAMES_MAX];
-	struct acl_ctx  ctx;
-	bool            hierarchical;
+	const struct conf *cf = c->conf;
+	struct txn        *t = &c->txn;
+	const char        *names[TLS_NAMES_MAX];
+	char               key[HOSTNAME_MAX + 64];
+	struct acl_ctx     ctx;
+	bool               hierarchical, *down;
 
 	t->routed = true;
-	if (c->conf->npeers == 0 || c->intercepted)
+	if (cf->npeers == 0 || c->intercepted)
 		return 0;
 	t->hops = calloc(ROUTE_HOPS_MAX, sizeof(*t->hops));
-	if (t->hops == NULL) {
+	down = calloc(cf->npeers, sizeof(*down));
+	if (t->hops == NULL || down == NULL) {
+		free(down);
 		conn_fail(c, CONN_ERR_NOMEM);
 		return -1;
 	}
+	for (size_t i = 0; i < cf->npeers; i++)
+		down[i] = peer_key(&cf->peers[i], key, sizeof(key)) == 0 &&
+		          peer_health_is_down(c->worker->peer_health, key,
+		                              ev_now(c->worker->loop));
 	if (t->is_connect && (c->listener->flags & LISTEN_SSL_BUMP)) {
 		tls_acl_ctx(c, &ctx, names);
 	} else {
@@ -589,7 +606,8 @@ conn_route(struct conn *c)
 	}
 	/* Squid's hierarchical requests: GET and HEAD of http URLs. */
 	hierarchical = method_is(t, "GET") || method_is(t, "HEAD");
-	t->nhops = route_select(c->conf, &ctx, hierarchical, t->hops);
+	t->nhops = route_select(cf, &ctx, hierarchical, down, t->hops);
+	free(down);
 	if (t->nhops == 0) {
 		if (t->result == NULL)
 			t->result = "TCP_MISS";
@@ -610,8 +628,17 @@ static void
 conn_next_hop(struct conn *c, int status, const char *code,
               const char *reason)
 {
-	struct txn *t = &c->txn;
+	struct txn             *t = &c->txn;
+	const struct peer_conf *p = conn_hop_peer(c);
 
+	if (p != NULL && peer_health_failed(c->worker->peer_health, t->peer_key,
+	                                    (unsigned)p->connect_fail_limit,
+	                                    ev_now(c->worker->loop)))
+		conn_log(c, LOG_WARNING,
+		         "cache_peer %s is down after %u failures in a row: "
+		         "tried last for %.0f seconds",
+		         p->name, (unsigned)p->connect_fail_limit,
+		         ROUTE_DOWN_SECONDS);
 	if (t->hop + 1 >= t->nhops) {
 		t->peer[0] = '\0';
 		conn_reply(c, status, code, reason);
@@ -807,6 +834,8 @@ static void
 conn_connected(struct conn *c)
 {
 	if (upstream_connect_result(c->server.fd) == 0) {
+		if (conn_hop_peer(c) != NULL)
+			peer_health_ok(c->worker->peer_health, c->txn.peer_key);
 		conn_server_ready(c);
 		return;
 	}

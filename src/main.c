@@ -43,6 +43,7 @@
 #include "listener.h"
 #include "log.h"
 #include "resolve.h"
+#include "route.h"
 #include "tunnel.h"
 #include "upstream.h"
 #include "worker.h"
@@ -564,6 +565,9 @@ worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
 	if (w->pool == NULL)
 		fatal(_("out of memory"));
 	upstream_pool_set_timeout(w->pool, conf->server_idle_pconn_timeout);
+	w->peer_health = peer_health_new();
+	if (w->peer_health == NULL)
+		fatal(_("out of memory"));
 
 	ev_signal_init(&w_sighup, worker_signal_cb, SIGHUP);
 	ev_signal_init(&w_sigterm, worker_signal_cb, SIGTERM);
@@ -589,6 +593,7 @@ worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
 		}
 	}
 	upstream_pool_free(w->pool);
+	peer_health_free(w->peer_health);
 	resolver_free(w->resolver);
 	listener_free_all(w->listeners);
 	access_log_close(w->access_log);

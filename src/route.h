@@ -31,6 +31,25 @@ struct hop {
 #define ROUTE_HOPS_MAX 25
 
 /*
+ * How the parents of one process have been answering, by pool key: after
+ * connect-fail-limit failures in a row a parent counts as down (Squid's
+ * dead peer) until it has rested ROUTE_DOWN_SECONDS, and any success
+ * makes it up again.
+ */
+struct peer_health;
+
+#define ROUTE_DOWN_SECONDS 30.0
+
+struct peer_health *peer_health_new(void);
+void                peer_health_free(struct peer_health *h); /* NULL ok */
+bool peer_health_is_down(const struct peer_health *h, const char *key,
+                         double now);
+/* One more failure; true when this one takes the parent down. */
+bool peer_health_failed(struct peer_health *h, const char *key,
+                        unsigned limit, double now);
+void peer_health_ok(struct peer_health *h, const char *key);
+
+/*
  * Fills hops (room for ROUTE_HOPS_MAX) in the order to try them and
  * returns how many; 0 means no route at all (never_direct with no parent
  * allowed).  always_direct allow: direct only; never_direct allow: parents
@@ -39,10 +58,13 @@ struct hop {
  * nonhierarchical_direct is on; prefer_direct puts direct first.  The
  * parents: those cache_peer_access allows, in file order ("default" only
  * matters in Squid when no parent is up, and every parent counts as up
- * here).  A dst ACL never matches here: the route is chosen before DNS.
+ * here).  down, when not NULL, flags the parents (by index in cf->peers)
+ * that count as down: they come last, after direct, so that a request
+ * still reaches one when nothing else answers.  A dst ACL never matches
+ * here: the route is chosen before DNS.
  */
 size_t route_select(const struct conf *cf, const struct acl_ctx *ctx,
-                    bool hierarchical, struct hop *hops);
+                    bool hierarchical, const bool *down, struct hop *hops);
 
 /* "HIER_DIRECT", "FIRSTUP_PARENT", ...: the access log's hierarchy code. */
 const char *hop_code_name(enum hop_code code);

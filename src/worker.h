@@ -14,6 +14,7 @@ struct conf;
 struct conn;
 struct ev_loop;
 struct listener;
+struct peer_health;
 struct resolver;
 struct upstream_pool;
 
@@ -22,6 +23,7 @@ struct worker {
 	struct conf          *conf; /* current generation: new conns take it */
 	struct resolver      *resolver;
 	struct upstream_pool *pool;
+	struct peer_health   *peer_health; /* cache_peer parents that are down */
 	struct access_log    *access_log;
 	struct listener      *listeners;
 	char                  hostname[256]; /* visible_hostname */

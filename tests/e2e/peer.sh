@@ -183,6 +183,31 @@ code=$(proxy_curl -o "$T/dead.out" -w '%{http_code}' "http://localhost:$ORIGIN_P
 check "the only parent is down: 502 ($code)" [ "$code" = 502 ]
 check "ERR_CONNECT_FAIL" grep -q ERR_CONNECT_FAIL "$T/dead.out"
 
+# A parent that keeps failing is down after connect-fail-limit failures in
+# a row: the others are tried first, and it is not even tried while one of
+# them answers.
+bascule_stop
+: >"$T/access.log"
+refused_before=$(grep -c "Connection refused: trying the next route" "$T/bascule.err")
+bascule_start <<EOF
+http_port 127.0.0.1:$PROXY_PORT
+cache_peer 127.0.0.1 parent $DEAD_PORT 0 no-query name=dead connect-fail-limit=2
+cache_peer 127.0.0.1 parent $REC_PORT 0 no-query name=rec
+never_direct allow all
+http_access allow localhost
+http_access deny all
+EOF
+n=0
+for i in 1 2 3 4; do
+	[ "$(proxy_curl "http://rec.test:$REC_PORT/hello?n=$i")" = hello ] && n=$((n + 1))
+done
+check "four requests served ($n)" [ "$n" = 4 ]
+check "down after two failures" errlog_has "cache_peer dead is down after 2 failures in a row"
+refused=$(($(grep -c "Connection refused: trying the next route" "$T/bascule.err") - refused_before))
+check "the down parent was tried twice only ($refused)" [ "$refused" = 2 ]
+check "before: the second parent" log_has "GET http://rec.test:$REC_PORT/hello\?n=2 - ANY_OLD_PARENT/"
+check "after: the second parent first" log_has "GET http://rec.test:$REC_PORT/hello\?n=4 - FIRSTUP_PARENT/"
+
 # Squid as the parent, with proxy authentication (basic_ncsa_auth).
 SQUID=/usr/sbin/squid
 NCSA=/usr/lib/squid/basic_ncsa_auth

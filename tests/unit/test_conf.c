@@ -576,6 +576,8 @@ static const struct {
 	    "cache_peer: login= takes USER:PASSWORD or PASSTHRU"),
 	BAD("cache_peer p parent 3128 0 connect-timeout=0",
 	    "cache_peer: 0 s is below the minimum of 1 s"),
+	BAD("cache_peer p parent 3128 0 connect-fail-limit=0",
+	    "cache_peer: 0 is below the minimum of 1"),
 	BAD("cache_peer_access p allow all",
 	    "cache_peer_access: no cache_peer named 'p' above"),
 	BAD("cache_peer_access", "cache_peer_access: expected NAME allow|deny"),
@@ -822,6 +824,8 @@ test_cache_peer(void)
 	   "[IPv6] peer and login=PASSTHRU");
 	ok(c->never_direct.n == 1 && c->always_direct.n == 1,
 	   "never_direct and always_direct");
+	ok(c->peers[0].connect_fail_limit == 10,
+	   "connect-fail-limit defaults to Squid's 10");
 	ok(!c->nonhierarchical_direct && c->prefer_direct,
 	   "nonhierarchical_direct and prefer_direct");
 	conf_unref(c);
@@ -841,8 +845,8 @@ test_cache_peer(void)
 	conf_diag_clear(&d);
 
 	c = load_line("cache_peer p parent 3128 0 connect-fail-limit=3", &d);
-	ok(c != NULL && has_message(&d, false, "is ignored"),
-	   "connect-fail-limit= is accepted with a warning");
+	ok(c != NULL && d.n == 0 && c->peers[0].connect_fail_limit == 3,
+	   "connect-fail-limit=");
 	conf_unref(c);
 	conf_diag_clear(&d);
 

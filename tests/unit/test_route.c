@@ -32,6 +32,9 @@ load(const char *text)
 	return c;
 }
 
+/* The parents that count as down, by index; NULL: none. */
+static const bool *down;
+
 /* The route as "name/CODE name/CODE", direct written as "-". */
 static const char *
 route(const struct conf *c, const char *method, const char *host)
@@ -47,7 +50,7 @@ route(const struct conf *c, const char *method, const char *host)
 	ctx.port = 80;
 	n = route_select(c, &ctx, strcmp(method, "GET") == 0 ||
 	                                  strcmp(method, "HEAD") == 0,
-	                 hops);
+	                 down, hops);
 	out[0] = '\0';
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s/%s",
@@ -66,6 +69,36 @@ expect(const struct conf *c, const char *method, const char *host,
 	ok(strcmp(got, want) == 0, "%s: %s %s -> %s", what, method, host, want);
 	if (strcmp(got, want) != 0)
 		printf("# got '%s'\n", got);
+}
+
+static void
+test_health(void)
+{
+	struct peer_health *h = peer_health_new();
+
+	ok(h != NULL && !peer_health_is_down(h, "p", 0),
+	   "health: unknown parents are up");
+	ok(!peer_health_failed(h, "p", 3, 100) &&
+	           !peer_health_failed(h, "p", 3, 101),
+	   "health: two failures of three");
+	peer_health_ok(h, "p");
+	ok(!peer_health_failed(h, "p", 3, 102) &&
+	           !peer_health_failed(h, "p", 3, 103),
+	   "health: a success starts the count again");
+	ok(peer_health_failed(h, "p", 3, 104) && peer_health_is_down(h, "p", 104),
+	   "health: the third failure in a row takes it down");
+	ok(!peer_health_failed(h, "p", 3, 110),
+	   "health: failures while down do not extend the rest");
+	ok(peer_health_is_down(h, "p", 104 + ROUTE_DOWN_SECONDS - 1) &&
+	           !peer_health_is_down(h, "p", 104 + ROUTE_DOWN_SECONDS),
+	   "health: up again after its rest");
+	ok(peer_health_failed(h, "p", 3, 200) && peer_health_is_down(h, "p", 200),
+	   "health: one failed try after the rest: down again");
+	ok(!peer_health_is_down(h, "q", 200), "health: by key");
+	peer_health_ok(h, "p");
+	ok(!peer_health_is_down(h, "p", 201), "health: a success: up");
+	peer_health_free(h);
+	peer_health_free(NULL);
 }
 
 int
@@ -136,6 +169,37 @@ main(void)
 	       "an unknown dst fails the rule, negated or not");
 	conf_unref(c);
 
+	c = load("cache_peer p1 parent 3128 0 no-query\n"
+	         "cache_peer p2 parent 3128 0 no-query\n"
+	         "cache_peer p3 parent 3128 0 no-query\n");
+	{
+		static const bool p1_down[] = { true, false, false };
+
+		down = p1_down;
+		expect(c, "GET", "a.example",
+		       "p2/FIRSTUP_PARENT p3/ANY_OLD_PARENT -/HIER_DIRECT "
+		       "p1/ANY_OLD_PARENT",
+		       "a parent that is down comes last");
+		expect(c, "POST", "a.example", "-/HIER_DIRECT",
+		       "down or not, POST goes direct");
+		down = NULL;
+	}
+	conf_unref(c);
+	c = load("cache_peer p1 parent 3128 0 no-query\n"
+	         "cache_peer p2 parent 3128 0 no-query\n"
+	         "never_direct allow all\n");
+	{
+		static const bool all_down[] = { true, true };
+
+		down = all_down;
+		expect(c, "GET", "a.example",
+		       "p1/FIRSTUP_PARENT p2/ANY_OLD_PARENT",
+		       "never_direct, every parent down: all tried still");
+		down = NULL;
+	}
+	conf_unref(c);
+
+	test_health();
 	ok(strcmp(hop_code_name(HOP_ORIGINAL_DST), "ORIGINAL_DST") == 0,
 	   "ORIGINAL_DST");
 	return tap_done();
