@@ -28,6 +28,19 @@ PIDS="$PIDS $!"
 wait_port "$REC_PORT" || { fail "recorder did not start"; finish; }
 DEAD_PORT=$(free_port) # nothing listens there
 
+# child_restart: the child anew, with the lines on stdin between its port
+# and its access rules, and an empty access log.
+child_restart() {
+	bascule_stop
+	: >"$T/access.log"
+	{
+		echo "http_port 127.0.0.1:$PROXY_PORT"
+		cat
+		printf 'http_access allow localhost\nhttp_access deny all\n'
+	} >"$T/child.lines"
+	bascule_start <"$T/child.lines" # not in a pipe: it sets BASCULE_PID
+}
+
 # The parent: a second bascule, which knows far.test.
 printf '127.0.0.1 localhost far.test blocked.test\n' >"$T/parent.hosts"
 chmod 644 "$T/parent.hosts"
@@ -149,13 +162,8 @@ check "logged HIER_DIRECT" log_has "GET http://near.test:$ORIGIN_PORT/hello - HI
 
 # Without never_direct: GET and HEAD through the parent, the rest direct
 # (nonhierarchical_direct), and direct when the parent is down.
-bascule_stop
-: >"$T/access.log"
-bascule_start <<EOF
-http_port 127.0.0.1:$PROXY_PORT
+child_restart <<EOF
 cache_peer 127.0.0.1 parent $PARENT_PORT 0 no-query name=up
-http_access allow localhost
-http_access deny all
 EOF
 proxy_curl -o /dev/null "http://localhost:$ORIGIN_PORT/hello"
 check "GET tries the parent first" \
@@ -170,14 +178,9 @@ body=$(proxy_curl "http://localhost:$ORIGIN_PORT/hello?down")
 check "parent down: direct ($body)" [ "$body" = hello ]
 check "logged HIER_DIRECT" log_has "GET http://localhost:$ORIGIN_PORT/hello\?down - HIER_DIRECT/127\.0\.0\.1 "
 
-bascule_stop
-: >"$T/access.log"
-bascule_start <<EOF
-http_port 127.0.0.1:$PROXY_PORT
+child_restart <<EOF
 cache_peer 127.0.0.1 parent $DEAD_PORT 0 no-query name=dead
 never_direct allow all
-http_access allow localhost
-http_access deny all
 EOF
 code=$(proxy_curl -o "$T/dead.out" -w '%{http_code}' "http://localhost:$ORIGIN_PORT/hello")
 check "the only parent is down: 502 ($code)" [ "$code" = 502 ]
@@ -186,16 +189,11 @@ check "ERR_CONNECT_FAIL" grep -q ERR_CONNECT_FAIL "$T/dead.out"
 # A parent that keeps failing is down after connect-fail-limit failures in
 # a row: the others are tried first, and it is not even tried while one of
 # them answers.
-bascule_stop
-: >"$T/access.log"
 refused_before=$(grep -c "Connection refused: trying the next route" "$T/bascule.err")
-bascule_start <<EOF
-http_port 127.0.0.1:$PROXY_PORT
+child_restart <<EOF
 cache_peer 127.0.0.1 parent $DEAD_PORT 0 no-query name=dead connect-fail-limit=2
 cache_peer 127.0.0.1 parent $REC_PORT 0 no-query name=rec
 never_direct allow all
-http_access allow localhost
-http_access deny all
 EOF
 n=0
 for i in 1 2 3 4; do
@@ -244,17 +242,12 @@ EOF
 	SQUID_PID=$!
 	PIDS="$PIDS $SQUID_PID"
 	if wait_port "$SQUID_PORT"; then
-		bascule_stop
-		: >"$T/access.log"
-		bascule_start <<EOF
-http_port 127.0.0.1:$PROXY_PORT
+		child_restart <<EOF
 acl wrong dstdomain localhost
 cache_peer 127.0.0.1 parent $SQUID_PORT 0 no-query name=squid login=alice:s3cret
 cache_peer_access squid deny wrong
 cache_peer 127.0.0.1 parent $SQUID_PORT 0 no-query name=wrong login=alice:wrong
 never_direct allow all
-http_access allow localhost
-http_access deny all
 EOF
 		body=$(proxy_curl "http://far.test:$ORIGIN_PORT/hello")
 		check "GET through Squid with login= ($body)" [ "$body" = hello ]
