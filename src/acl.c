@@ -580,7 +580,7 @@ match_dst(const struct acl *acl, const struct acl_ctx *ctx)
 			return ACL_NO_MATCH;
 	} else if (ctx->host == NULL ||
 	           parse_addr(ctx->host, strlen(ctx->host), &family, a) < 0) {
-		return ACL_NEED_DST;
+		return ctx->dst_unknown ? ACL_NO_MATCH : ACL_NEED_DST;
 	}
 	return nets_match(acl, family, a) ? ACL_MATCH : ACL_NO_MATCH;
 }

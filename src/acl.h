@@ -108,6 +108,7 @@ struct access_list {
 struct acl_ctx {
 	const struct sockaddr *src;   /* client address (after PROXY header) */
 	const struct sockaddr *dst;   /* NULL while not yet resolved */
+	bool                   dst_unknown; /* no address: dst never matches */
 	const char            *method;
 	const char            *host;  /* canonical host name or IP literal */
 	uint16_t               port;

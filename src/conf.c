@@ -1681,6 +1681,11 @@ parse_peer_option(struct peer_conf *p, const char *opt, bool *no_query,
 		return 0;
 	}
 	if (IS("name") && v != NULL && *v != '\0') {
+		if (strlen(v) > HOSTNAME_MAX) {
+			set_cause(cause, _("name= is longer than %d characters"),
+			          HOSTNAME_MAX);
+			return -1;
+		}
 		free(p->name);
 		if ((p->name = strdup(v)) == NULL) {
 			set_cause(cause, "%s", _("out of memory"));

@@ -56,6 +56,8 @@
 #define PUMP_SHORT_READ   16384  /* a splice in of less drained the socket */
 #define MAX_RETRIES       1      /* resend on a stale persistent connection */
 #define SPLICE_MIN        131072 /* bodies this large bypass user space */
+/* "peer NAME HOST:PORT": a name and a host of at most HOSTNAME_MAX */
+#define PEER_KEY_MAX      (2 * HOSTNAME_MAX + 16)
 
 static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -67,6 +69,7 @@ static void conn_after(struct ev_loop *loop, struct conn *c);
 static void conn_update_watchers(struct ev_loop *loop, struct conn *c);
 static void conn_release_server(struct conn *c);
 static void conn_resolved(struct conn *c);
+static void conn_unresolved(struct conn *c, const char *error);
 static bool conn_dst_allowed(struct conn *c, const struct sockaddr_storage *a);
 static void conn_go_upstream(struct conn *c);
 static uint16_t sockaddr_port(const struct sockaddr_storage *ss);
@@ -547,7 +550,7 @@ conn_enter_hop(struct conn *c)
 {
 	struct txn             *t = &c->txn;
 	const struct peer_conf *p = conn_hop_peer(c);
-	char                    key[HOSTNAME_MAX + 64];
+	char                    key[PEER_KEY_MAX];
 
 	free(t->peer_key);
 	t->peer_key = NULL;
@@ -576,9 +579,9 @@ conn_route(struct conn *c)
 	const struct conf *cf = c->conf;
 	struct txn        *t = &c->txn;
 	const char        *names[TLS_NAMES_MAX];
-	char               key[HOSTNAME_MAX + 64];
+	char               key[PEER_KEY_MAX];
 	struct acl_ctx     ctx;
-	bool               hierarchical, *down;
+	bool              *down;
 
 	t->routed = true;
 	if (cf->npeers == 0 || c->intercepted)
@@ -604,9 +607,9 @@ conn_route(struct conn *c)
 		ctx.port = t->target.port;
 		ctx.url = t->url;
 	}
-	/* Squid's hierarchical requests: GET and HEAD of http URLs. */
-	hierarchical = method_is(t, "GET") || method_is(t, "HEAD");
-	t->nhops = route_select(cf, &ctx, hierarchical, down, t->hops);
+	t->nhops = route_select(cf, &ctx,
+	                        route_hierarchical(t->method, t->has_auth),
+	                        down, t->hops);
 	free(down);
 	if (t->nhops == 0) {
 		if (t->result == NULL)
@@ -824,7 +827,8 @@ conn_connect_next(struct conn *c)
 		         strerror(c->connect_errno));
 	}
 	t->peer[0] = '\0';
-	conn_next_hop(c, 502, "ERR_CONNECT_FAIL",
+	conn_next_hop(c, c->connect_errno == ETIMEDOUT ? 504 : 502,
+	              "ERR_CONNECT_FAIL",
 	              c->connect_errno ? strerror(c->connect_errno)
 	                               : "no address to connect to");
 }
@@ -834,7 +838,7 @@ static void
 conn_connected(struct conn *c)
 {
 	if (upstream_connect_result(c->server.fd) == 0) {
-		if (conn_hop_peer(c) != NULL)
+		if (conn_hop_peer(c) != NULL && !c->txn.is_connect)
 			peer_health_ok(c->worker->peer_health, c->txn.peer_key);
 		conn_server_ready(c);
 		return;
@@ -923,6 +927,7 @@ conn_peer_answer(struct conn *c)
 		conn_log(c, LOG_DEBUG, "cache_peer %s: tunnel to %s:%u", p->name,
 		         t->target.host, (unsigned)t->target.port);
 		t->peer_tunnel = true;
+		peer_health_ok(c->worker->peer_health, t->peer_key);
 		conn_server_ready(c);
 		return;
 	}
@@ -949,7 +954,8 @@ conn_release_server(struct conn *c)
 
 	if (c->server.fd < 0)
 		return;
-	if (c->server_key != NULL && !c->server.eof && !c->worker->stopping &&
+	if (c->server_key != NULL && !c->server_private && !c->server.eof &&
+	    !c->worker->stopping &&
 	    (c->server.in == NULL || buf_len(c->server.in) == 0)) {
 		ev_io_stop(loop, &c->server.io);
 		upstream_pool_put(c->worker->pool, c->server_key, c->server.fd,
@@ -959,6 +965,7 @@ conn_release_server(struct conn *c)
 	side_clear(loop, &c->server);
 	free(c->server_key);
 	c->server_key = NULL;
+	c->server_private = false;
 }
 
 /*
@@ -974,13 +981,7 @@ conn_go_upstream(struct conn *c)
 	const char             *key, *host;
 	uint16_t                port;
 	int                     fd = -1;
-	/*
-	 * Only a request without a body can be resent if the persistent
-	 * connection turns out stale, and a pooled connection's address was
-	 * not checked against this client's dst ACLs: those take a new one.
-	 */
-	bool reuse = !t->is_connect && !t->dst_acl && t->req_done &&
-	             t->retries == 0;
+	bool                    reuse;
 
 	/* Before the answer to step 1 or to Max-Forwards, DNS decides. */
 	if (!t->routed && !t->tls.step1_pending && t->mf_reply == NULL &&
@@ -988,6 +989,14 @@ conn_go_upstream(struct conn *c)
 		return;
 	peer = conn_hop_peer(c);
 	key = conn_pool_key(c);
+	/*
+	 * Only a request without a body can be resent if the persistent
+	 * connection turns out stale, and a pooled connection's address was
+	 * not checked against this client's dst ACLs: those take a new one,
+	 * unless it is a parent's and the server's name passed them.
+	 */
+	reuse = !t->is_connect && t->req_done && t->retries == 0 &&
+	        (!t->dst_acl || (peer != NULL && t->origin_checked));
 
 	/* An intercepted Host is checked (by DNS) before any reuse. */
 	if (c->intercepted && !t->fake_connect && !t->host_checked)
@@ -1035,7 +1044,7 @@ conn_go_upstream(struct conn *c)
 		else if (c->intercepted)
 			conn_resolved(c); /* the original destination stands */
 		else
-			conn_reply(c, 503, "ERR_DNS_FAIL", c->resolve.error);
+			conn_unresolved(c, c->resolve.error);
 		return;
 	}
 }
@@ -1053,6 +1062,7 @@ conn_check_access(struct conn *c, const struct sockaddr_storage *dst,
 	/* Intercepted: the only destination there is, whatever Host says. */
 	ctx.dst = c->intercepted ? (const struct sockaddr *)&c->orig_dst
 	                         : (const struct sockaddr *)dst;
+	ctx.dst_unknown = t->origin_unknown;
 	ctx.method = t->method;
 	ctx.host = t->target.host;
 	ctx.port = t->target.port;
@@ -1206,6 +1216,41 @@ conn_resolved(struct conn *c)
 	conn_connect_next(c);
 }
 
+/*
+ * The server's name did not resolve.  Without parents that is the end;
+ * with them, as in Squid, a dst ACL then matches nothing, and a parent
+ * may still take the request.
+ */
+static void
+conn_unresolved(struct conn *c, const char *error)
+{
+	struct txn               *t = &c->txn;
+	const struct access_rule *rule = NULL;
+	bool                      need_dst;
+
+	if (c->conf->npeers == 0) {
+		conn_reply(c, 503, "ERR_DNS_FAIL", error);
+		return;
+	}
+	t->origin_unknown = true;
+	if (t->dst_acl && conn_check_access(c, NULL, &rule, &need_dst) !=
+	                          ACCESS_ALLOW) {
+		conn_deny(c, rule);
+		return;
+	}
+	t->origin_checked = true;
+	if (t->mf_reply != NULL) {
+		conn_reply_max_forwards(c);
+	} else if (t->tls.step1_pending) {
+		t->tls.step1_pending = false;
+		conn_bump_step1(c);
+	} else if (conn_hop_peer(c) != NULL) {
+		conn_go_upstream(c); /* the parent resolves it */
+	} else {
+		conn_next_hop(c, 503, "ERR_DNS_FAIL", error);
+	}
+}
+
 static void
 conn_resolved_cb(struct resolve_req *req)
 {
@@ -1215,8 +1260,8 @@ conn_resolved_cb(struct resolve_req *req)
 		conn_next_hop(c, 503, "ERR_DNS_FAIL",
 		              req->error ? req->error : "name resolution failed");
 	else if (req->naddrs == 0 && !c->intercepted)
-		conn_reply(c, 503, "ERR_DNS_FAIL",
-		           req->error ? req->error : "name resolution failed");
+		conn_unresolved(c, req->error ? req->error
+		                              : "name resolution failed");
 	else
 		conn_resolved(c);
 	if (c->state != CONN_CLOSING)
@@ -1391,6 +1436,7 @@ conn_request(struct conn *c, const struct http_head *h)
 	}
 	t->is_connect = method_is(t, "CONNECT");
 	t->is_head = method_is(t, "HEAD");
+	t->has_auth = http_head_get(h, "Authorization") != NULL;
 	c->action = "checking the request";
 
 	if (http_request_framing(h, &t->req, &why) != PARSE_OK) {
@@ -1841,6 +1887,10 @@ conn_txn_end(struct conn *c)
 	    (!t->resp_splice || side_is_quiet(&c->server))) {
 		/* Idle and reusable: keep it for this client's next request. */
 		if (conn_hop_peer(c) != NULL) {
+			/* Connection-based schemes (NTLM, Negotiate) would
+			 * let the next client use these credentials. */
+			c->server_private = conn_hop_peer(c)->login_passthru &&
+			                    t->client_auth != NULL;
 			c->server_key = t->peer_key;
 			t->peer_key = NULL;
 		} else {
@@ -3121,12 +3171,12 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	switch (c->state) {
 	case CONN_PEER_CONNECT:
-		conn_reply(c, 504, "ERR_CONNECT_FAIL",
-		           "the cache_peer did not answer the CONNECT in time");
+		conn_next_hop(c, 504, "ERR_CONNECT_FAIL",
+		              "the cache_peer did not answer the CONNECT in time");
 		break;
 	case CONN_CONNECTING:
 		if (c->addr_next < c->resolve.naddrs ||
-		    c->txn.hop + 1 < c->txn.nhops) {
+		    conn_hop_peer(c) != NULL || c->txn.hop + 1 < c->txn.nhops) {
 			/* Try the next address: one may be unreachable. */
 			conn_log(c, LOG_INFO, "connect %s: timed out", c->txn.peer);
 			side_clear(loop, &c->server);
@@ -3136,6 +3186,11 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 		__attribute__((fallthrough));
 	case CONN_RESOLVING:
+		if (c->state == CONN_RESOLVING && c->txn.resolving_peer) {
+			conn_next_hop(c, 504, "ERR_DNS_FAIL",
+			              "the cache_peer's name did not resolve in time");
+			break;
+		}
 		c->txn.peer[0] = '\0';
 		conn_reply(c, 504, "ERR_CONNECT_FAIL",
 		           "the connection to the server timed out");

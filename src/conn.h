@@ -115,6 +115,7 @@ struct txn {
 	bool               fake_connect; /* made up for intercepted TLS */
 	bool               host_checked; /* intercepted Host verified */
 	bool               is_head;
+	bool               has_auth; /* Authorization: not hierarchical */
 	int                client_minor;
 	bool               client_keep_alive;
 	const struct errpage_lang *lang; /* of our error pages */
@@ -129,6 +130,7 @@ struct txn {
 	bool               routed;     /* hops chosen */
 	bool               resolving_peer; /* c->resolve is the hop's peer */
 	bool               origin_checked; /* dst ACLs passed, by DNS */
+	bool               origin_unknown; /* its name did not resolve */
 	bool               peer_tunnel;    /* the parent said 2xx to CONNECT */
 	char              *peer_key;   /* pool key of the hop's parent */
 	char              *client_auth; /* for login=PASSTHRU */
@@ -182,6 +184,9 @@ struct conn {
 	struct conn_side        server; /* origin */
 	struct sockaddr_storage server_addr;
 	char                   *server_key; /* "host:port" of an idle server */
+	bool                    server_private; /* never to the shared pool:
+	                                           it carries this client's
+	                                           credentials (PASSTHRU) */
 
 	struct resolve_req resolve;
 	size_t             addr_next; /* next address of resolve to try */

@@ -182,6 +182,13 @@ peer_health_ok(struct peer_health *h, const char *key)
 	}
 }
 
+bool
+route_hierarchical(const char *method, bool has_auth)
+{
+	return !has_auth &&
+	       (strcmp(method, "GET") == 0 || strcmp(method, "TRACE") == 0);
+}
+
 const char *
 hop_code_name(enum hop_code code)
 {

@@ -53,7 +53,7 @@ void peer_health_ok(struct peer_health *h, const char *key);
  * Fills hops (room for ROUTE_HOPS_MAX) in the order to try them and
  * returns how many; 0 means no route at all (never_direct with no parent
  * allowed).  always_direct allow: direct only; never_direct allow: parents
- * only; otherwise a hierarchical request (GET or HEAD, not CONNECT) tries
+ * only; otherwise a hierarchical request (route_hierarchical()) tries
  * the parents and then direct, and any other only direct while
  * nonhierarchical_direct is on; prefer_direct puts direct first.  The
  * parents: those cache_peer_access allows, in file order ("default" only
@@ -65,6 +65,12 @@ void peer_health_ok(struct peer_health *h, const char *key);
  */
 size_t route_select(const struct conf *cf, const struct acl_ctx *ctx,
                     bool hierarchical, const bool *down, struct hop *hops);
+
+/*
+ * Squid's hierarchical requests (clientHierarchical()): GET and TRACE
+ * without credentials for the server (an Authorization field).
+ */
+bool route_hierarchical(const char *method, bool has_auth);
 
 /* "HIER_DIRECT", "FIRSTUP_PARENT", ...: the access log's hierarchy code. */
 const char *hop_code_name(enum hop_code code);

@@ -89,12 +89,17 @@ cache_peer_access up deny rec
 cache_peer_access up deny nowhere
 always_direct allow near
 never_direct allow all
+acl linklocal dst 169.254.0.0/16
+http_access deny linklocal
 http_access allow localhost
 http_access deny all
 EOF
 
+# far.test does not resolve here: the dst acl matches nothing, as in Squid.
 body=$(proxy_curl "http://far.test:$ORIGIN_PORT/hello")
 check "GET through the parent ($body)" [ "$body" = hello ]
+code=$(proxy_curl -o /dev/null -w '%{http_code}' "http://169.254.1.1/")
+check "the dst acl still denies an address it matches ($code)" [ "$code" = 403 ]
 check "the first parent was down: the next one took it" \
 	log_has "TCP_MISS/200 [0-9]+ GET http://far.test:$ORIGIN_PORT/hello - ANY_OLD_PARENT/127\.0\.0\.1 "
 check "the dead parent is in the error log" errlog_has "connect 127\.0\.0\.1: Connection refused"
@@ -143,9 +148,13 @@ check "one persistent connection to the parent" \
 	[ "$(grep -i '^X-Conn-Id' "$T/rec1.h")" = "$(grep -i '^X-Conn-Id' "$T/rec2.h")" ]
 check "logged as the first parent" \
 	log_has "GET http://rec.test:$REC_PORT/echo - FIRSTUP_PARENT/127\.0\.0\.1 "
-proxy_curl -U bob:secret "http://pass.test:$REC_PORT/echo" >"$T/pass.out"
+proxy_curl -D "$T/pass.h" -U bob:secret "http://pass.test:$REC_PORT/echo" >"$T/pass.out"
 check "login=PASSTHRU passes the client's credentials" \
 	grep -q "^Proxy-Authorization: Basic Ym9iOnNlY3JldA==" "$T/pass.out"
+proxy_curl -D "$T/pass2.h" "http://pass.test:$REC_PORT/echo" >"$T/pass2.out"
+check "the next client has none" [ "$(grep -c '^Proxy-Authorization' "$T/pass2.out")" = 0 ]
+check "nor bob's connection to the parent" \
+	[ "$(grep -i '^X-Conn-Id' "$T/pass.h")" != "$(grep -i '^X-Conn-Id' "$T/pass2.h")" ]
 code=$(proxy_curl -p -o /dev/null -w '%{http_connect}' "http://rec.test:443/" 2>/dev/null)
 check "a parent that does not tunnel: 502 ($code)" [ "$code" = 502 ]
 check "our CONNECT in authority-form with credentials" \
@@ -160,7 +169,31 @@ body=$(proxy_curl "http://near.test:$ORIGIN_PORT/hello")
 check "always_direct goes to the origin ($body)" [ "$body" = hello ]
 check "logged HIER_DIRECT" log_has "GET http://near.test:$ORIGIN_PORT/hello - HIER_DIRECT/127\.0\.0\.1 "
 
-# Without never_direct: GET and HEAD through the parent, the rest direct
+# A parent that takes the connection but never answers the CONNECT: after
+# read_timeout, the next route.
+SILENT_PORT=$(free_port)
+python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+held = [s.accept() for _ in range(4)]
+time.sleep(60)
+' "$SILENT_PORT" &
+PIDS="$PIDS $!"
+wait_port "$SILENT_PORT" || fail "the silent parent did not start"
+child_restart <<EOF
+read_timeout 2 seconds
+cache_peer 127.0.0.1 parent $SILENT_PORT 0 no-query name=silent
+cache_peer localhost parent $PARENT_PORT 0 no-query name=up
+never_direct allow all
+EOF
+body=$(proxy_curl --cacert "$T/far.pem" "https://far.test:$TLS_PORT/hello")
+check "a parent silent after CONNECT: the next one ($body)" [ "$body" = hello ]
+check "the silence is logged" errlog_has "the cache_peer did not answer the CONNECT in time: trying the next route"
+
+# Without never_direct: GET through the parent, the rest direct
 # (nonhierarchical_direct), and direct when the parent is down.
 child_restart <<EOF
 cache_peer 127.0.0.1 parent $PARENT_PORT 0 no-query name=up

@@ -576,6 +576,12 @@ static const struct {
 	    "cache_peer: login= takes USER:PASSWORD or PASSTHRU"),
 	BAD("cache_peer p parent 3128 0 connect-timeout=0",
 	    "cache_peer: 0 s is below the minimum of 1 s"),
+	BAD("cache_peer p parent 3128 0 name=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+	    "cache_peer: name= is longer than 255 characters"),
 	BAD("cache_peer p parent 3128 0 connect-fail-limit=0",
 	    "cache_peer: 0 is below the minimum of 1"),
 	BAD("cache_peer_access p allow all",

@@ -48,9 +48,7 @@ route(const struct conf *c, const char *method, const char *host)
 	ctx.method = method;
 	ctx.host = host;
 	ctx.port = 80;
-	n = route_select(c, &ctx, strcmp(method, "GET") == 0 ||
-	                                  strcmp(method, "HEAD") == 0,
-	                 down, hops);
+	n = route_select(c, &ctx, route_hierarchical(method, false), down, hops);
 	out[0] = '\0';
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)snprintf(out + len, sizeof(out) - len, "%s%s/%s",
@@ -115,9 +113,11 @@ main(void)
 	expect(c, "GET", "a.example",
 	       "p1/FIRSTUP_PARENT p2/ANY_OLD_PARENT -/HIER_DIRECT",
 	       "hierarchical: parents, then direct");
-	expect(c, "HEAD", "a.example",
+	expect(c, "TRACE", "a.example",
 	       "p1/FIRSTUP_PARENT p2/ANY_OLD_PARENT -/HIER_DIRECT",
-	       "HEAD is hierarchical");
+	       "TRACE is hierarchical");
+	expect(c, "HEAD", "a.example", "-/HIER_DIRECT",
+	       "HEAD is not hierarchical (Squid's clientHierarchical())");
 	expect(c, "POST", "a.example", "-/HIER_DIRECT",
 	       "nonhierarchical_direct: POST direct");
 	expect(c, "CONNECT", "a.example", "-/HIER_DIRECT",
@@ -200,6 +200,11 @@ main(void)
 	conf_unref(c);
 
 	test_health();
+	ok(route_hierarchical("GET", false) && route_hierarchical("TRACE", false) &&
+	           !route_hierarchical("GET", true) &&
+	           !route_hierarchical("HEAD", false) &&
+	           !route_hierarchical("POST", false),
+	   "hierarchical: GET and TRACE without Authorization");
 	ok(strcmp(hop_code_name(HOP_ORIGINAL_DST), "ORIGINAL_DST") == 0,
 	   "ORIGINAL_DST");
 	return tap_done();
