@@ -2948,7 +2948,6 @@ conn_new(struct worker *w, struct listener *l, int fd,
          const struct sockaddr_storage *addr)
 {
 	struct conn *c;
-	int          one = 1;
 
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -2964,8 +2963,7 @@ conn_new(struct worker *w, struct listener *l, int fd,
 	sockaddr_ip(&c->client_addr, c->client_ip, sizeof(c->client_ip));
 	side_init(&c->client);
 	side_init(&c->server);
-	side_set_fd(c, &c->client, fd);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	side_set_fd(c, &c->client, fd); /* TCP_NODELAY from the listener */
 
 	ev_init(&c->idle, conn_idle_cb);
 	c->idle.data = c;
