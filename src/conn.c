@@ -240,14 +240,23 @@ side_read(struct conn *c, struct conn_side *s, size_t bufsize)
 	if (n > 0) {
 		buf_commit(s->in, (size_t)n);
 		s->nread += (uint64_t)n;
+		/*
+		 * A short read emptied the socket: a tunnel that starts now
+		 * waits for the next EV_READ instead of a read that would
+		 * only say EAGAIN (see conn_pump()).
+		 */
+		if ((size_t)n < room)
+			s->readable = false;
 		return n;
 	}
 	if (n == 0) {
 		s->eof = true;
 		return 0;
 	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		s->readable = false;
 		return -1;
+	}
 	return -2;
 }
 
