@@ -1708,6 +1708,13 @@ conn_forward(struct conn *c)
 /* ------------------------------------------------------------------ */
 /* Tunnel */
 
+static bool
+side_drained(const struct conn_side *s)
+{
+	return s->eof && s->pipe.len == 0 &&
+	       (s->in == NULL || buf_len(s->in) == 0);
+}
+
 /*
  * Moves bytes from one side to the other: our own bytes for `to` first,
  * then bytes already buffered from `from`, then the kernel pipe.  Returns
@@ -1743,7 +1750,13 @@ conn_pump(struct conn *c, struct conn_side *from, struct conn_side *to)
 				from->pipe_full = false;
 		}
 		if (from->eof) {
-			if (from->pipe.len == 0 && !to->shut) {
+			/*
+			 * Pass the EOF on, unless `to` has said all it had and
+			 * got it across too: then conn_tunnel() closes both,
+			 * and close(2) sends the FIN without a shutdown(2).
+			 */
+			if (from->pipe.len == 0 && !to->shut &&
+			    !side_drained(to)) {
 				shutdown(to->fd, SHUT_WR);
 				to->shut = true;
 			}
@@ -1811,12 +1824,6 @@ fail_to:
 	         to == &c->client ? "client" : "server", strerror(errno));
 	conn_fail(c, to == &c->client ? CONN_ERR_CLIENT_IO : CONN_ERR_SERVER_IO);
 	return -1;
-}
-
-static bool
-side_drained(const struct conn_side *s)
-{
-	return s->eof && s->pipe.len == 0 && (s->in == NULL || buf_len(s->in) == 0);
 }
 
 static void
