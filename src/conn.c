@@ -557,11 +557,28 @@ conn_server_ready(struct conn *c)
 	c->state = CONN_TUNNEL;
 }
 
-/* Tries the next resolved address; replies 502 when none is left. */
+/* fd's connect started, or is done already: then no need to wait for it. */
+static void
+conn_connecting(struct conn *c, int fd, bool done)
+{
+	side_set_fd(c, &c->server, fd);
+	if (done) {
+		conn_server_ready(c);
+		return;
+	}
+	c->action = "connecting";
+	c->state = CONN_CONNECTING;
+}
+
+/*
+ * Tries the next resolved address; replies 502 when none is left.  The
+ * connection may be up on return (conn_server_ready() ran).
+ */
 static void
 conn_connect_next(struct conn *c)
 {
 	struct txn *t = &c->txn;
+	bool        done;
 	int         fd;
 
 	if (c->intercepted) {
@@ -570,11 +587,9 @@ conn_connect_next(struct conn *c)
 		    (!t->dst_acl || conn_dst_allowed(c, &c->orig_dst))) {
 			sockaddr_ip(&c->orig_dst, t->peer, sizeof(t->peer));
 			c->server_addr = c->orig_dst;
-			fd = upstream_connect(&c->orig_dst);
+			fd = upstream_connect(&c->orig_dst, &done);
 			if (fd >= 0) {
-				side_set_fd(c, &c->server, fd);
-				c->action = "connecting";
-				c->state = CONN_CONNECTING;
+				conn_connecting(c, fd, done);
 				return;
 			}
 			c->connect_errno = errno;
@@ -597,11 +612,9 @@ conn_connect_next(struct conn *c)
 			continue; /* http_access denies this address */
 		sockaddr_ip(a, t->peer, sizeof(t->peer));
 		c->server_addr = *a;
-		fd = upstream_connect(a);
+		fd = upstream_connect(a, &done);
 		if (fd >= 0) {
-			side_set_fd(c, &c->server, fd);
-			c->action = "connecting";
-			c->state = CONN_CONNECTING;
+			conn_connecting(c, fd, done);
 			return;
 		}
 		c->connect_errno = errno;
@@ -2749,9 +2762,8 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			conn_log(c, LOG_INFO, "connect %s: timed out", c->txn.peer);
 			side_clear(loop, &c->server);
 			c->connect_errno = ETIMEDOUT;
-			conn_connect_next(c);
-			if (c->state == CONN_CONNECTING)
-				break;
+			conn_connect_next(c); /* connecting, connected or 502 */
+			break;
 		}
 		__attribute__((fallthrough));
 	case CONN_RESOLVING:
