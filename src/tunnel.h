@@ -9,9 +9,10 @@
  * But Linux charges a pipe's whole size to its user's pipe-user-pages-soft
  * quota (64 MiB by default, all workers together), and a user over it gets
  * tiny pipes: so only TUNNEL_LARGE_MAX pipes per process are enlarged, 4 MiB
- * in all.  Fewer, larger pipes: a bulk transfer through a 512 KiB pipe cost
- * 0.39 CPU-s/GB on loopback against 0.54 through a 256 KiB one, and 1 MiB
- * did no better than 512 KiB.
+ * in all.  Fewer, larger pipes: in ten alternating 1 GiB transfers on
+ * loopback, 512 KiB pipes cost 0.50 CPU-s/GB (median) against 0.64 with
+ * 256 KiB.  1 MiB pipes cost about 10 % less again, but only four would
+ * fit the budget.
  */
 #ifndef BASCULE_TUNNEL_H
 #define BASCULE_TUNNEL_H
