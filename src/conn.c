@@ -246,14 +246,23 @@ side_read(struct conn *c, struct conn_side *s, size_t bufsize)
 	if (n > 0) {
 		buf_commit(s->in, (size_t)n);
 		s->nread += (uint64_t)n;
+		/*
+		 * A short read emptied the socket: a tunnel that starts now
+		 * waits for the next EV_READ instead of a read that would
+		 * only say EAGAIN (see conn_pump()).
+		 */
+		if ((size_t)n < room)
+			s->readable = false;
 		return n;
 	}
 	if (n == 0) {
 		s->eof = true;
 		return 0;
 	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		s->readable = false;
 		return -1;
+	}
 	return -2;
 }
 
@@ -775,11 +784,40 @@ conn_server_ready(struct conn *c)
 	c->state = CONN_TUNNEL;
 }
 
-/* Tries the next resolved address; replies 502 when none is left. */
+/*
+ * The TCP connection to the hop is up.  A parent that takes it is well,
+ * unless a tunnel through it still waits for its answer to CONNECT.
+ */
+static void
+conn_server_up(struct conn *c)
+{
+	if (conn_hop_peer(c) != NULL && !c->txn.is_connect)
+		peer_health_ok(c->worker->peer_health, c->txn.peer_key);
+	conn_server_ready(c);
+}
+
+/* fd's connect started, or is done already: then no need to wait for it. */
+static void
+conn_connecting(struct conn *c, int fd, bool done)
+{
+	side_set_fd(c, &c->server, fd);
+	if (done) {
+		conn_server_up(c);
+		return;
+	}
+	c->action = "connecting";
+	c->state = CONN_CONNECTING;
+}
+
+/*
+ * Tries the next resolved address; when none is left, the next hop or the
+ * reply.  The connection may be up on return (conn_server_ready() ran).
+ */
 static void
 conn_connect_next(struct conn *c)
 {
 	struct txn *t = &c->txn;
+	bool        done;
 	int         fd;
 
 	if (c->intercepted) {
@@ -788,11 +826,9 @@ conn_connect_next(struct conn *c)
 		    (!t->dst_acl || conn_dst_allowed(c, &c->orig_dst))) {
 			sockaddr_ip(&c->orig_dst, t->peer, sizeof(t->peer));
 			c->server_addr = c->orig_dst;
-			fd = upstream_connect(&c->orig_dst);
+			fd = upstream_connect(&c->orig_dst, &done);
 			if (fd >= 0) {
-				side_set_fd(c, &c->server, fd);
-				c->action = "connecting";
-				c->state = CONN_CONNECTING;
+				conn_connecting(c, fd, done);
 				return;
 			}
 			c->connect_errno = errno;
@@ -815,11 +851,9 @@ conn_connect_next(struct conn *c)
 			continue; /* http_access denies this address */
 		sockaddr_ip(a, t->peer, sizeof(t->peer));
 		c->server_addr = *a;
-		fd = upstream_connect(a);
+		fd = upstream_connect(a, &done);
 		if (fd >= 0) {
-			side_set_fd(c, &c->server, fd);
-			c->action = "connecting";
-			c->state = CONN_CONNECTING;
+			conn_connecting(c, fd, done);
 			return;
 		}
 		c->connect_errno = errno;
@@ -838,9 +872,7 @@ static void
 conn_connected(struct conn *c)
 {
 	if (upstream_connect_result(c->server.fd) == 0) {
-		if (conn_hop_peer(c) != NULL && !c->txn.is_connect)
-			peer_health_ok(c->worker->peer_health, c->txn.peer_key);
-		conn_server_ready(c);
+		conn_server_up(c);
 		return;
 	}
 	c->connect_errno = errno;
@@ -2125,6 +2157,13 @@ conn_forward(struct conn *c)
 /* ------------------------------------------------------------------ */
 /* Tunnel */
 
+static bool
+side_drained(const struct conn_side *s)
+{
+	return s->eof && s->pipe.len == 0 &&
+	       (s->in == NULL || buf_len(s->in) == 0);
+}
+
 /*
  * Moves bytes from one side to the other: our own bytes for `to` first,
  * then bytes already buffered from `from`, then the kernel pipe.  Returns
@@ -2160,7 +2199,13 @@ conn_pump(struct conn *c, struct conn_side *from, struct conn_side *to)
 				from->pipe_full = false;
 		}
 		if (from->eof) {
-			if (from->pipe.len == 0 && !to->shut) {
+			/*
+			 * Pass the EOF on, unless `to` has said all it had and
+			 * got it across too: then conn_tunnel() closes both,
+			 * and close(2) sends the FIN without a shutdown(2).
+			 */
+			if (from->pipe.len == 0 && !to->shut &&
+			    !side_drained(to)) {
 				shutdown(to->fd, SHUT_WR);
 				to->shut = true;
 			}
@@ -2228,12 +2273,6 @@ fail_to:
 	         to == &c->client ? "client" : "server", strerror(errno));
 	conn_fail(c, to == &c->client ? CONN_ERR_CLIENT_IO : CONN_ERR_SERVER_IO);
 	return -1;
-}
-
-static bool
-side_drained(const struct conn_side *s)
-{
-	return s->eof && s->pipe.len == 0 && (s->in == NULL || buf_len(s->in) == 0);
 }
 
 static void
@@ -3177,11 +3216,14 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case CONN_CONNECTING:
 		if (c->addr_next < c->resolve.naddrs ||
 		    conn_hop_peer(c) != NULL || c->txn.hop + 1 < c->txn.nhops) {
-			/* Try the next address: one may be unreachable. */
+			/*
+			 * Try the next address, one may be unreachable; or
+			 * the next hop, or the reply, when none is left.
+			 */
 			conn_log(c, LOG_INFO, "connect %s: timed out", c->txn.peer);
 			side_clear(loop, &c->server);
 			c->connect_errno = ETIMEDOUT;
-			conn_connect_next(c); /* or the next hop, or a reply */
+			conn_connect_next(c);
 			break;
 		}
 		__attribute__((fallthrough));
@@ -3398,7 +3440,6 @@ conn_new(struct worker *w, struct listener *l, int fd,
          const struct sockaddr_storage *addr)
 {
 	struct conn *c;
-	int          one = 1;
 
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -3414,8 +3455,7 @@ conn_new(struct worker *w, struct listener *l, int fd,
 	sockaddr_ip(&c->client_addr, c->client_ip, sizeof(c->client_ip));
 	side_init(&c->client);
 	side_init(&c->server);
-	side_set_fd(c, &c->client, fd);
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	side_set_fd(c, &c->client, fd); /* TCP_NODELAY from the listener */
 
 	ev_init(&c->idle, conn_idle_cb);
 	c->idle.data = c;

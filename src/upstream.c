@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -17,20 +18,43 @@
 
 #define POOL_BUCKETS 256
 
+/*
+ * A non-blocking connect(2) says EINPROGRESS even when the handshake was
+ * over before it returned, as it is on loopback.  Asking TCP_INFO costs a
+ * system call; waiting for writability costs an epoll_ctl(2) and a trip
+ * through the loop, and on loopback that is every time.
+ */
+static bool
+connect_is_done(int fd)
+{
+	struct tcp_info ti;
+	socklen_t       len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti)); /* tcpi_state 0 is no state at all */
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	       ti.tcpi_state == TCP_ESTABLISHED;
+}
+
 int
-upstream_connect(const struct sockaddr_storage *addr)
+upstream_connect(const struct sockaddr_storage *addr, bool *done)
 {
 	socklen_t len = addr->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
 	                                            : sizeof(struct sockaddr_in);
 	int       fd, err;
 
+	*done = false;
 	fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	            0);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (const struct sockaddr *)addr, len) == 0 ||
-	    errno == EINPROGRESS)
+	if (connect(fd, (const struct sockaddr *)addr, len) == 0) {
+		*done = true;
 		return fd;
+	}
+	if (errno == EINPROGRESS) {
+		*done = connect_is_done(fd);
+		return fd;
+	}
 	err = errno;
 	close(fd);
 	errno = err;

@@ -15,10 +15,12 @@ struct ev_loop;
 struct upstream_pool;
 
 /*
- * Starts a non-blocking connect to addr.  Returns the socket (connect in
- * progress or done), or -1 with errno set.
+ * Starts a non-blocking connect to addr.  Returns the socket, or -1 with
+ * errno set; *done says whether the connect has already completed, which
+ * on loopback it has: the handshake runs inside connect(2).  If not, wait
+ * for writability and ask upstream_connect_result().
  */
-int upstream_connect(const struct sockaddr_storage *addr);
+int upstream_connect(const struct sockaddr_storage *addr, bool *done);
 
 /* After the socket became writable: 0 if connected, else -1 with errno. */
 int upstream_connect_result(int fd);
