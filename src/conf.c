@@ -1598,6 +1598,7 @@ peer_conf_clear(struct peer_conf *p)
 	free(p->name);
 	free(p->login);
 	free(p->where);
+	free(p->key);
 	access_list_clear(&p->access);
 }
 
@@ -1806,7 +1807,10 @@ parse_cache_peer(struct loader *ld, const struct token *args, size_t nargs)
 		           p.name, find_peer(c, p.name)->where);
 		bad = true;
 	}
-	if (!bad && ((p.where = where_now(ld)) == NULL ||
+	if (!bad && asprintf(&p.key, "peer %s %s:%u", p.name, p.host,
+	                     (unsigned)p.port) < 0)
+		p.key = NULL; /* asprintf() leaves it undefined */
+	if (!bad && (p.key == NULL || (p.where = where_now(ld)) == NULL ||
 	             array_grow((void **)&c->peers, c->npeers, sizeof(p)) < 0)) {
 		out_of_memory(ld);
 		bad = true;

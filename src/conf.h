@@ -67,6 +67,8 @@ struct peer_conf {
 	uint64_t connect_timeout; /* connect-timeout=; 0: connect_timeout */
 	uint64_t connect_fail_limit; /* failures in a row that make it down */
 	struct access_list access; /* cache_peer_access; empty: allow */
+	char              *key;    /* "peer NAME HOST:PORT": pool and health
+	                              key; a reload may move the name */
 	char              *where;  /* "FILE:LINE" */
 };
 

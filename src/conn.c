@@ -56,8 +56,6 @@
 #define PUMP_SHORT_READ   16384  /* a splice in of less drained the socket */
 #define MAX_RETRIES       1      /* resend on a stale persistent connection */
 #define SPLICE_MIN        131072 /* bodies this large bypass user space */
-/* "peer NAME HOST:PORT": a name and a host of at most HOSTNAME_MAX */
-#define PEER_KEY_MAX      (2 * HOSTNAME_MAX + 16)
 
 static void conn_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -357,7 +355,6 @@ txn_clear(struct txn *t)
 	buf_free(t->req_head);
 	buf_free(t->mf_reply);
 	free(t->hops);
-	free(t->peer_key);
 	free(t->client_auth);
 	buf_free(t->head_direct);
 	buf_free(t->head_peer);
@@ -537,44 +534,43 @@ conn_hop_peer(const struct conn *c)
 static const char *
 conn_pool_key(const struct conn *c)
 {
-	return conn_hop_peer(c) != NULL ? c->txn.peer_key : c->txn.key;
+	const struct peer_conf *p = conn_hop_peer(c);
+
+	return p != NULL ? p->key : c->txn.key;
 }
 
-/*
- * The pool and health key of a parent: name and address, for a reload may
- * point the name elsewhere.  -1 if it does not fit.
- */
-static int
-peer_key(const struct peer_conf *p, char *key, size_t size)
-{
-	int n = snprintf(key, size, "peer %s %s:%u", p->name, p->host,
-	                 (unsigned)p->port);
-
-	return n < 0 || (size_t)n >= size ? -1 : 0;
-}
-
-/* Takes the hop t->hop: 0, or -1 when out of memory (conn failed). */
-static int
+/* Takes the hop t->hop. */
+static void
 conn_enter_hop(struct conn *c)
 {
 	struct txn             *t = &c->txn;
 	const struct peer_conf *p = conn_hop_peer(c);
-	char                    key[PEER_KEY_MAX];
 
-	free(t->peer_key);
-	t->peer_key = NULL;
 	t->resolving_peer = false;
 	t->peer_tunnel = false;
-	if (p == NULL)
-		return 0;
-	if (peer_key(p, key, sizeof(key)) < 0 ||
-	    (t->peer_key = strdup(key)) == NULL) {
-		conn_fail(c, CONN_ERR_NOMEM);
-		return -1;
-	}
-	conn_log(c, LOG_DEBUG, "route %zu/%zu: cache_peer %s (%s)", t->hop + 1,
-	         t->nhops, p->name, hop_code_name(t->hops[t->hop].code));
-	return 0;
+	if (p != NULL)
+		conn_log(c, LOG_DEBUG, "route %zu/%zu: cache_peer %s (%s)",
+		         t->hop + 1, t->nhops, p->name,
+		         hop_code_name(t->hops[t->hop].code));
+}
+
+/* What http_access and the route lists see; dst NULL: not resolved. */
+static void
+conn_acl_ctx(const struct conn *c, struct acl_ctx *ctx,
+             const struct sockaddr_storage *dst)
+{
+	const struct txn *t = &c->txn;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->src = (const struct sockaddr *)&c->client_addr;
+	/* Intercepted: the only destination there is, whatever Host says. */
+	ctx->dst = c->intercepted ? (const struct sockaddr *)&c->orig_dst
+	                          : (const struct sockaddr *)dst;
+	ctx->dst_unknown = t->origin_unknown;
+	ctx->method = t->method;
+	ctx->host = t->target.host;
+	ctx->port = t->target.port;
+	ctx->url = t->url;
 }
 
 /*
@@ -588,7 +584,6 @@ conn_route(struct conn *c)
 	const struct conf *cf = c->conf;
 	struct txn        *t = &c->txn;
 	const char        *names[TLS_NAMES_MAX];
-	char               key[PEER_KEY_MAX];
 	struct acl_ctx     ctx;
 	bool              *down;
 
@@ -603,19 +598,13 @@ conn_route(struct conn *c)
 		return -1;
 	}
 	for (size_t i = 0; i < cf->npeers; i++)
-		down[i] = peer_key(&cf->peers[i], key, sizeof(key)) == 0 &&
-		          peer_health_is_down(c->worker->peer_health, key,
+		down[i] = peer_health_is_down(c->worker->peer_health,
+		                              cf->peers[i].key,
 		                              ev_now(c->worker->loop));
-	if (t->is_connect && (c->listener->flags & LISTEN_SSL_BUMP)) {
+	if (t->is_connect && (c->listener->flags & LISTEN_SSL_BUMP))
 		tls_acl_ctx(c, &ctx, names);
-	} else {
-		memset(&ctx, 0, sizeof(ctx));
-		ctx.src = (const struct sockaddr *)&c->client_addr;
-		ctx.method = t->method;
-		ctx.host = t->target.host;
-		ctx.port = t->target.port;
-		ctx.url = t->url;
-	}
+	else
+		conn_acl_ctx(c, &ctx, NULL);
 	t->nhops = route_select(cf, &ctx,
 	                        route_hierarchical(t->method, t->has_auth),
 	                        down, t->hops);
@@ -629,7 +618,8 @@ conn_route(struct conn *c)
 		return -1;
 	}
 	t->hop = 0;
-	return conn_enter_hop(c);
+	conn_enter_hop(c);
+	return 0;
 }
 
 /*
@@ -643,7 +633,7 @@ conn_next_hop(struct conn *c, int status, const char *code,
 	struct txn             *t = &c->txn;
 	const struct peer_conf *p = conn_hop_peer(c);
 
-	if (p != NULL && peer_health_failed(c->worker->peer_health, t->peer_key,
+	if (p != NULL && peer_health_failed(c->worker->peer_health, p->key,
 	                                    (unsigned)p->connect_fail_limit,
 	                                    ev_now(c->worker->loop)))
 		conn_log(c, LOG_WARNING,
@@ -661,8 +651,7 @@ conn_next_hop(struct conn *c, int status, const char *code,
 	resolve_cancel(&c->resolve);
 	c->connect_errno = 0;
 	t->hop++;
-	if (conn_enter_hop(c) < 0)
-		return;
+	conn_enter_hop(c);
 	conn_go_upstream(c);
 }
 
@@ -792,7 +781,7 @@ static void
 conn_server_up(struct conn *c)
 {
 	if (conn_hop_peer(c) != NULL && !c->txn.is_connect)
-		peer_health_ok(c->worker->peer_health, c->txn.peer_key);
+		peer_health_ok(c->worker->peer_health, conn_hop_peer(c)->key);
 	conn_server_ready(c);
 }
 
@@ -809,6 +798,26 @@ conn_connecting(struct conn *c, int fd, bool done)
 	c->state = CONN_CONNECTING;
 }
 
+/* Starts a connection to a: true if it started, else connect_errno. */
+static bool
+conn_try_address(struct conn *c, const struct sockaddr_storage *a)
+{
+	bool done;
+	int  fd;
+
+	sockaddr_ip(a, c->txn.peer, sizeof(c->txn.peer));
+	c->server_addr = *a;
+	fd = upstream_connect(a, &done);
+	if (fd >= 0) {
+		conn_connecting(c, fd, done);
+		return true;
+	}
+	c->connect_errno = errno;
+	conn_log(c, LOG_INFO, "connect %s: %s", c->txn.peer,
+	         strerror(c->connect_errno));
+	return false;
+}
+
 /*
  * Tries the next resolved address; when none is left, the next hop or the
  * reply.  The connection may be up on return (conn_server_ready() ran).
@@ -817,24 +826,13 @@ static void
 conn_connect_next(struct conn *c)
 {
 	struct txn *t = &c->txn;
-	bool        done;
-	int         fd;
 
 	if (c->intercepted) {
 		/* Wherever the client was going, whatever Host says. */
 		if (c->addr_next++ == 0 &&
-		    (!t->dst_acl || conn_dst_allowed(c, &c->orig_dst))) {
-			sockaddr_ip(&c->orig_dst, t->peer, sizeof(t->peer));
-			c->server_addr = c->orig_dst;
-			fd = upstream_connect(&c->orig_dst, &done);
-			if (fd >= 0) {
-				conn_connecting(c, fd, done);
-				return;
-			}
-			c->connect_errno = errno;
-			conn_log(c, LOG_INFO, "connect %s: %s", t->peer,
-			         strerror(c->connect_errno));
-		}
+		    (!t->dst_acl || conn_dst_allowed(c, &c->orig_dst)) &&
+		    conn_try_address(c, &c->orig_dst))
+			return;
 		t->peer[0] = '\0';
 		if (c->connect_errno == 0)
 			conn_deny(c, NULL); /* http_access denied orig_dst */
@@ -849,16 +847,8 @@ conn_connect_next(struct conn *c)
 
 		if (t->dst_acl && !t->resolving_peer && !conn_dst_allowed(c, a))
 			continue; /* http_access denies this address */
-		sockaddr_ip(a, t->peer, sizeof(t->peer));
-		c->server_addr = *a;
-		fd = upstream_connect(a, &done);
-		if (fd >= 0) {
-			conn_connecting(c, fd, done);
+		if (conn_try_address(c, a))
 			return;
-		}
-		c->connect_errno = errno;
-		conn_log(c, LOG_INFO, "connect %s: %s", t->peer,
-		         strerror(c->connect_errno));
 	}
 	t->peer[0] = '\0';
 	conn_next_hop(c, c->connect_errno == ETIMEDOUT ? 504 : 502,
@@ -959,7 +949,7 @@ conn_peer_answer(struct conn *c)
 		conn_log(c, LOG_DEBUG, "cache_peer %s: tunnel to %s:%u", p->name,
 		         t->target.host, (unsigned)t->target.port);
 		t->peer_tunnel = true;
-		peer_health_ok(c->worker->peer_health, t->peer_key);
+		peer_health_ok(c->worker->peer_health, p->key);
 		conn_server_ready(c);
 		return;
 	}
@@ -1087,18 +1077,8 @@ conn_check_access(struct conn *c, const struct sockaddr_storage *dst,
                   const struct access_rule **rule, bool *need_dst)
 {
 	struct acl_ctx ctx;
-	struct txn    *t = &c->txn;
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.src = (const struct sockaddr *)&c->client_addr;
-	/* Intercepted: the only destination there is, whatever Host says. */
-	ctx.dst = c->intercepted ? (const struct sockaddr *)&c->orig_dst
-	                         : (const struct sockaddr *)dst;
-	ctx.dst_unknown = t->origin_unknown;
-	ctx.method = t->method;
-	ctx.host = t->target.host;
-	ctx.port = t->target.port;
-	ctx.url = t->url;
+	conn_acl_ctx(c, &ctx, dst);
 	*need_dst = false;
 	return access_check(&c->conf->http_access, &ctx, ACCESS_DENY, rule,
 	                    need_dst);
@@ -1907,28 +1887,30 @@ side_is_quiet(const struct conn_side *s)
 static void
 conn_txn_end(struct conn *c)
 {
-	struct txn *t = &c->txn;
+	struct txn             *t = &c->txn;
+	const struct peer_conf *p = conn_hop_peer(c);
+	bool                    keep;
 
 	conn_log_txn(c);
 	c->ntxn++;
-	if (t->server_keep_alive && t->req_done && t->req_pass == 0 &&
-	    !c->server.eof && c->server_errno == 0 &&
-	    c->conf->server_idle_pconn_timeout > 0 &&
-	    (t->req_head == NULL || t->req_head_sent == buf_len(t->req_head)) &&
-	    (c->server.in == NULL || buf_len(c->server.in) == 0) &&
-	    (!t->resp_splice || side_is_quiet(&c->server))) {
+	keep = t->server_keep_alive && t->req_done && t->req_pass == 0 &&
+	       !c->server.eof && c->server_errno == 0 &&
+	       c->conf->server_idle_pconn_timeout > 0 &&
+	       (t->req_head == NULL ||
+	        t->req_head_sent == buf_len(t->req_head)) &&
+	       (c->server.in == NULL || buf_len(c->server.in) == 0) &&
+	       (!t->resp_splice || side_is_quiet(&c->server));
+	if (keep && p != NULL) {
+		/* Connection-based schemes (NTLM, Negotiate) would let the
+		 * next client use these credentials. */
+		c->server_private = p->login_passthru && t->client_auth != NULL;
+		keep = (c->server_key = strdup(p->key)) != NULL;
+	} else if (keep) {
+		c->server_key = t->key;
+		t->key = NULL;
+	}
+	if (keep) {
 		/* Idle and reusable: keep it for this client's next request. */
-		if (conn_hop_peer(c) != NULL) {
-			/* Connection-based schemes (NTLM, Negotiate) would
-			 * let the next client use these credentials. */
-			c->server_private = conn_hop_peer(c)->login_passthru &&
-			                    t->client_auth != NULL;
-			c->server_key = t->peer_key;
-			t->peer_key = NULL;
-		} else {
-			c->server_key = t->key;
-			t->key = NULL;
-		}
 		side_release_in(&c->server);
 		c->server.pipe_full = false;
 		c->server_idle_end = ev_now(c->worker->loop) +

@@ -132,7 +132,6 @@ struct txn {
 	bool               origin_checked; /* dst ACLs passed, by DNS */
 	bool               origin_unknown; /* its name did not resolve */
 	bool               peer_tunnel;    /* the parent said 2xx to CONNECT */
-	char              *peer_key;   /* pool key of the hop's parent */
 	char              *client_auth; /* for login=PASSTHRU */
 	struct buf        *head_direct; /* request heads per kind of hop, */
 	struct buf        *head_peer;   /* req_head is made from one of them */
