@@ -169,26 +169,48 @@ body=$(proxy_curl "http://near.test:$ORIGIN_PORT/hello")
 check "always_direct goes to the origin ($body)" [ "$body" = hello ]
 check "logged HIER_DIRECT" log_has "GET http://near.test:$ORIGIN_PORT/hello - HIER_DIRECT/127\.0\.0\.1 "
 
-# A parent that takes the connection but never answers the CONNECT: after
-# read_timeout, the next route.
-SILENT_PORT=$(free_port)
-python3 -c '
-import socket, sys, time
+# fake_parent PORT silent|garbage: takes connections and, to each CONNECT,
+# answers nothing, or bytes that are not HTTP.
+fake_parent() {
+	python3 -c '
+import socket, sys
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.listen(16)
-held = [s.accept() for _ in range(4)]
-time.sleep(60)
-' "$SILENT_PORT" &
-PIDS="$PIDS $!"
-wait_port "$SILENT_PORT" || fail "the silent parent did not start"
+held = []
+for _ in range(16):
+    c, _ = s.accept()
+    held.append(c)
+    if sys.argv[2] == "garbage":
+        c.recv(4096)
+        c.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+' "$1" "$2" &
+	PIDS="$PIDS $!"
+	wait_port "$1" || fail "the $2 parent did not start"
+}
+
+# A parent that takes the connection but never answers the CONNECT: after
+# read_timeout, the next route.  One that answers garbage: a 502.
+SILENT_PORT=$(free_port)
+fake_parent "$SILENT_PORT" silent
+GARBAGE_PORT=$(free_port)
+fake_parent "$GARBAGE_PORT" garbage
 child_restart <<EOF
 read_timeout 2 seconds
+acl junk dstdomain junk.test
+cache_peer 127.0.0.1 parent $GARBAGE_PORT 0 no-query name=garbage
+cache_peer_access garbage allow junk
+cache_peer_access garbage deny all
 cache_peer 127.0.0.1 parent $SILENT_PORT 0 no-query name=silent
+cache_peer_access silent deny junk
 cache_peer localhost parent $PARENT_PORT 0 no-query name=up
+cache_peer_access up deny junk
 never_direct allow all
 EOF
+code=$(proxy_curl -p -o /dev/null -w '%{http_connect}' "http://junk.test:443/" 2>/dev/null)
+check "a parent answering garbage to CONNECT: 502 ($code)" [ "$code" = 502 ]
+check "the garbage is logged" errlog_has "cache_peer garbage answered the CONNECT with garbage"
 body=$(proxy_curl --cacert "$T/far.pem" "https://far.test:$TLS_PORT/hello")
 check "a parent silent after CONNECT: the next one ($body)" [ "$body" = hello ]
 check "the silence is logged" errlog_has "the cache_peer did not answer the CONNECT in time: trying the next route"
