@@ -43,6 +43,8 @@ static gnutls_x509_crt_t ca_crt;    /* the CA of dir/ca.crt */
 static gnutls_privkey_t  other_key; /* signs origins and test CAs */
 static time_t            now;
 
+static void die(const char *what, int r) __attribute__((noreturn));
+
 static void
 die(const char *what, int r)
 {
