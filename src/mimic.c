@@ -24,11 +24,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gmp.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509-ext.h>
 #include <gnutls/x509.h>
+#include <nettle/bignum.h>
+#include <nettle/ecc-curve.h>
+#include <nettle/ecc.h>
+#include <nettle/hkdf.h>
+#include <nettle/hmac.h>
 #include <nettle/sha2.h>
 
 #include "hostname.h"
@@ -43,6 +49,15 @@
 #define UNTRUSTED_DAYS 3650
 #define BUCKETS_MIN    64
 #define OID_SAN        "2.5.29.17"
+
+/* The leaf key's derivation: see derive_leaf_key().  A new label makes new
+ * keys everywhere, so it changes only with the derivation itself. */
+#define LEAF_KEY_LABEL "bascule mimic leaf key v1"
+#define P256_LEN       32 /* octets of a P-256 scalar or coordinate */
+#define LEAF_SEED_LEN  (P256_LEN + 8) /* FIPS 186-5 A.2.1: N + 64 bits */
+/* SEC 2 2.4.2 (FIPS 186-4 D.1.2.3): n, the order of P-256's base point. */
+#define P256_ORDER                                                             \
+	"ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"
 
 /*
  * What a cache entry is counted for beyond its struct and the leaf's DER:
@@ -415,6 +430,233 @@ out:
 	return r;
 }
 
+/* ---- the leaf key, derived from the CA key ---- */
+
+static void
+wipe_gnutls_free(gnutls_datum_t *d)
+{
+	if (d->data != NULL)
+		gnutls_memset(d->data, 0, d->size);
+	gnutls_free(d->data);
+	d->data = NULL;
+	d->size = 0;
+}
+
+/* Orders big-endian integers without leading zeros. */
+static int
+cmp_unsigned(const gnutls_datum_t *a, const gnutls_datum_t *b)
+{
+	if (a->size != b->size)
+		return a->size < b->size ? -1 : 1;
+	return memcmp(a->data, b->data, a->size);
+}
+
+/*
+ * The secret of the CA key, as the input keying material of
+ * derive_leaf_key(): the key itself rather than how its file encodes it,
+ * so that PKCS #8, RFC 5915 and PKCS #1, PEM or DER, all give the same.
+ * A tag, then big-endian integers without leading zeros, each after its
+ * length in four octets:
+ *
+ *	'E' k       ECDSA, EdDSA: the private scalar (or seed)
+ *	'R' p q     RSA, RSA-PSS: the primes, smaller first (files list
+ *	            them in either order, and may differ in d and the
+ *	            CRT values, never in the primes)
+ *	'P' der     anything else: its unencrypted PKCS #8 DER
+ *
+ * Returns 0 and *out (malloc'd: the caller wipes and frees it), or a
+ * GnuTLS error.
+ */
+static int
+ca_secret(gnutls_privkey_t key, gnutls_datum_t *out)
+{
+	gnutls_datum_t        f[2] = { { NULL, 0 }, { NULL, 0 } }, t;
+	gnutls_x509_privkey_t x = NULL;
+	gnutls_ecc_curve_t    curve;
+	unsigned              nf = 1, i;
+	size_t                len;
+	uint8_t               tag, *p;
+	int                   r;
+
+	out->data = NULL;
+	out->size = 0;
+	switch (gnutls_privkey_get_pk_algorithm(key, NULL)) {
+	case GNUTLS_PK_ECDSA:
+	case GNUTLS_PK_EDDSA_ED25519:
+	case GNUTLS_PK_EDDSA_ED448:
+		tag = 'E';
+		r = gnutls_privkey_export_ecc_raw2(key, &curve, NULL, NULL,
+		                                   &f[0],
+		                                   GNUTLS_EXPORT_FLAG_NO_LZ);
+		break;
+	case GNUTLS_PK_RSA:
+	case GNUTLS_PK_RSA_PSS:
+		tag = 'R';
+		nf = 2;
+		r = gnutls_privkey_export_rsa_raw2(key, NULL, NULL, NULL, &f[0],
+		                                   &f[1], NULL, NULL, NULL,
+		                                   GNUTLS_EXPORT_FLAG_NO_LZ);
+		if (r >= 0 && cmp_unsigned(&f[0], &f[1]) > 0) {
+			t = f[0];
+			f[0] = f[1];
+			f[1] = t;
+		}
+		break;
+	default:
+		tag = 'P';
+		if ((r = gnutls_privkey_export_x509(key, &x)) >= 0)
+			r = gnutls_x509_privkey_export2_pkcs8(
+			        x, GNUTLS_X509_FMT_DER, NULL, GNUTLS_PKCS_PLAIN,
+			        &f[0]);
+		break;
+	}
+	if (r < 0)
+		goto out;
+	len = 1;
+	for (i = 0; i < nf; i++)
+		len += 4 + f[i].size;
+	if ((out->data = malloc(len)) == NULL) {
+		r = GNUTLS_E_MEMORY_ERROR;
+		goto out;
+	}
+	out->size = (unsigned)len;
+	p = out->data;
+	*p++ = tag;
+	for (i = 0; i < nf; i++) {
+		*p++ = (uint8_t)(f[i].size >> 24);
+		*p++ = (uint8_t)(f[i].size >> 16);
+		*p++ = (uint8_t)(f[i].size >> 8);
+		*p++ = (uint8_t)f[i].size;
+		memcpy(p, f[i].data, f[i].size);
+		p += f[i].size;
+	}
+out:
+	for (i = 0; i < 2; i++)
+		wipe_gnutls_free(&f[i]);
+	if (x != NULL)
+		gnutls_x509_privkey_deinit(x);
+	return r;
+}
+
+/* nettle's HKDF calls the MAC through these. */
+static void
+hkdf_mac_update(void *ctx, size_t len, const uint8_t *p)
+{
+	hmac_sha256_update(ctx, len, p);
+}
+
+static void
+hkdf_mac_digest(void *ctx, size_t len, uint8_t *out)
+{
+	hmac_sha256_digest(ctx, len, out);
+}
+
+/* Zeroes the limbs of z, made with room for bits, and sets it to 0. */
+static void
+wipe_mpz(mpz_t z, size_t bits)
+{
+	mp_size_t  n = (mp_size_t)((bits + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS);
+	mp_limb_t *p = mpz_limbs_write(z, n); /* room enough: no realloc */
+
+	gnutls_memset(p, 0, (size_t)n * sizeof(*p));
+	mpz_limbs_finish(z, 0);
+}
+
+/*
+ * The leaf key: ECDSA P-256, derived from the CA key, so that every
+ * process and every node with the same CA has the same one.  With a key
+ * of its own, each would issue an origin's mimic under the same issuer
+ * and serial (mimic_digest()) but with another public key, and NSS
+ * (Firefox) refuses a certificate whose issuer and serial it has seen on
+ * a different one: SEC_ERROR_REUSED_ISSUER_AND_SERIAL, after a worker's
+ * reload or across the nodes of a farm.
+ *
+ * RFC 5869 HKDF-SHA256, without a salt and with LEAF_KEY_LABEL as info,
+ * stretches ca_secret() to N + 64 bits c; FIPS 186-5 A.2.1 makes them
+ * d = (c mod (n - 1)) + 1, in [1, n - 1] with a bias below 2^-64.  The
+ * public point is d G (nettle).  Knowing the leaf key tells nothing of
+ * the CA key, which HKDF keeps one-way; knowing the CA key gives the
+ * leaf key, which it could sign leaves for anyway.
+ *
+ * The intermediate secrets are wiped; what GMP and nettle leave in
+ * scratch memory is out of reach, and the key lives on in *key, as the
+ * CA key does in its own.  Returns 0 with *key set, or a GnuTLS error.
+ */
+static int
+derive_leaf_key(gnutls_privkey_t ca_key, gnutls_privkey_t *key)
+{
+	static const char       label[] = LEAF_KEY_LABEL;
+	static const uint8_t    salt[SHA256_DIGEST_SIZE]; /* RFC 5869 2.2 */
+	const struct ecc_curve *p256 = nettle_get_secp_256r1();
+	struct hmac_sha256_ctx  mac;
+	struct ecc_scalar       d;
+	struct ecc_point        pub;
+	gnutls_datum_t          ikm;
+	uint8_t                 prk[SHA256_DIGEST_SIZE], c[LEAF_SEED_LEN];
+	uint8_t                 kb[P256_LEN], xb[P256_LEN], yb[P256_LEN];
+	gnutls_datum_t          k = { kb, sizeof(kb) };
+	gnutls_datum_t          x = { xb, sizeof(xb) };
+	gnutls_datum_t          y = { yb, sizeof(yb) };
+	mpz_t                   z, n, px, py;
+	int                     r;
+
+	*key = NULL;
+	if ((r = ca_secret(ca_key, &ikm)) < 0)
+		return r;
+	hmac_sha256_set_key(&mac, sizeof(salt), salt);
+	hkdf_extract(&mac, hkdf_mac_update, hkdf_mac_digest, SHA256_DIGEST_SIZE,
+	             ikm.size, ikm.data, prk);
+	hmac_sha256_set_key(&mac, sizeof(prk), prk);
+	hkdf_expand(&mac, hkdf_mac_update, hkdf_mac_digest, SHA256_DIGEST_SIZE,
+	            sizeof(label) - 1, (const uint8_t *)label, sizeof(c), c);
+	gnutls_memset(&mac, 0, sizeof(mac));
+	gnutls_memset(prk, 0, sizeof(prk));
+	gnutls_memset(ikm.data, 0, ikm.size);
+	free(ikm.data);
+
+	mpz_init2(z, 8 * sizeof(c));
+	mpz_init(px);
+	mpz_init(py);
+	ecc_scalar_init(&d, p256);
+	ecc_point_init(&pub, p256);
+	if (mpz_init_set_str(n, P256_ORDER, 16) < 0) {
+		r = GNUTLS_E_INTERNAL_ERROR;
+		goto out;
+	}
+	mpz_import(z, sizeof(c), 1, 1, 1, 0, c); /* big-endian */
+	mpz_sub_ui(n, n, 1);
+	mpz_mod(z, z, n);
+	mpz_add_ui(z, z, 1);
+	if (!ecc_scalar_set(&d, z)) { /* cannot be out of range */
+		r = GNUTLS_E_INTERNAL_ERROR;
+		goto out;
+	}
+	ecc_point_mul_g(&pub, &d);
+	ecc_point_get(&pub, px, py);
+	nettle_mpz_get_str_256(sizeof(kb), kb, z);
+	nettle_mpz_get_str_256(sizeof(xb), xb, px);
+	nettle_mpz_get_str_256(sizeof(yb), yb, py);
+	if ((r = gnutls_privkey_init(key)) < 0 ||
+	    (r = gnutls_privkey_import_ecc_raw(*key, GNUTLS_ECC_CURVE_SECP256R1,
+	                                       &x, &y, &k)) < 0) {
+		gnutls_privkey_deinit(*key);
+		*key = NULL;
+	}
+out:
+	gnutls_memset(c, 0, sizeof(c));
+	gnutls_memset(kb, 0, sizeof(kb));
+	wipe_mpz(z, 8 * sizeof(c));
+	mpz_set_ui(z, 1);
+	ecc_scalar_set(&d, z); /* overwrites d's copy of the scalar */
+	ecc_scalar_clear(&d);
+	ecc_point_clear(&pub);
+	mpz_clear(z);
+	mpz_clear(n);
+	mpz_clear(px);
+	mpz_clear(py);
+	return r;
+}
+
 /* The key pair all leaves of this context share. */
 static int
 make_leaf_key(struct mimic *m)
@@ -422,7 +664,7 @@ make_leaf_key(struct mimic *m)
 	int r;
 
 	m->leaf_idlen = sizeof(m->leaf_id);
-	if ((r = new_key(&m->shared->leaf_key)) < 0 ||
+	if ((r = derive_leaf_key(m->ca_key, &m->shared->leaf_key)) < 0 ||
 	    (r = gnutls_pubkey_init(&m->leaf_pub)) < 0 ||
 	    (r = gnutls_pubkey_import_privkey(m->leaf_pub, m->shared->leaf_key,
 	                                      0, 0)) < 0)

@@ -8,7 +8,11 @@
  * verification.  The serial of a leaf is a hash of the origin certificate
  * and the CA, so every worker and every node with the same CA gives an
  * origin's mimic the same serial, names and validity.  The leaf key is
- * the context's own: contexts made before the workers fork share it.
+ * derived from the CA's private key (HKDF), so they give it the same key
+ * too, across reloads and restarts: NSS (Firefox) rejects a certificate
+ * whose issuer and serial it has already seen on a different one
+ * (SEC_ERROR_REUSED_ISSUER_AND_SERIAL), as it would see after a reload
+ * or behind a farm if each context made a key of its own.
  *
  * A GnuTLS server session uses a leaf through
  * gnutls_certificate_set_retrieve_function2(): the callback returns
@@ -39,7 +43,7 @@ struct mimic_cert;
  * to a root (sent to clients after each leaf); key_file its unencrypted
  * private key (may be the same file).  The certificate must be a CA
  * (basicConstraints cA, keyUsage keyCertSign if present), unexpired, and
- * match the key.  Generates the leaf key and the untrusted issuer.
+ * match the key.  Derives the leaf key and generates the untrusted issuer.
  * cache_bytes bounds the cache of issued leaves (0: no caching).
  * Returns the context, or NULL with a message naming the file in err
  * (errsz bytes; the caller adds "FILE:LINE: " or a log prefix).

@@ -36,7 +36,7 @@
 #define ERR_MAX  512
 
 static char   dir[4096];       /* the test's temporary directory */
-static char   files[32][4200]; /* what it created there, removed at the end */
+static char   files[48][4200]; /* what it created there, removed at the end */
 static size_t nfiles;
 
 static gnutls_x509_crt_t ca_crt;    /* the CA of dir/ca.crt */
@@ -137,13 +137,15 @@ add_san(gnutls_x509_crt_t crt, const char *s)
 }
 
 /*
- * A certificate for other_key, self-signed; ca: basicConstraints cA TRUE.
+ * A certificate for key, self-signed with dig (GNUTLS_DIG_UNKNOWN: what
+ * suits the key); ca: basicConstraints cA TRUE.
  * keyUsage ku, or none if 0.  Built in memory: GnuTLS keeps the raw DNs
  * it verifies with only for imported certificates, so a CA made here is
  * written out and read back before it verifies anything.
  */
 static gnutls_x509_crt_t
-make_crt(const struct spec *s, unsigned serial, bool ca, unsigned ku)
+make_crt_for(gnutls_privkey_t key, gnutls_digest_algorithm_t dig,
+             const struct spec *s, unsigned serial, bool ca, unsigned ku)
 {
 	gnutls_x509_crt_t crt;
 	gnutls_pubkey_t   pub;
@@ -155,7 +157,7 @@ make_crt(const struct spec *s, unsigned serial, bool ca, unsigned ku)
 
 	if ((r = gnutls_x509_crt_init(&crt)) < 0 ||
 	    (r = gnutls_pubkey_init(&pub)) < 0 ||
-	    (r = gnutls_pubkey_import_privkey(pub, other_key, 0, 0)) < 0 ||
+	    (r = gnutls_pubkey_import_privkey(pub, key, 0, 0)) < 0 ||
 	    (r = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
 	    (r = gnutls_x509_crt_set_serial(crt, ser, sizeof(ser))) < 0 ||
 	    (r = gnutls_x509_crt_set_activation_time(crt, s->from)) < 0 ||
@@ -171,11 +173,16 @@ make_crt(const struct spec *s, unsigned serial, bool ca, unsigned ku)
 			die("make_crt SAN", r);
 	if ((r = gnutls_x509_crt_set_basic_constraints(crt, ca, -1)) < 0 ||
 	    (ku != 0 && (r = gnutls_x509_crt_set_key_usage(crt, ku)) < 0) ||
-	    (r = gnutls_x509_crt_privkey_sign(crt, crt, other_key,
-	                                      GNUTLS_DIG_SHA256, 0)) < 0)
+	    (r = gnutls_x509_crt_privkey_sign(crt, crt, key, dig, 0)) < 0)
 		die("make_crt sign", r);
 	gnutls_pubkey_deinit(pub);
 	return crt;
+}
+
+static gnutls_x509_crt_t
+make_crt(const struct spec *s, unsigned serial, bool ca, unsigned ku)
+{
+	return make_crt_for(other_key, GNUTLS_DIG_SHA256, s, serial, ca, ku);
 }
 
 static const char *
@@ -300,6 +307,34 @@ same_serial(gnutls_x509_crt_t a, gnutls_x509_crt_t b)
 
 	return serial_of(a, sa, &la) && serial_of(b, sb, &lb) && la == lb &&
 	       memcmp(sa, sb, la) == 0;
+}
+
+/* The certificate's SubjectPublicKeyInfo in DER, into *out (gnutls_free). */
+static void
+spki_of(gnutls_x509_crt_t crt, gnutls_datum_t *out)
+{
+	gnutls_pubkey_t pub;
+	int             r;
+
+	if ((r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import_x509(pub, crt, 0)) < 0 ||
+	    (r = gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, out)) < 0)
+		die("spki", r);
+	gnutls_pubkey_deinit(pub);
+}
+
+static bool
+same_pubkey(gnutls_x509_crt_t a, gnutls_x509_crt_t b)
+{
+	gnutls_datum_t da, db;
+	bool           same;
+
+	spki_of(a, &da);
+	spki_of(b, &db);
+	same = same_datum(&da, &db);
+	gnutls_free(da.data);
+	gnutls_free(db.data);
+	return same;
 }
 
 /* The RFC 5280 profile every leaf keeps. */
@@ -589,8 +624,8 @@ test_determinism(struct mimic *m1, const char *cert, const char *key)
 	ok(same_serial(lf1, lf2),
 	   "two contexts: same serial for the same fallback name");
 	ok(!same_serial(l11, lf1), "origin and fallback: different serials");
-	ok(mimic_cert_key(c11) != mimic_cert_key(c21),
-	   "each context has a leaf key of its own");
+	ok(same_pubkey(l11, l21) && same_pubkey(l11, lf2),
+	   "two contexts, one CA: the same leaf key");
 	gnutls_x509_crt_deinit(l11);
 	gnutls_x509_crt_deinit(l21);
 	gnutls_x509_crt_deinit(l12);
@@ -605,6 +640,316 @@ test_determinism(struct mimic *m1, const char *cert, const char *key)
 out:
 	gnutls_x509_crt_deinit(o1);
 	gnutls_x509_crt_deinit(o2);
+}
+
+/* ---- the leaf key: derived from the CA key ---- */
+
+/*
+ * A vector worked out apart from bascule (RFC 5869 HKDF-SHA256 and FIPS
+ * 186-5 A.2.1, in Python): a CA key's scalar and public point, and the
+ * leaf key derived from it.  The scalar's leading zero octet is not part
+ * of what is hashed.  A change here changes every deployed leaf key, and
+ * brings back SEC_ERROR_REUSED_ISSUER_AND_SERIAL while nodes disagree.
+ */
+static const char *const kat_ca[3] = {
+	"00c0ffee0ddba11deadbeef5ca1ab1e00000000000000000000000000000000b",
+	"5f320d29b9105aecf0444ad3f893f2876668570d5f772fe15f6dda7dca4d5644",
+	"59971480ce1be45482bf5eee3c875091bf2a5f9e36b96f5b345aa2546332c416",
+};
+static const char *const kat_leaf[3] = {
+	"f8911b3bbc53f17e2a430b5929e471796297951b164e5e933d2a672968e6a04a",
+	"7d97e6ff2e23a26d9fbd4710d71b82075d3d34bb971322ddcbd73650118198c8",
+	"da5f01195c040ded4e62307cf60f45f6468a1cba0dfc8f1c6b9004d0af31ec37",
+};
+
+static void
+from_hex(const char *hex, unsigned char out[32])
+{
+	for (size_t i = 0; i < 32; i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			die("hex", 0);
+		out[i] = (unsigned char)v;
+	}
+}
+
+static bool
+is_hex(const gnutls_datum_t *d, const char *hex)
+{
+	unsigned char want[32];
+
+	from_hex(hex, want);
+	return d->size == sizeof(want) && memcmp(d->data, want, 32) == 0;
+}
+
+/* A CA certificate for key, written to dir/name. */
+static const char *
+write_ca_for(const char *name, gnutls_privkey_t key, unsigned serial)
+{
+	struct spec       s = { "ca",      "leaf key test CA", { NULL },
+		                now - DAY, now + 30 * DAY,     { NULL } };
+	gnutls_x509_crt_t crt;
+	const char       *path;
+
+	crt = make_crt_for(key, GNUTLS_DIG_UNKNOWN, &s, serial, true,
+	                   GNUTLS_KEY_KEY_CERT_SIGN);
+	path = write_crt(name, crt);
+	gnutls_x509_crt_deinit(crt);
+	return path;
+}
+
+static struct mimic_cert *
+issue_from(const char *what, const char *cert, const char *key,
+           gnutls_x509_crt_t origin)
+{
+	char               err[ERR_MAX] = "";
+	struct mimic      *m = mimic_new(cert, key, 1 << 16, err, sizeof(err));
+	struct mimic_cert *c = NULL;
+
+	if (m != NULL)
+		c = mimic_issue(m, origin, NULL, false, err, sizeof(err));
+	ok(c != NULL, "%s: issued (%s)", what, err);
+	mimic_free(m); /* the leaf and its key outlive it */
+	return c;
+}
+
+/* The leaf verifies against ca, and mimic_cert_key() signs what the
+ * public key in the leaf verifies. */
+static void
+check_leaf_key(const char *what, struct mimic_cert *c, gnutls_x509_crt_t ca)
+{
+	gnutls_x509_crt_t leaf = leaf_of(c);
+	gnutls_pubkey_t   pub;
+	gnutls_datum_t    data = { (unsigned char *)"leaf key", 8 };
+	gnutls_datum_t    other = { (unsigned char *)"leaf kex", 8 };
+	gnutls_datum_t    sig = { NULL, 0 };
+	int               r, good = -1, bad = 0;
+
+	ok(verify_with(leaf, ca, 0) == 0, "%s: verifies against its CA (%#x)",
+	   what, verify_with(leaf, ca, 0));
+	if ((r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import_x509(pub, leaf, 0)) < 0)
+		die("leaf public key", r);
+	r = gnutls_privkey_sign_data(mimic_cert_key(c), GNUTLS_DIG_SHA256, 0,
+	                             &data, &sig);
+	if (r >= 0) {
+		good = gnutls_pubkey_verify_data2(pub, GNUTLS_SIGN_ECDSA_SHA256,
+		                                  0, &data, &sig);
+		bad = gnutls_pubkey_verify_data2(pub, GNUTLS_SIGN_ECDSA_SHA256,
+		                                 0, &other, &sig);
+	}
+	ok(r >= 0 && good >= 0 && bad == GNUTLS_E_PK_SIG_VERIFY_FAILED,
+	   "%s: the derived key signs for the leaf's public key (%s)", what,
+	   gnutls_strerror(r < 0 ? r : good));
+	gnutls_free(sig.data);
+	gnutls_pubkey_deinit(pub);
+	gnutls_x509_crt_deinit(leaf);
+}
+
+/* Contexts made from cert with key1 and with key2 (the same key, written
+ * apart) issue origin's leaf with the same key and serial; *spki gets
+ * that key. */
+static void
+same_leaf_key(const char *what, const char *cert, const char *key1,
+              const char *key2, gnutls_x509_crt_t origin, gnutls_datum_t *spki)
+{
+	struct mimic_cert *c1 = issue_from(what, cert, key1, origin);
+	struct mimic_cert *c2 = issue_from(what, cert, key2, origin);
+	gnutls_x509_crt_t  ca, l1, l2;
+
+	spki->data = NULL;
+	spki->size = 0;
+	if (c1 == NULL || c2 == NULL)
+		goto out;
+	load_crt(cert, &ca);
+	l1 = leaf_of(c1);
+	l2 = leaf_of(c2);
+	ok(same_pubkey(l1, l2) && same_serial(l1, l2),
+	   "%s: two contexts, the same leaf key and serial", what);
+	check_leaf_key(what, c2, ca);
+	spki_of(l1, spki);
+	gnutls_x509_crt_deinit(l1);
+	gnutls_x509_crt_deinit(l2);
+	gnutls_x509_crt_deinit(ca);
+out:
+	mimic_cert_unref(c1);
+	mimic_cert_unref(c2);
+}
+
+/* The vector, from the CA key written as PKCS #8 (PEM and DER) and as
+ * RFC 5915 ("EC PRIVATE KEY"): a file's encoding makes no difference. */
+static void
+test_leaf_key_vector(gnutls_x509_crt_t origin, gnutls_datum_t *spki)
+{
+	unsigned char         k[32], x[32], y[32];
+	gnutls_datum_t        dk = { k, 32 }, dx = { x, 32 }, dy = { y, 32 };
+	gnutls_datum_t        pem, der, lx, ly, ld;
+	gnutls_privkey_t      key;
+	gnutls_x509_privkey_t xkey;
+	gnutls_pubkey_t       pub;
+	gnutls_ecc_curve_t    curve;
+	gnutls_x509_crt_t     ca, leaf;
+	struct mimic_cert    *c;
+	const char           *cert, *keys[3];
+	const char *const     names[3] = { "PKCS #8 PEM", "RFC 5915 PEM",
+		                           "PKCS #8 DER" };
+	int                   r;
+
+	from_hex(kat_ca[0], k);
+	from_hex(kat_ca[1], x);
+	from_hex(kat_ca[2], y);
+	if ((r = gnutls_privkey_init(&key)) < 0 ||
+	    (r = gnutls_privkey_import_ecc_raw(key, GNUTLS_ECC_CURVE_SECP256R1,
+	                                       &dx, &dy, &dk)) < 0 ||
+	    (r = gnutls_privkey_export_x509(key, &xkey)) < 0 ||
+	    (r = gnutls_x509_privkey_export2(xkey, GNUTLS_X509_FMT_PEM, &pem)) <
+	            0 ||
+	    (r = gnutls_x509_privkey_export2_pkcs8(xkey, GNUTLS_X509_FMT_DER,
+	                                           NULL, GNUTLS_PKCS_PLAIN,
+	                                           &der)) < 0)
+		die("vector CA key", r);
+	ok(strstr((const char *)pem.data, "BEGIN EC PRIVATE KEY") != NULL,
+	   "vector: the RFC 5915 file is one");
+	cert = write_ca_for("kat-ca.crt", key, 31);
+	keys[0] = write_key("kat-pkcs8.pem", key, NULL);
+	keys[1] = write_file("kat-ec.pem", pem.data, pem.size);
+	keys[2] = write_file("kat-pkcs8.der", der.data, der.size);
+	load_crt(cert, &ca);
+	spki->data = NULL;
+	spki->size = 0;
+	for (size_t i = 0; i < NELEM(keys); i++) {
+		c = issue_from(names[i], cert, keys[i], origin);
+		if (c == NULL)
+			continue;
+		leaf = leaf_of(c);
+		if ((r = gnutls_pubkey_init(&pub)) < 0 ||
+		    (r = gnutls_pubkey_import_x509(pub, leaf, 0)) < 0 ||
+		    (r = gnutls_pubkey_export_ecc_raw2(
+		             pub, &curve, &lx, &ly, GNUTLS_EXPORT_FLAG_NO_LZ)) <
+		            0 ||
+		    (r = gnutls_privkey_export_ecc_raw2(
+		             mimic_cert_key(c), &curve, NULL, NULL, &ld,
+		             GNUTLS_EXPORT_FLAG_NO_LZ)) < 0)
+			die("vector leaf key", r);
+		ok(curve == GNUTLS_ECC_CURVE_SECP256R1 &&
+		           is_hex(&ld, kat_leaf[0]) &&
+		           is_hex(&lx, kat_leaf[1]) && is_hex(&ly, kat_leaf[2]),
+		   "%s: the leaf key of the vector", names[i]);
+		check_leaf_key(names[i], c, ca);
+		if (i == 0)
+			spki_of(leaf, spki);
+		gnutls_memset(ld.data, 0, ld.size);
+		gnutls_free(ld.data);
+		gnutls_free(lx.data);
+		gnutls_free(ly.data);
+		gnutls_pubkey_deinit(pub);
+		gnutls_x509_crt_deinit(leaf);
+		mimic_cert_unref(c);
+	}
+	gnutls_memset(pem.data, 0, pem.size);
+	gnutls_free(pem.data);
+	gnutls_memset(der.data, 0, der.size);
+	gnutls_free(der.data);
+	gnutls_x509_privkey_deinit(xkey);
+	gnutls_privkey_deinit(key);
+	gnutls_x509_crt_deinit(ca);
+}
+
+/* An RSA CA, once written with its primes swapped (as a file may list
+ * them): the same leaf key. */
+static void
+test_leaf_key_rsa(gnutls_x509_crt_t origin, gnutls_datum_t *spki)
+{
+	gnutls_privkey_t key, swapped;
+	gnutls_datum_t   m, e, d, p, q, p2;
+	const char      *cert, *k1, *k2;
+	int              r;
+
+	if ((r = gnutls_privkey_init(&key)) < 0 ||
+	    (r = gnutls_privkey_generate2(key, GNUTLS_PK_RSA, 2048, 0, NULL,
+	                                  0)) < 0 ||
+	    (r = gnutls_privkey_export_rsa_raw2(key, &m, &e, &d, &p, &q, NULL,
+	                                        NULL, NULL, 0)) < 0 ||
+	    (r = gnutls_privkey_init(&swapped)) < 0 ||
+	    (r = gnutls_privkey_import_rsa_raw(swapped, &m, &e, &d, &q, &p,
+	                                       NULL, NULL, NULL)) < 0 ||
+	    (r = gnutls_privkey_export_rsa_raw2(swapped, NULL, NULL, NULL, &p2,
+	                                        NULL, NULL, NULL, NULL, 0)) < 0)
+		die("RSA CA key", r);
+	ok(same_datum(&p2, &q), "RSA: the second file has q first");
+	cert = write_ca_for("rsa-ca.crt", key, 32);
+	k1 = write_key("rsa.key", key, NULL);
+	k2 = write_key("rsa-swapped.key", swapped, NULL);
+	same_leaf_key("RSA CA", cert, k1, k2, origin, spki);
+	gnutls_free(m.data);
+	gnutls_free(e.data);
+	gnutls_memset(d.data, 0, d.size);
+	gnutls_free(d.data);
+	gnutls_memset(p.data, 0, p.size);
+	gnutls_free(p.data);
+	gnutls_memset(q.data, 0, q.size);
+	gnutls_free(q.data);
+	gnutls_memset(p2.data, 0, p2.size);
+	gnutls_free(p2.data);
+	gnutls_privkey_deinit(swapped);
+	gnutls_privkey_deinit(key);
+}
+
+/* A CA of another kind, its key from two files. */
+static void
+test_leaf_key_kind(const char *what, gnutls_pk_algorithm_t pk, unsigned bits,
+                   unsigned serial, gnutls_x509_crt_t origin,
+                   gnutls_datum_t *spki)
+{
+	char             name[64];
+	gnutls_privkey_t key;
+	const char      *cert, *k1, *k2;
+	int              r;
+
+	if ((r = gnutls_privkey_init(&key)) < 0 ||
+	    (r = gnutls_privkey_generate2(key, pk, bits, 0, NULL, 0)) < 0)
+		die(what, r);
+	snprintf(name, sizeof(name), "kind%u.crt", serial);
+	cert = write_ca_for(name, key, serial);
+	snprintf(name, sizeof(name), "kind%u.key", serial);
+	k1 = write_key(name, key, NULL);
+	snprintf(name, sizeof(name), "kind%u-again.key", serial);
+	k2 = write_key(name, key, NULL);
+	same_leaf_key(what, cert, k1, k2, origin, spki);
+	gnutls_privkey_deinit(key);
+}
+
+/*
+ * SEC_ERROR_REUSED_ISSUER_AND_SERIAL: every context with the same CA key
+ * (a reloaded worker, another node) issues an origin's leaf with the same
+ * key, not one of its own; a different CA key gives a different one.
+ */
+static void
+test_leaf_key(const char *cert, const char *key, const char *cert2,
+              const char *key2)
+{
+	gnutls_x509_crt_t origin = make_crt(&origins[0], 1, false, 0);
+	gnutls_datum_t    spki[6];
+	size_t            i, j, n = NELEM(spki), distinct = 0;
+
+	same_leaf_key("bascule --init-ca", cert, key, key, origin, &spki[0]);
+	same_leaf_key("another CA", cert2, key2, key2, origin, &spki[1]);
+	test_leaf_key_vector(origin, &spki[2]);
+	test_leaf_key_rsa(origin, &spki[3]);
+	test_leaf_key_kind("Ed25519 CA", GNUTLS_PK_EDDSA_ED25519, 256, 33,
+	                   origin, &spki[4]);
+	test_leaf_key_kind("DSA CA", GNUTLS_PK_DSA, 2048, 34, origin, &spki[5]);
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			distinct += spki[i].size > 0 && spki[j].size > 0 &&
+			            !same_datum(&spki[i], &spki[j]);
+	ok(distinct == n * (n - 1) / 2,
+	   "six CA keys, six leaf keys (%zu of %zu pairs differ)", distinct,
+	   n * (n - 1) / 2);
+	for (i = 0; i < n; i++)
+		gnutls_free(spki[i].data);
+	gnutls_x509_crt_deinit(origin);
 }
 
 /* ---- the fallback name ---- */
@@ -1088,7 +1433,7 @@ int
 main(void)
 {
 	struct ca_created created, created2;
-	char              err[ERR_MAX] = "", dir2[4200], key[4200];
+	char              err[ERR_MAX] = "", dir2[4200], key[4200], key2[4200];
 	const char       *tmp = getenv("TMPDIR");
 	struct mimic     *m;
 	int               r;
@@ -1124,6 +1469,8 @@ main(void)
 	test_nameless_origin(m);
 	test_untrusted(m);
 	test_determinism(m, created.cert_path, key);
+	join_path(key2, sizeof(key2), dir2, CA_KEY_FILE);
+	test_leaf_key(created.cert_path, key, created2.cert_path, key2);
 	test_fallback(m);
 	test_fallback_capped();
 	test_cache(created.cert_path, key);
