@@ -99,6 +99,7 @@ struct mimic {
 	gnutls_privkey_t          ca_key;
 	gnutls_datum_t            ca_der;
 	gnutls_digest_algorithm_t ca_dig;
+	unsigned                  ca_sign_flags;    /* see check_ca() */
 	time_t                    ca_expires;       /* -1: 99991231235959Z */
 	uint8_t                   ca_id[KEYID_MAX]; /* for authorityKeyId */
 	size_t                    ca_idlen;
@@ -345,6 +346,26 @@ check_ca(struct mimic *m, const char *cert_file, const char *key_file,
 	if ((r = gnutls_pubkey_get_preferred_hash_algorithm(pub, &m->ca_dig,
 	                                                    NULL)) < 0)
 		m->ca_dig = GNUTLS_DIG_SHA256;
+	/*
+	 * NSS compares a certificate with the one it already holds under the
+	 * same issuer and serial byte for byte, signature included: an
+	 * origin's leaf must come out the same in every process.  RSA
+	 * PKCS #1 v1.5 and EdDSA signatures are deterministic; ECDSA and DSA
+	 * ones are with RFC 6979 nonces, which GnuTLS (3.6.10 on) makes when
+	 * gnutls_x509_crt_privkey_sign() is given this flag (its manual says
+	 * flags must be 0, but passes them on to the signature; test_mimic
+	 * checks that leaves agree).  RSA-PSS keeps its random salt: an
+	 * empty one may break the CA's own PSS parameters.
+	 */
+	switch (gnutls_privkey_get_pk_algorithm(m->ca_key, NULL)) {
+	case GNUTLS_PK_ECDSA:
+	case GNUTLS_PK_DSA:
+		m->ca_sign_flags = GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE;
+		break;
+	default:
+		m->ca_sign_flags = 0;
+		break;
+	}
 	/* authorityKeyIdentifier of the leaves: the CA's own
 	 * subjectKeyIdentifier if it has one (RFC 5280 4.2.1.1). */
 	m->ca_idlen = sizeof(m->ca_id);
@@ -1230,7 +1251,8 @@ forge(struct mimic *m, gnutls_x509_crt_t leaf, const struct request *q,
 	    (r = gnutls_x509_crt_privkey_sign(
 	             leaf, untrusted ? m->ut : m->ca,
 	             untrusted ? m->ut_key : m->ca_key,
-	             untrusted ? GNUTLS_DIG_SHA256 : m->ca_dig, 0)) < 0) {
+	             untrusted ? GNUTLS_DIG_SHA256 : m->ca_dig,
+	             untrusted ? 0 : m->ca_sign_flags)) < 0) {
 		say(err, errsz, "sign: %s", gnutls_strerror(r));
 		goto out;
 	}

@@ -8,11 +8,12 @@
  * verification.  The serial of a leaf is a hash of the origin certificate
  * and the CA, so every worker and every node with the same CA gives an
  * origin's mimic the same serial, names and validity.  The leaf key is
- * derived from the CA's private key (HKDF), so they give it the same key
- * too, across reloads and restarts: NSS (Firefox) rejects a certificate
- * whose issuer and serial it has already seen on a different one
- * (SEC_ERROR_REUSED_ISSUER_AND_SERIAL), as it would see after a reload
- * or behind a farm if each context made a key of its own.
+ * derived from the CA's private key (HKDF), and the CA signs
+ * deterministically (but for RSA-PSS), so they give it the same key and
+ * signature too, across reloads and restarts: NSS (Firefox) rejects a
+ * certificate whose issuer and serial it has already seen on a different
+ * one (SEC_ERROR_REUSED_ISSUER_AND_SERIAL), as it would see after a
+ * reload or behind a farm if each context made a key of its own.
  *
  * A GnuTLS server session uses a leaf through
  * gnutls_certificate_set_retrieve_function2(): the callback returns

@@ -626,6 +626,9 @@ test_determinism(struct mimic *m1, const char *cert, const char *key)
 	ok(!same_serial(l11, lf1), "origin and fallback: different serials");
 	ok(same_pubkey(l11, l21) && same_pubkey(l11, lf2),
 	   "two contexts, one CA: the same leaf key");
+	ok(same_datum(mimic_cert_der(c11), mimic_cert_der(c21)) &&
+	           same_datum(mimic_cert_der(f1), mimic_cert_der(f2)),
+	   "two contexts, one CA: the same leaf, byte for byte");
 	gnutls_x509_crt_deinit(l11);
 	gnutls_x509_crt_deinit(l21);
 	gnutls_x509_crt_deinit(l12);
@@ -767,6 +770,8 @@ same_leaf_key(const char *what, const char *cert, const char *key1,
 	l2 = leaf_of(c2);
 	ok(same_pubkey(l1, l2) && same_serial(l1, l2),
 	   "%s: two contexts, the same leaf key and serial", what);
+	ok(same_datum(mimic_cert_der(c1), mimic_cert_der(c2)),
+	   "%s: two contexts, the same leaf, byte for byte", what);
 	check_leaf_key(what, c2, ca);
 	spki_of(l1, spki);
 	gnutls_x509_crt_deinit(l1);
