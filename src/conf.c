@@ -34,6 +34,7 @@
 #include "conf.h"
 #include "hostname.h"
 #include "i18n.h" /* _(): -k parse prints these messages translated */
+#include "tls_verify.h"
 
 #define INCLUDE_DEPTH_MAX 16
 #define CAUSE_MAX         512
@@ -243,6 +244,7 @@ static const char *const acl_type_names[] = {
 	[ACL_MANAGER] = "manager", [ACL_AT_STEP] = "at_step",
 	[ACL_SERVER_NAME] = "ssl::server_name",
 	[ACL_SERVER_NAME_REGEX] = "ssl::server_name_regex",
+	[ACL_SSL_ERROR] = "ssl_error",
 };
 
 static const char *const forwarded_for_names[] = {
@@ -369,6 +371,17 @@ diag_error_at(struct loader *ld, const char *file, unsigned line,
 
 	va_start(ap, fmt);
 	report_v(ld, true, file, line, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+diag_warning_at(struct loader *ld, const char *file, unsigned line,
+                const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report_v(ld, false, file, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -1254,15 +1267,19 @@ append_acl(struct conf *c, const char *name, enum acl_type type,
 	return acl;
 }
 
-/* Squid's built-in ACLs (Squid 4 and later). */
+/*
+ * Squid's built-in ACLs (Squid 4 and later), and the ssl_error groups
+ * that Squid also predefines (ssl::certHasExpired, ...).
+ */
 static int
 predefine_acls(struct conf *c)
 {
 	static const char *const localhost[] = { "127.0.0.1/32", "::1", NULL };
 	static const char *const to_localhost[] = { "127.0.0.0/8", "0.0.0.0/32",
 		                                    "::1/128", "::/128", NULL };
-	const char              *why;
+	const char              *why, *name;
 	struct acl              *acl;
+	unsigned                 mask;
 	size_t                   i;
 
 	if (append_acl(c, "all", ACL_ALL, true) == NULL)
@@ -1279,6 +1296,12 @@ predefine_acls(struct conf *c)
 			return -1;
 	if (append_acl(c, "manager", ACL_MANAGER, true) == NULL)
 		return -1;
+	for (unsigned j = 0; (name = tls_verify_group(j, &mask)) != NULL; j++) {
+		if ((acl = append_acl(c, name, ACL_SSL_ERROR, true)) == NULL)
+			return -1;
+		acl->u.ssl_errors = mask;
+		acl->n = 1;
+	}
 	return 0;
 }
 
@@ -1299,10 +1322,14 @@ add_acl_value(struct loader *ld, struct acl *acl, const char *value,
               const char *file, unsigned line)
 {
 	const char *why;
+	int         rc = acl_add_value(acl, value, &why);
 
-	if (acl_add_value(acl, value, &why) < 0)
+	if (rc < 0)
 		diag_error_at(ld, file, line, _("acl %s: '%s': %s"), acl->name,
 		              value, _(why));
+	else if (rc > 0)
+		diag_warning_at(ld, file, line, _("acl %s: '%s': %s"),
+		                acl->name, value, _(why));
 }
 
 /*

@@ -129,6 +129,16 @@ oneline(const char *s)
 	return buf;
 }
 
+/* The acl called name, or NULL. */
+static const struct acl *
+acl_named(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->nacls; i++)
+		if (strcmp(c->acls[i]->name, name) == 0)
+			return c->acls[i];
+	return NULL;
+}
+
 static void
 dump(const struct conf_diag *d)
 {
@@ -284,7 +294,11 @@ test_defaults(void)
 	                  LOCALSTATEDIR "/log/bascule/access.log") == 0,
 	   "default access_log");
 	ok(c->http_access.n == 0, "no http_access lines by default");
-	ok(c->nacls == 4, "four predefined acls");
+	ok(c->nacls == 9, "nine predefined acls");
+	ok(acl_named(c, "all") != NULL && acl_named(c, "localhost") != NULL &&
+	           acl_named(c, "to_localhost") != NULL &&
+	           acl_named(c, "manager") != NULL,
+	   "all, localhost, to_localhost and manager");
 	ok(strcmp(c->path, "test.conf") == 0, "path is the name given");
 	conf_unref(c);
 	conf_diag_clear(&d);
@@ -966,8 +980,9 @@ test_acl_directive(void)
 		ok(dd != NULL && dd->n == 2 &&
 		           strcmp(dd->u.strings[0], ".example.com") == 0,
 		   "dstdomain -i and -n accepted, names canonical");
-		ok(c->nacls == 8 && c->acls[0]->predefined &&
-		           !c->acls[4]->predefined,
+		ok(c->nacls == 13 && c->acls[0]->predefined &&
+		           c->acls[8]->predefined && !c->acls[9]->predefined &&
+		           strcmp(c->acls[9]->name, "p") == 0,
 		   "predefined acls first, then file order");
 		ok(c->http_access.n == 1 && c->http_access.rules[0].n == 4 &&
 		           c->http_access.rules[0].refs[2].negate &&
@@ -1014,6 +1029,13 @@ test_acl_directive(void)
 			{ "acl x ssl::server_name --consensus a.example",
 			  "test.conf:2: acl x: option '--consensus' is not "
 			  "supported for type 'ssl::server_name'" },
+			{ "acl x ssl_error X509_V_ERR_BOGUS",
+			  "test.conf:2: acl x: 'X509_V_ERR_BOGUS': not a TLS "
+			  "error name (X509_V_ERR_..., "
+			  "SQUID_X509_V_ERR_DOMAIN_MISMATCH or ssl::cert...)" },
+			{ "acl x ssl_error -i certUntrusted",
+			  "test.conf:2: acl x: option '-i' is not supported "
+			  "for type 'ssl_error'" },
 			{ "acl x ssl::server_name_regex (",
 			  "test.conf:2: acl x: '(': not a valid regular "
 			  "expression" },
@@ -1069,6 +1091,59 @@ test_acl_directive(void)
 			conf_diag_clear(&d);
 		}
 	}
+}
+
+/* ssl_error acls: Squid's names and groups, and the predefined groups. */
+static void
+test_ssl_error_acl(void)
+{
+	struct conf_diag  d = { 0 };
+	struct conf      *c;
+	const struct acl *a;
+
+	c = load_line("acl bad ssl_error X509_V_ERR_CERT_HAS_EXPIRED "
+	              "ssl::certSelfSigned\n"
+	              "acl bad ssl_error certNotYetValid\n"
+	              "acl odd ssl_error X509_V_ERR_CERT_CHAIN_TOO_LONG",
+	              &d);
+	ok(c != NULL && d.nerrors == 0, "ssl_error acls load");
+	if (c == NULL) {
+		dump(&d);
+		conf_diag_clear(&d);
+		return;
+	}
+	a = acl_named(c, "bad");
+	ok(a != NULL && a->type == ACL_SSL_ERROR && a->n == 3 &&
+	           a->u.ssl_errors == (TLS_VERIFY_CERT_HAS_EXPIRED |
+	                               TLS_VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT |
+	                               TLS_VERIFY_CERT_NOT_YET_VALID),
+	   "names and groups of two lines add up");
+	ok(count_warnings(&d) == 1 &&
+	           strcmp(d.v[0].text,
+	                  "test.conf:4: acl odd: "
+	                  "'X509_V_ERR_CERT_CHAIN_TOO_LONG': bascule never "
+	                  "reports this error: it matches nothing") == 0,
+	   "an error GnuTLS never shows: a warning, not an error");
+	a = acl_named(c, "ssl::certUntrusted");
+	ok(a != NULL && a->predefined && a->type == ACL_SSL_ERROR &&
+	           (a->u.ssl_errors & TLS_VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+	   "ssl::certUntrusted is predefined, as in Squid");
+	ok(acl_named(c, "ssl::certHasExpired") != NULL &&
+	           acl_named(c, "ssl::certNotYetValid") != NULL &&
+	           acl_named(c, "ssl::certDomainMismatch") != NULL &&
+	           acl_named(c, "ssl::certSelfSigned") != NULL,
+	   "and the four other groups");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("acl ssl::certUntrusted ssl_error certHasExpired", &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 1 &&
+	           has_message(&d, false,
+	                       "test.conf:2: acl 'ssl::certUntrusted' is "
+	                       "predefined; this definition is ignored"),
+	   "redefining a predefined group: warning, ignored");
+	conf_unref(c);
+	conf_diag_clear(&d);
 }
 
 /* Builds an acl_ctx for a request from src to host:port. */
@@ -1533,12 +1608,12 @@ test_syntax(void)
 	                     &d);
 	ok(c != NULL && d.n == 0, "continuations, comments, CRLF");
 	if (c != NULL) {
-		const struct acl *p = c->acls[4];
+		const struct acl *p = acl_named(c, "ports");
+		const struct acl *m = acl_named(c, "m");
 
-		ok(strcmp(p->name, "ports") == 0 && p->n == 3 &&
-		           p->u.ranges[2].lo == 8080,
+		ok(p != NULL && p->n == 3 && p->u.ranges[2].lo == 8080,
 		   "a continued line gives all its values");
-		ok(strcmp(c->acls[5]->u.strings[0], "GET#X") == 0,
+		ok(m != NULL && strcmp(m->u.strings[0], "GET#X") == 0,
 		   "'#' inside a word is not a comment");
 		ok(strcmp(c->http_access.rules[0].where, "s.conf:9") == 0,
 		   "line numbers count continued lines");
@@ -1767,6 +1842,7 @@ main(void)
 	test_ssl_bump();
 	test_cache_peer();
 	test_acl_directive();
+	test_ssl_error_acl();
 	test_squid_default();
 	test_shipped();
 	test_include();
