@@ -136,6 +136,7 @@ static const struct directive directives[] = {
 	ACCESS("proxy_protocol_access", proxy_protocol_access),
 	SSL_BUMP("ssl_bump", ssl_bump),
 	UNSUPPORTED("on_unsupported_protocol", on_unsupported_protocol),
+	ACCESS("sslproxy_cert_error", sslproxy_cert_error),
 	PEER("cache_peer"),
 	PEER_ACCESS("cache_peer_access"),
 	ACCESS("never_direct", never_direct),
@@ -1591,6 +1592,12 @@ parse_rule(struct loader *ld, const char *dname, const struct rule_kind *kind,
 			             _("%s: dst acl '%s' matches only once the "
 			               "server is connected (step 3)"),
 			             dname, name);
+		if (rule.refs[rule.n].acl->type == ACL_SSL_ERROR &&
+		    strcmp(dname, "sslproxy_cert_error") != 0)
+			diag_warning(ld,
+			             _("%s: ssl_error acl '%s' matches only in "
+			               "sslproxy_cert_error"),
+			             dname, name);
 		if (is_route_list(dname) &&
 		    rule.refs[rule.n].acl->type == ACL_DST)
 			diag_warning(ld,
@@ -2322,6 +2329,7 @@ conf_free(struct conf *c)
 	access_list_clear(&c->proxy_protocol_access);
 	access_list_clear(&c->ssl_bump);
 	access_list_clear(&c->on_unsupported_protocol);
+	access_list_clear(&c->sslproxy_cert_error);
 	for (i = 0; i < c->npeers; i++)
 		peer_conf_clear(&c->peers[i]);
 	free(c->peers);

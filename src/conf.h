@@ -86,6 +86,12 @@ struct conf {
 	struct access_list  proxy_protocol_access; /* empty: deny all */
 	struct access_list  ssl_bump;                /* enum bump_action */
 	struct access_list  on_unsupported_protocol; /* enum unsupported_action */
+	/*
+	 * Which server certificates that fail verification a bumped
+	 * connection goes on with (allow); the acls see acl_ctx.ssl_errors.
+	 * Empty: deny, as in Squid: check with if_empty ACCESS_DENY.
+	 */
+	struct access_list  sslproxy_cert_error;
 
 	struct peer_conf   *peers; /* in file order */
 	size_t              npeers;

@@ -604,6 +604,14 @@ static const struct {
 	BAD("never_direct maybe all", "never_direct: expected allow or deny"),
 	BAD("always_direct allow nosuchacl",
 	    "always_direct: unknown acl 'nosuchacl'"),
+	BAD("sslproxy_cert_error",
+	    "sslproxy_cert_error: expected allow or deny"),
+	BAD("sslproxy_cert_error bump all",
+	    "sslproxy_cert_error: expected allow or deny, not 'bump'"),
+	BAD("sslproxy_cert_error allow",
+	    "sslproxy_cert_error: allow needs at least one acl (use 'all')"),
+	BAD("sslproxy_cert_error allow certUntrusted",
+	    "sslproxy_cert_error: unknown acl 'certUntrusted'"),
 };
 
 static void
@@ -1126,7 +1134,8 @@ test_ssl_error_acl(void)
 	   "an error GnuTLS never shows: a warning, not an error");
 	a = acl_named(c, "ssl::certUntrusted");
 	ok(a != NULL && a->predefined && a->type == ACL_SSL_ERROR &&
-	           (a->u.ssl_errors & TLS_VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+	           (a->u.ssl_errors &
+	            TLS_VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
 	   "ssl::certUntrusted is predefined, as in Squid");
 	ok(acl_named(c, "ssl::certHasExpired") != NULL &&
 	           acl_named(c, "ssl::certNotYetValid") != NULL &&
@@ -1142,6 +1151,85 @@ test_ssl_error_acl(void)
 	                       "test.conf:2: acl 'ssl::certUntrusted' is "
 	                       "predefined; this definition is ignored"),
 	   "redefining a predefined group: warning, ignored");
+	conf_unref(c);
+	conf_diag_clear(&d);
+}
+
+/* sslproxy_cert_error: which certificate errors a bumped connection bears. */
+static void
+test_cert_error(void)
+{
+	struct conf_diag          d = { 0 };
+	struct conf              *c;
+	struct acl_ctx            ctx;
+	const struct access_rule *rule;
+
+	c = load_line("acl lab ssl::server_name .lab.example\n"
+	              "acl expired ssl_error X509_V_ERR_CERT_HAS_EXPIRED\n"
+	              "sslproxy_cert_error allow lab ssl::certSelfSigned\n"
+	              "sslproxy_cert_error allow lab expired\n"
+	              "sslproxy_cert_error deny all",
+	              &d);
+	ok(c != NULL && d.n == 0, "sslproxy_cert_error lines load");
+	if (c == NULL) {
+		dump(&d);
+		conf_diag_clear(&d);
+		return;
+	}
+	ok(c->sslproxy_cert_error.n == 3 &&
+	           c->sslproxy_cert_error.rules[0].action == ACCESS_ALLOW &&
+	           c->sslproxy_cert_error.rules[2].action == ACCESS_DENY &&
+	           strcmp(c->sslproxy_cert_error.rules[1].where,
+	                  "test.conf:5") == 0,
+	   "rules in order, with where");
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.server_names = (const char *const[]){ "www.lab.example" };
+	ctx.nserver_names = 1;
+	ctx.ssl_errors = TLS_VERIFY_CERT_HAS_EXPIRED;
+	ok(access_check(&c->sslproxy_cert_error, &ctx, ACCESS_DENY, &rule,
+	                NULL) == ACCESS_ALLOW &&
+	           rule == &c->sslproxy_cert_error.rules[1],
+	   "an expired certificate of the lab is allowed by line 5");
+	ctx.ssl_errors = TLS_VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT;
+	ok(access_check(&c->sslproxy_cert_error, &ctx, ACCESS_DENY, &rule,
+	                NULL) == ACCESS_ALLOW &&
+	           rule == &c->sslproxy_cert_error.rules[0],
+	   "a self-signed one by the predefined ssl::certSelfSigned");
+	ctx.ssl_errors = TLS_VERIFY_DOMAIN_MISMATCH;
+	ok(access_check(&c->sslproxy_cert_error, &ctx, ACCESS_DENY, &rule,
+	                NULL) == ACCESS_DENY,
+	   "another error is denied");
+	ctx.server_names = (const char *const[]){ "www.example.org" };
+	ctx.ssl_errors = TLS_VERIFY_CERT_HAS_EXPIRED;
+	ok(access_check(&c->sslproxy_cert_error, &ctx, ACCESS_DENY, &rule,
+	                NULL) == ACCESS_DENY,
+	   "and so is an expired certificate elsewhere");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("", &d);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.ssl_errors = TLS_VERIFY_CERT_HAS_EXPIRED;
+	ok(c != NULL && c->sslproxy_cert_error.n == 0 &&
+	           access_check(&c->sslproxy_cert_error, &ctx, ACCESS_DENY,
+	                        NULL, NULL) == ACCESS_DENY,
+	   "no sslproxy_cert_error: every error is denied");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("http_access deny ssl::certUntrusted\n"
+	              "acl e ssl_error certHasExpired\n"
+	              "ssl_bump terminate e",
+	              &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 2 &&
+	           strcmp(d.v[0].text,
+	                  "test.conf:2: http_access: ssl_error acl "
+	                  "'ssl::certUntrusted' matches only in "
+	                  "sslproxy_cert_error") == 0 &&
+	           strcmp(d.v[1].text,
+	                  "test.conf:4: ssl_bump: ssl_error acl 'e' matches "
+	                  "only in sslproxy_cert_error") == 0,
+	   "an ssl_error acl elsewhere: a warning");
 	conf_unref(c);
 	conf_diag_clear(&d);
 }
@@ -1746,6 +1834,7 @@ test_names(void)
 		"shutdown_lifetime",
 		"request_header_max_size",
 		"max_filedescriptors",
+		"sslproxy_cert_error",
 		"sslcrtd_program",
 		"cache_dir",
 		"coredump_dir",
@@ -1843,6 +1932,7 @@ main(void)
 	test_cache_peer();
 	test_acl_directive();
 	test_ssl_error_acl();
+	test_cert_error();
 	test_squid_default();
 	test_shipped();
 	test_include();
