@@ -1,19 +1,27 @@
 #include "config.h"
 
 /*
- * tls_verify: GnuTLS's verification status in Squid's names.  GnuTLS is
- * needed for its status constants only; nothing here keeps state.
+ * tls_verify: GnuTLS's verification status in Squid's names, and the load
+ * time check of PEM files.  Nothing here keeps state.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "tls_verify.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Far more than every CA of a system bundle (about 200 KB). */
+#define PEM_FILE_MAX (64u << 20)
 
 /*
  * Squid's names of the errors bascule reports, the name an error is given
@@ -248,4 +256,74 @@ tls_verify_group(unsigned i, unsigned *mask)
 		return NULL;
 	*mask = groups[i].mask;
 	return groups[i].name;
+}
+
+/* The whole of path, NUL-terminated, in *out (malloc'd); -1 with errno. */
+static int
+read_all(const char *path, gnutls_datum_t *out)
+{
+	unsigned char *p = NULL, *grown;
+	size_t         len = 0, cap = 0, n;
+	FILE          *f = fopen(path, "re");
+	int            saved;
+
+	if (f == NULL)
+		return -1;
+	for (;;) {
+		if (cap - len < 8192) {
+			if (cap >= PEM_FILE_MAX) {
+				errno = EFBIG;
+				goto fail;
+			}
+			cap = cap == 0 ? 16384 : cap * 2;
+			if ((grown = realloc(p, cap + 1)) == NULL)
+				goto fail;
+			p = grown;
+		}
+		n = fread(p + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		errno = errno != 0 ? errno : EIO;
+		goto fail;
+	}
+	fclose(f);
+	p[len] = '\0';
+	out->data = p;
+	out->size = (unsigned)len;
+	return 0;
+fail:
+	saved = errno;
+	fclose(f);
+	free(p);
+	errno = saved;
+	return -1;
+}
+
+int
+tls_verify_pem_check(const char *path, const char **why)
+{
+	gnutls_x509_crt_t *crts = NULL;
+	gnutls_datum_t     d;
+	unsigned           n = 0;
+	int                r;
+
+	errno = 0;
+	if (read_all(path, &d) < 0)
+		return -1;
+	r = gnutls_x509_crt_list_import2(&crts, &n, &d, GNUTLS_X509_FMT_PEM,
+	                                 0);
+	free(d.data);
+	if (r == GNUTLS_E_NO_CERTIFICATE_FOUND)
+		return 0;
+	if (r < 0) {
+		*why = gnutls_strerror(r);
+		return -2;
+	}
+	for (unsigned i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	return n > INT32_MAX ? INT32_MAX : (int)n;
 }

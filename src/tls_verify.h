@@ -3,8 +3,9 @@
  * Squid's words.  GnuTLS reports a verification as status bits
  * (gnutls_certificate_verify_peers3()); Squid's configurations and error
  * pages speak of OpenSSL's X509_V_ERR_* names.  This module maps the one to
- * the other, names the errors for logs and error pages, and parses the
- * names an "acl NAME ssl_error" line uses.
+ * the other, names the errors for logs and error pages, parses the names
+ * an "acl NAME ssl_error" line uses, and checks at load that a PEM file of
+ * certificates (cafile=, sslproxy_foreign_intermediate_certs) reads.
  *
  * The header needs no GnuTLS: acl and conf include it.
  */
@@ -102,5 +103,14 @@ int tls_verify_error_parse(const char *name, unsigned *mask);
  * the i-th name and its errors, or NULL past the last.
  */
 const char *tls_verify_group(unsigned i, unsigned *mask);
+
+/*
+ * Reads the PEM certificates in path and forgets them again, so that the
+ * configuration reports a bad file at load rather than at the first
+ * connection.  Returns how many there are (0: no "BEGIN CERTIFICATE" at
+ * all); -1 with errno set if the file cannot be read; or -2 with *why set
+ * to GnuTLS's words (static) for a certificate that does not parse.
+ */
+int tls_verify_pem_check(const char *path, const char **why);
 
 #endif

@@ -612,6 +612,52 @@ static const struct {
 	    "sslproxy_cert_error: allow needs at least one acl (use 'all')"),
 	BAD("sslproxy_cert_error allow certUntrusted",
 	    "sslproxy_cert_error: unknown acl 'certUntrusted'"),
+	BAD("tls_outgoing_options", "tls_outgoing_options: missing value"),
+	BAD("tls_outgoing_options min-version=1.4",
+	    "tls_outgoing_options: min-version= takes 1.0, 1.1, 1.2 or 1.3, "
+	    "not '1.4'"),
+	BAD("tls_outgoing_options min-version=TLSv1.2",
+	    "tls_outgoing_options: min-version= takes 1.0, 1.1, 1.2 or 1.3, "
+	    "not 'TLSv1.2'"),
+	BAD("tls_outgoing_options min-version",
+	    "tls_outgoing_options: option 'min-version' needs a value, or has "
+	    "a bad one"),
+	BAD("tls_outgoing_options flags=DONT_VERIFY_PEERS",
+	    "tls_outgoing_options: unknown flag 'DONT_VERIFY_PEERS'"),
+	BAD("tls_outgoing_options flags=DONT_VERIFY_PEER,",
+	    "tls_outgoing_options: unknown flag ''"),
+	BAD("tls_outgoing_options flags=VERIFY_CRL_ALL",
+	    "tls_outgoing_options: flag 'VERIFY_CRL_ALL' is not supported yet"),
+	BAD("tls_outgoing_options flags=",
+	    "tls_outgoing_options: option 'flags=' needs a value, or has a bad "
+	    "one"),
+	BAD("tls_outgoing_options cert=/etc/bascule/client.pem",
+	    "tls_outgoing_options: option 'cert=/etc/bascule/client.pem' is "
+	    "not supported yet"),
+	BAD("tls_outgoing_options crlfile=/etc/bascule/crl.pem",
+	    "tls_outgoing_options: option 'crlfile=/etc/bascule/crl.pem' is "
+	    "not supported yet"),
+	BAD("tls_outgoing_options domain=example.com",
+	    "tls_outgoing_options: option 'domain=example.com' is not "
+	    "supported yet"),
+	BAD("tls_outgoing_options disable",
+	    "tls_outgoing_options: option 'disable' is not supported yet"),
+	BAD("tls_outgoing_options verify=off",
+	    "tls_outgoing_options: unknown option 'verify=off'"),
+	BAD("tls_outgoing_options cert",
+	    "tls_outgoing_options: unknown option 'cert'"),
+	BAD("tls_outgoing_options default-ca=yes",
+	    "tls_outgoing_options: option 'default-ca=yes' needs on or off"),
+	BAD("tls_outgoing_options no-default-ca=on",
+	    "tls_outgoing_options: unknown option 'no-default-ca=on'"),
+	BAD("tls_outgoing_options cafile=/nonexistent/ca.pem",
+	    "tls_outgoing_options: cannot read '/nonexistent/ca.pem': No such "
+	    "file or directory"),
+	BAD("tls_outgoing_options cafile=/",
+	    "tls_outgoing_options: cannot read '/': Is a directory"),
+	BAD("tls_outgoing_options capath=/nonexistent",
+	    "tls_outgoing_options: cannot read '/nonexistent': No such file or "
+	    "directory"),
 };
 
 static void
@@ -1234,6 +1280,147 @@ test_cert_error(void)
 	conf_diag_clear(&d);
 }
 
+static int  enter_data_dir(void);
+static void leave_data_dir(int fd);
+
+/* tls_outgoing_options: Squid's options, the files they name, defaults. */
+static void
+test_tls_outgoing(void)
+{
+	static const struct {
+		const char *line, *err; /* err: the start of the only error */
+	} bad_files[] = {
+		{ "tls_outgoing_options cafile=tls_none.pem",
+		  "test.conf:2: tls_outgoing_options: 'tls_none.pem' holds no "
+		  "PEM certificate" },
+		{ "tls_outgoing_options cafile=tls_corrupt.pem",
+		  "test.conf:2: tls_outgoing_options: 'tls_corrupt.pem' is not "
+		  "a file of PEM certificates: " },
+		{ "tls_outgoing_options cafile=tls_truncated.pem",
+		  "test.conf:2: tls_outgoing_options: 'tls_truncated.pem' is "
+		  "not a file of PEM certificates: " },
+		{ "tls_outgoing_options capath=tls_ca.pem",
+		  "test.conf:2: tls_outgoing_options: cannot read "
+		  "'tls_ca.pem': Not a directory" },
+	};
+	const struct tls_outgoing *t;
+	struct conf_diag           d = { 0 };
+	struct conf               *c;
+	char                       ca[4096], dir[4096], text[16384];
+	int                        n, fd;
+
+	c = load_line("", &d);
+	t = c != NULL ? &c->tls_outgoing : NULL;
+	ok(t != NULL && t->cafiles == NULL && t->capath == NULL &&
+	           t->min_version == 0x0303 && t->default_ca &&
+	           !t->dont_verify_peer && !t->dont_verify_domain,
+	   "default: the system's CAs, TLS 1.2 or later, verified");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	src_path("data/conf/tls_ca.pem", ca, sizeof(ca));
+	src_path("data/conf", dir, sizeof(dir));
+	n = snprintf(text, sizeof(text),
+	             "tls_outgoing_options cafile=%s min-version=1.3\n"
+	             "tls_outgoing_options cafile=%s capath=%s\n"
+	             "tls_outgoing_options default-ca=off "
+	             "flags=DONT_VERIFY_PEER:DONT_VERIFY_DOMAIN",
+	             ca, ca, dir);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		abort();
+	c = load_line(text, &d);
+	t = c != NULL ? &c->tls_outgoing : NULL;
+	ok(t != NULL && d.n == 0, "tls_outgoing_options lines load");
+	ok(t != NULL && t->cafiles != NULL && t->cafiles[0] != NULL &&
+	           strcmp(t->cafiles[0], ca) == 0 && t->cafiles[1] != NULL &&
+	           strcmp(t->cafiles[1], ca) == 0 && t->cafiles[2] == NULL,
+	   "cafile= adds up, over lines");
+	ok(t != NULL && t->capath != NULL && strcmp(t->capath, dir) == 0,
+	   "capath=");
+	ok(t != NULL && t->min_version == 0x0304, "min-version=1.3 is 0x0304");
+	ok(t != NULL && !t->default_ca && t->dont_verify_peer &&
+	           t->dont_verify_domain,
+	   "default-ca=off, flags=DONT_VERIFY_PEER:DONT_VERIFY_DOMAIN");
+	if (t == NULL)
+		dump(&d);
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("tls_outgoing_options min-version=1.0 "
+	              "flags=DONT_VERIFY_PEER\n"
+	              "tls_outgoing_options "
+	              "flags=DONT_VERIFY_DOMAIN,NO_DEFAULT_CA",
+	              &d);
+	t = c != NULL ? &c->tls_outgoing : NULL;
+	ok(t != NULL && d.n == 0 && t->min_version == 0x0301 &&
+	           !t->dont_verify_peer && t->dont_verify_domain &&
+	           !t->default_ca,
+	   "a later flags= replaces the flags; NO_DEFAULT_CA is "
+	   "default-ca=off");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("tls_outgoing_options no-default-ca min-version=1.1\n"
+	              "tls_outgoing_options default-ca no-npn",
+	              &d);
+	t = c != NULL ? &c->tls_outgoing : NULL;
+	ok(t != NULL && d.n == 0 && t->default_ca && t->min_version == 0x0302,
+	   "no-default-ca, then default-ca: the later wins; no-npn is fine");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("tls_outgoing_options options=NO_SSLv3,NO_TICKET "
+	              "cipher=HIGH:!aNULL flags=NO_SESSION_REUSE",
+	              &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 3 &&
+	           strcmp(d.v[0].text,
+	                  "test.conf:2: tls_outgoing_options: "
+	                  "'options=NO_SSLv3,NO_TICKET' is ignored: GnuTLS's "
+	                  "default priorities apply") == 0 &&
+	           strcmp(d.v[1].text,
+	                  "test.conf:2: tls_outgoing_options: "
+	                  "'cipher=HIGH:!aNULL' is ignored: GnuTLS's default "
+	                  "priorities apply") == 0 &&
+	           strcmp(d.v[2].text,
+	                  "test.conf:2: tls_outgoing_options: flag "
+	                  "'NO_SESSION_REUSE' is ignored") == 0,
+	   "options=, cipher= and NO_SESSION_REUSE: warnings, ignored");
+	if (c == NULL || count_warnings(&d) != 3)
+		dump(&d);
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("tls_outgoing_options cafile=/nonexistent min-version=2 "
+	              "frob",
+	              &d);
+	ok(c == NULL && d.nerrors == 3 &&
+	           strncmp(error_text(&d, 0), "test.conf:2: ", 13) == 0 &&
+	           strncmp(error_text(&d, 2), "test.conf:2: ", 13) == 0,
+	   "each bad option of a line is reported");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	fd = enter_data_dir();
+	c = load_line("tls_outgoing_options cafile=tls_ca.pem capath=.", &d);
+	ok(c != NULL && d.n == 0 &&
+	           strcmp(c->tls_outgoing.cafiles[0], "tls_ca.pem") == 0,
+	   "relative names: from the current directory, kept as written");
+	conf_unref(c);
+	conf_diag_clear(&d);
+	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+		c = load_line(bad_files[i].line, &d);
+		ok(c == NULL && d.nerrors == 1 &&
+		           strncmp(error_text(&d, 0), bad_files[i].err,
+		                   strlen(bad_files[i].err)) == 0,
+		   "'%s': %s", bad_files[i].line, bad_files[i].err);
+		if (c != NULL || d.nerrors != 1)
+			dump(&d);
+		conf_unref(c);
+		conf_diag_clear(&d);
+	}
+	leave_data_dir(fd);
+}
+
 /* Builds an acl_ctx for a request from src to host:port. */
 static struct acl_ctx *
 request(struct acl_ctx *ctx, struct sockaddr_storage *ss, const char *src,
@@ -1835,6 +2022,7 @@ test_names(void)
 		"request_header_max_size",
 		"max_filedescriptors",
 		"sslproxy_cert_error",
+		"tls_outgoing_options",
 		"sslcrtd_program",
 		"cache_dir",
 		"coredump_dir",
@@ -1933,6 +2121,7 @@ main(void)
 	test_acl_directive();
 	test_ssl_error_acl();
 	test_cert_error();
+	test_tls_outgoing();
 	test_squid_default();
 	test_shipped();
 	test_include();

@@ -2,12 +2,15 @@
 
 /*
  * tls_verify: GnuTLS status bits to Squid's errors, the self-signed cases
- * GnuTLS does not tell apart, the names of each error, and the values an
- * ssl_error acl accepts.
+ * GnuTLS does not tell apart, the names of each error, the values an
+ * ssl_error acl accepts, and the check of PEM files (fixtures in
+ * $srcdir/data/conf).
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <gnutls/gnutls.h>
@@ -230,6 +233,50 @@ test_groups(void)
 	ok(i == NELEM(want), "Squid's five groups");
 }
 
+/* "$srcdir/data/conf/name" */
+static const char *
+data(const char *name, char *buf, size_t size)
+{
+	const char *srcdir = getenv("srcdir");
+	int         n;
+
+	n = snprintf(buf, size, "%s/data/conf/%s",
+	             srcdir != NULL ? srcdir : ".", name);
+
+	if (n < 0 || (size_t)n >= size)
+		abort();
+	return buf;
+}
+
+static void
+test_pem_check(void)
+{
+	char        path[4096];
+	const char *why = NULL;
+	int         rc;
+
+	rc = tls_verify_pem_check(data("tls_ca.pem", path, sizeof(path)), &why);
+	ok(rc == 1, "one certificate, text before it skipped");
+	rc = tls_verify_pem_check(data("tls_none.pem", path, sizeof(path)),
+	                          &why);
+	ok(rc == 0, "no certificate: 0");
+	rc = tls_verify_pem_check(data("tls_corrupt.pem", path, sizeof(path)),
+	                          &why);
+	ok(rc == -2 && why != NULL && *why != '\0',
+	   "damaged DER: -2 and GnuTLS's words (%s)", why ? why : "");
+	why = NULL;
+	rc = tls_verify_pem_check(data("tls_truncated.pem", path, sizeof(path)),
+	                          &why);
+	ok(rc == -2 && why != NULL, "a certificate cut short: -2 (%s)",
+	   why ? why : "");
+	errno = 0;
+	rc = tls_verify_pem_check("/nonexistent/ca.pem", &why);
+	ok(rc == -1 && errno == ENOENT, "a missing file: -1, ENOENT");
+	errno = 0;
+	rc = tls_verify_pem_check(data("", path, sizeof(path)), &why);
+	ok(rc == -1 && errno == EISDIR, "a directory: -1, EISDIR");
+}
+
 int
 main(void)
 {
@@ -238,5 +285,6 @@ main(void)
 	test_names();
 	test_parse();
 	test_groups();
+	test_pem_check();
 	return tap_done();
 }
