@@ -50,6 +50,7 @@ enum dir_type {
 	DT_BOOL,         /* bool, on|off */
 	DT_STRING,       /* char *, one word */
 	DT_PATH,         /* char *, NULL for "none" */
+	DT_PEM_FILE,     /* char *, a PATH to PEM certificates, checked */
 	DT_HOSTNAME,     /* char *, canonical host name */
 	DT_FORWARDED_FOR,
 	DT_NAMESERVERS, /* char **, NULL-terminated, appended to */
@@ -107,6 +108,8 @@ struct directive {
 	{ n, DT_STRING, FIELD(f, char *), 0, 0, NULL, fl }
 #define PATH(n, f, def, fl) \
 	{ n, DT_PATH, FIELD(f, char *), 0, 0, def, fl }
+#define PEM_FILE(n, f) \
+	{ n, DT_PEM_FILE, FIELD(f, char *), 0, 0, NULL, 0 }
 #define HOSTNAME(n, f) \
 	{ n, DT_HOSTNAME, FIELD(f, char *), 0, 0, NULL, 0 }
 #define FORWARDED_FOR(n, f, def) \
@@ -144,6 +147,8 @@ static const struct directive directives[] = {
 	/* RFC 8996: TLS 1.0 and 1.1 are deprecated; Squid's default is 1.0 */
 	TLS_OUTGOING("tls_outgoing_options", tls_outgoing,
 	             "min-version=1.2 default-ca"),
+	PEM_FILE("sslproxy_foreign_intermediate_certs",
+	         sslproxy_foreign_intermediate_certs),
 	PEER("cache_peer"),
 	PEER_ACCESS("cache_peer_access"),
 	ACCESS("never_direct", never_direct),
@@ -2059,6 +2064,23 @@ parse_tls_flags(struct loader *ld, const char *dname, const char *v,
 	free(copy);
 }
 
+/*
+ * sslproxy_foreign_intermediate_certs FILE | none: "zero or more"
+ * certificates in Squid's words, so one without any only warns.
+ */
+static int
+parse_pem_file(struct loader *ld, const struct directive *d,
+               const struct token *args, size_t nargs, char **dst,
+               char *cause)
+{
+	if (parse_path(args, nargs, dst, cause) < 0)
+		return -1;
+	if (*dst != NULL && check_pem_file(ld, d->name, *dst) == 0)
+		diag_warning(ld, _("%s: '%s' holds no PEM certificate"),
+		             d->name, *dst);
+	return 0;
+}
+
 /* cafile=FILE, added to the list. */
 static void
 add_cafile(struct loader *ld, const char *dname, const char *path,
@@ -2353,6 +2375,9 @@ directive_run(struct loader *ld, const struct directive *d,
 	case DT_PATH:
 		rc = parse_path(args, nargs, (char **)field, cause);
 		break;
+	case DT_PEM_FILE:
+		rc = parse_pem_file(ld, d, args, nargs, (char **)field, cause);
+		break;
 	case DT_HOSTNAME:
 		rc = parse_hostname(args, nargs, (char **)field, cause);
 		break;
@@ -2582,6 +2607,7 @@ conf_free(struct conf *c)
 	access_list_clear(&c->on_unsupported_protocol);
 	access_list_clear(&c->sslproxy_cert_error);
 	tls_outgoing_clear(&c->tls_outgoing);
+	free(c->sslproxy_foreign_intermediate_certs);
 	for (i = 0; i < c->npeers; i++)
 		peer_conf_clear(&c->peers[i]);
 	free(c->peers);
@@ -2772,6 +2798,7 @@ directive_same(const struct directive *d, const struct conf *a,
 		return *(const uint64_t *)fa == *(const uint64_t *)fb;
 	case DT_STRING:
 	case DT_PATH:
+	case DT_PEM_FILE:
 	case DT_HOSTNAME:
 		return string_same(*(char *const *)fa, *(char *const *)fb);
 	case DT_BOOL:

@@ -110,6 +110,12 @@ struct conf {
 	 */
 	struct access_list  sslproxy_cert_error;
 	struct tls_outgoing tls_outgoing;
+	/*
+	 * sslproxy_foreign_intermediate_certs: a PEM file of intermediate
+	 * CA certificates that complete the chains servers send; NULL: none.
+	 * It was readable and parsed at load; the bump code loads it.
+	 */
+	char *sslproxy_foreign_intermediate_certs;
 
 	struct peer_conf   *peers; /* in file order */
 	size_t              npeers;

@@ -658,6 +658,16 @@ static const struct {
 	BAD("tls_outgoing_options capath=/nonexistent",
 	    "tls_outgoing_options: cannot read '/nonexistent': No such file or "
 	    "directory"),
+	BAD("sslproxy_foreign_intermediate_certs",
+	    "sslproxy_foreign_intermediate_certs: missing value"),
+	BAD("sslproxy_foreign_intermediate_certs /a.pem /b.pem",
+	    "sslproxy_foreign_intermediate_certs: unexpected '/b.pem'"),
+	BAD("sslproxy_foreign_intermediate_certs /nonexistent/i.pem",
+	    "sslproxy_foreign_intermediate_certs: cannot read "
+	    "'/nonexistent/i.pem': No such file or directory"),
+	BAD("sslproxy_foreign_intermediate_certs /",
+	    "sslproxy_foreign_intermediate_certs: cannot read '/': Is a "
+	    "directory"),
 };
 
 static void
@@ -1421,6 +1431,75 @@ test_tls_outgoing(void)
 	leave_data_dir(fd);
 }
 
+/* sslproxy_foreign_intermediate_certs: a PEM file, parsed at load. */
+static void
+test_intermediates(void)
+{
+	static const struct {
+		const char *line, *err; /* err: the start of the only error */
+	} bad_files[] = {
+		{ "sslproxy_foreign_intermediate_certs tls_corrupt.pem",
+		  "test.conf:2: sslproxy_foreign_intermediate_certs: "
+		  "'tls_corrupt.pem' is not a file of PEM certificates: " },
+		{ "sslproxy_foreign_intermediate_certs tls_truncated.pem",
+		  "test.conf:2: sslproxy_foreign_intermediate_certs: "
+		  "'tls_truncated.pem' is not a file of PEM certificates: " },
+	};
+	struct conf_diag d = { 0 };
+	struct conf     *c;
+	int              fd;
+
+	c = load_line("", &d);
+	ok(c != NULL && c->sslproxy_foreign_intermediate_certs == NULL,
+	   "sslproxy_foreign_intermediate_certs: none by default");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	fd = enter_data_dir();
+	c = load_line("sslproxy_foreign_intermediate_certs tls_intermediate.pem",
+	              &d);
+	ok(c != NULL && d.n == 0 &&
+	           strcmp(c->sslproxy_foreign_intermediate_certs,
+	                  "tls_intermediate.pem") == 0,
+	   "a PEM file: its name kept as written");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("sslproxy_foreign_intermediate_certs tls_ca.pem\n"
+	              "sslproxy_foreign_intermediate_certs none",
+	              &d);
+	ok(c != NULL && d.n == 0 &&
+	           c->sslproxy_foreign_intermediate_certs == NULL,
+	   "none: no file; the later line wins");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("sslproxy_foreign_intermediate_certs tls_none.pem", &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 1 &&
+	           strcmp(d.v[0].text,
+	                  "test.conf:2: sslproxy_foreign_intermediate_certs: "
+	                  "'tls_none.pem' holds no PEM certificate") == 0 &&
+	           strcmp(c->sslproxy_foreign_intermediate_certs,
+	                  "tls_none.pem") == 0,
+	   "a file without a certificate: a warning (Squid takes zero or "
+	   "more)");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+		c = load_line(bad_files[i].line, &d);
+		ok(c == NULL && d.nerrors == 1 &&
+		           strncmp(error_text(&d, 0), bad_files[i].err,
+		                   strlen(bad_files[i].err)) == 0,
+		   "'%s': %s", bad_files[i].line, bad_files[i].err);
+		if (c != NULL || d.nerrors != 1)
+			dump(&d);
+		conf_unref(c);
+		conf_diag_clear(&d);
+	}
+	leave_data_dir(fd);
+}
+
 /* Builds an acl_ctx for a request from src to host:port. */
 static struct acl_ctx *
 request(struct acl_ctx *ctx, struct sockaddr_storage *ss, const char *src,
@@ -2023,6 +2102,7 @@ test_names(void)
 		"max_filedescriptors",
 		"sslproxy_cert_error",
 		"tls_outgoing_options",
+		"sslproxy_foreign_intermediate_certs",
 		"sslcrtd_program",
 		"cache_dir",
 		"coredump_dir",
@@ -2122,6 +2202,7 @@ main(void)
 	test_ssl_error_acl();
 	test_cert_error();
 	test_tls_outgoing();
+	test_intermediates();
 	test_squid_default();
 	test_shipped();
 	test_include();
