@@ -35,6 +35,7 @@ static const struct {
 	{ "at_step", ACL_AT_STEP },
 	{ "ssl::server_name", ACL_SERVER_NAME },
 	{ "ssl::server_name_regex", ACL_SERVER_NAME_REGEX },
+	{ "ssl_error", ACL_SSL_ERROR },
 };
 
 /* Squid's other types: refused with a clearer word than "unknown". */
@@ -86,7 +87,6 @@ static const char *const squid_types[] = {
 	"src_as",
 	"srcdom_regex",
 	"srcdomain",
-	"ssl_error",
 	"tag",
 	"time",
 	"transaction_initiator",
@@ -391,6 +391,33 @@ add_step(struct acl *acl, const char *value, const char **why)
 	return -1;
 }
 
+/*
+ * Squid's names of certificate errors, and its ssl::cert* groups.  A name
+ * of an error that GnuTLS never lets bascule see is taken with a warning,
+ * so that Squid's configurations load.
+ */
+static int
+add_ssl_error(struct acl *acl, const char *value, const char **why)
+{
+	unsigned mask;
+
+	switch (tls_verify_error_parse(value, &mask)) {
+	case 1:
+		acl->u.ssl_errors |= mask;
+		acl->n++;
+		return 0;
+	case 0:
+		acl->n++;
+		*why = N_("bascule never reports this error: it matches "
+		          "nothing");
+		return 1;
+	default:
+		*why = N_("not a TLS error name (X509_V_ERR_..., "
+		          "SQUID_X509_V_ERR_DOMAIN_MISMATCH or ssl::cert...)");
+		return -1;
+	}
+}
+
 /* POSIX extended regular expressions, as Squid's *_regex types. */
 static int
 add_regex(struct acl *acl, const char *value, const char **why)
@@ -449,6 +476,8 @@ acl_add_value(struct acl *acl, const char *value, const char **why)
 		return add_regex(acl, value, why);
 	case ACL_AT_STEP:
 		return add_step(acl, value, why);
+	case ACL_SSL_ERROR:
+		return add_ssl_error(acl, value, why);
 	}
 	*why = N_("bad acl type");
 	return -1;
@@ -512,6 +541,7 @@ acl_clear(struct acl *acl)
 	case ACL_ALL:
 	case ACL_MANAGER:
 	case ACL_AT_STEP:
+	case ACL_SSL_ERROR:
 		break;
 	}
 	free(acl->name);
@@ -749,6 +779,9 @@ acl_match(const struct acl *acl, const struct acl_ctx *ctx)
 	case ACL_SERVER_NAME:
 	case ACL_SERVER_NAME_REGEX:
 		return match_server_name(acl, ctx);
+	case ACL_SSL_ERROR:
+		return (acl->u.ssl_errors & ctx->ssl_errors) != 0 ? ACL_MATCH
+		                                                  : ACL_NO_MATCH;
 	}
 	return ACL_NO_MATCH;
 }

@@ -11,6 +11,8 @@
 #include <regex.h>
 #include <sys/socket.h>
 
+#include "tls_verify.h"
+
 enum acl_type {
 	ACL_ALL = 0,
 	ACL_SRC,       /* client address: addresses, CIDR, ranges a-b */
@@ -22,6 +24,7 @@ enum acl_type {
 	ACL_AT_STEP,   /* ssl_bump step: SslBump1, SslBump2, SslBump3 */
 	ACL_SERVER_NAME,       /* ssl::server_name: like dstdomain */
 	ACL_SERVER_NAME_REGEX, /* ssl::server_name_regex: POSIX ERE */
+	ACL_SSL_ERROR, /* ssl_error: server certificate verification errors */
 };
 
 /* Steps of ssl_bump, as at_step names them. */
@@ -54,6 +57,7 @@ struct acl {
 		                              (sorted) */
 		struct acl_regex *regexes; /* SERVER_NAME_REGEX */
 		unsigned          steps;   /* AT_STEP: 1 << enum bump_step */
+		unsigned ssl_errors; /* SSL_ERROR: enum tls_verify_error bits */
 	} u;
 	bool icase; /* -i, for SERVER_NAME_REGEX */
 };
@@ -121,6 +125,13 @@ struct acl_ctx {
 	 */
 	const char *const *server_names;
 	size_t             nserver_names;
+	/*
+	 * ssl_error: what verifying the server's certificate found, a mask
+	 * of enum tls_verify_error (tls_verify_errors()); 0 when it verified
+	 * or was not verified.  An ssl_error acl matches when one of its
+	 * errors is here.
+	 */
+	unsigned ssl_errors;
 };
 
 enum acl_verdict {
@@ -156,8 +167,10 @@ enum acl_verdict acl_match(const struct acl *acl, const struct acl_ctx *ctx);
 
 /*
  * Adds one value (as written on an acl line, or a line of an acl file) to
- * acl.  Returns 0, or -1 with *why set.  Flags such as -i are handled by
- * the configuration parser before values reach this function.
+ * acl.  Returns 0; 1 with *why set to a warning (the value is taken, but
+ * matches nothing); or -1 with *why set.  *why is an N_() string.  Flags
+ * such as -i are handled by the configuration parser before values reach
+ * this function.
  */
 int  acl_add_value(struct acl *acl, const char *value, const char **why);
 /* Sorts and deduplicates after the last acl_add_value(). */

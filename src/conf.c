@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <assert.h>
+#include <dirent.h>
 #include <errno.h>
 #include <glob.h>
 #include <limits.h>
@@ -34,6 +35,7 @@
 #include "conf.h"
 #include "hostname.h"
 #include "i18n.h" /* _(): -k parse prints these messages translated */
+#include "tls_verify.h"
 
 #define INCLUDE_DEPTH_MAX 16
 #define CAUSE_MAX         512
@@ -48,6 +50,7 @@ enum dir_type {
 	DT_BOOL,         /* bool, on|off */
 	DT_STRING,       /* char *, one word */
 	DT_PATH,         /* char *, NULL for "none" */
+	DT_PEM_FILE,     /* char *, a PATH to PEM certificates, checked */
 	DT_HOSTNAME,     /* char *, canonical host name */
 	DT_FORWARDED_FOR,
 	DT_NAMESERVERS, /* char **, NULL-terminated, appended to */
@@ -59,6 +62,7 @@ enum dir_type {
 	DT_ACCESS_LOG,
 	DT_PEER,        /* cache_peer lines */
 	DT_PEER_ACCESS, /* cache_peer_access NAME allow|deny [!]ACL... */
+	DT_TLS_OUTGOING, /* struct tls_outgoing, KEY=VALUE... added up */
 	DT_INCLUDE,
 	DT_IGNORED, /* Squid's, not needed here: warn */
 };
@@ -104,6 +108,8 @@ struct directive {
 	{ n, DT_STRING, FIELD(f, char *), 0, 0, NULL, fl }
 #define PATH(n, f, def, fl) \
 	{ n, DT_PATH, FIELD(f, char *), 0, 0, def, fl }
+#define PEM_FILE(n, f) \
+	{ n, DT_PEM_FILE, FIELD(f, char *), 0, 0, NULL, 0 }
 #define HOSTNAME(n, f) \
 	{ n, DT_HOSTNAME, FIELD(f, char *), 0, 0, NULL, 0 }
 #define FORWARDED_FOR(n, f, def) \
@@ -118,6 +124,8 @@ struct directive {
 	{ n, DT_SSL_BUMP, FIELD(f, struct access_list), 0, 0, NULL, 0 }
 #define UNSUPPORTED(n, f) \
 	{ n, DT_UNSUPPORTED, FIELD(f, struct access_list), 0, 0, NULL, 0 }
+#define TLS_OUTGOING(n, f, def) \
+	{ n, DT_TLS_OUTGOING, FIELD(f, struct tls_outgoing), 0, 0, def, 0 }
 #define ACL(n)        { n, DT_ACL, 0, 0, 0, NULL, 0 }
 #define ACCESS_LOG(n) { n, DT_ACCESS_LOG, 0, 0, 0, NULL, 0 }
 #define PEER(n)        { n, DT_PEER, 0, 0, 0, NULL, 0 }
@@ -135,6 +143,12 @@ static const struct directive directives[] = {
 	ACCESS("proxy_protocol_access", proxy_protocol_access),
 	SSL_BUMP("ssl_bump", ssl_bump),
 	UNSUPPORTED("on_unsupported_protocol", on_unsupported_protocol),
+	ACCESS("sslproxy_cert_error", sslproxy_cert_error),
+	/* RFC 8996: TLS 1.0 and 1.1 are deprecated; Squid's default is 1.0 */
+	TLS_OUTGOING("tls_outgoing_options", tls_outgoing,
+	             "min-version=1.2 default-ca"),
+	PEM_FILE("sslproxy_foreign_intermediate_certs",
+	         sslproxy_foreign_intermediate_certs),
 	PEER("cache_peer"),
 	PEER_ACCESS("cache_peer_access"),
 	ACCESS("never_direct", never_direct),
@@ -243,6 +257,7 @@ static const char *const acl_type_names[] = {
 	[ACL_MANAGER] = "manager", [ACL_AT_STEP] = "at_step",
 	[ACL_SERVER_NAME] = "ssl::server_name",
 	[ACL_SERVER_NAME_REGEX] = "ssl::server_name_regex",
+	[ACL_SSL_ERROR] = "ssl_error",
 };
 
 static const char *const forwarded_for_names[] = {
@@ -369,6 +384,17 @@ diag_error_at(struct loader *ld, const char *file, unsigned line,
 
 	va_start(ap, fmt);
 	report_v(ld, true, file, line, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+diag_warning_at(struct loader *ld, const char *file, unsigned line,
+                const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report_v(ld, false, file, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -1254,15 +1280,19 @@ append_acl(struct conf *c, const char *name, enum acl_type type,
 	return acl;
 }
 
-/* Squid's built-in ACLs (Squid 4 and later). */
+/*
+ * Squid's built-in ACLs (Squid 4 and later), and the ssl_error groups
+ * that Squid also predefines (ssl::certHasExpired, ...).
+ */
 static int
 predefine_acls(struct conf *c)
 {
 	static const char *const localhost[] = { "127.0.0.1/32", "::1", NULL };
 	static const char *const to_localhost[] = { "127.0.0.0/8", "0.0.0.0/32",
 		                                    "::1/128", "::/128", NULL };
-	const char              *why;
+	const char              *why, *name;
 	struct acl              *acl;
+	unsigned                 mask;
 	size_t                   i;
 
 	if (append_acl(c, "all", ACL_ALL, true) == NULL)
@@ -1279,6 +1309,12 @@ predefine_acls(struct conf *c)
 			return -1;
 	if (append_acl(c, "manager", ACL_MANAGER, true) == NULL)
 		return -1;
+	for (unsigned j = 0; (name = tls_verify_group(j, &mask)) != NULL; j++) {
+		if ((acl = append_acl(c, name, ACL_SSL_ERROR, true)) == NULL)
+			return -1;
+		acl->u.ssl_errors = mask;
+		acl->n = 1;
+	}
 	return 0;
 }
 
@@ -1299,10 +1335,14 @@ add_acl_value(struct loader *ld, struct acl *acl, const char *value,
               const char *file, unsigned line)
 {
 	const char *why;
+	int         rc = acl_add_value(acl, value, &why);
 
-	if (acl_add_value(acl, value, &why) < 0)
+	if (rc < 0)
 		diag_error_at(ld, file, line, _("acl %s: '%s': %s"), acl->name,
 		              value, _(why));
+	else if (rc > 0)
+		diag_warning_at(ld, file, line, _("acl %s: '%s': %s"),
+		                acl->name, value, _(why));
 }
 
 /*
@@ -1563,6 +1603,12 @@ parse_rule(struct loader *ld, const char *dname, const struct rule_kind *kind,
 			diag_warning(ld,
 			             _("%s: dst acl '%s' matches only once the "
 			               "server is connected (step 3)"),
+			             dname, name);
+		if (rule.refs[rule.n].acl->type == ACL_SSL_ERROR &&
+		    strcmp(dname, "sslproxy_cert_error") != 0)
+			diag_warning(ld,
+			             _("%s: ssl_error acl '%s' matches only in "
+			               "sslproxy_cert_error"),
 			             dname, name);
 		if (is_route_list(dname) &&
 		    rule.refs[rule.n].acl->type == ACL_DST)
@@ -1922,6 +1968,263 @@ nomem:
 	out_of_memory(ld);
 }
 
+/* tls_outgoing_options */
+
+/*
+ * A file of PEM certificates named on line: readable and parsed now, so
+ * that a bad one is reported here rather than at the first connection.
+ * Returns how many certificates it holds, or -1 after an error.
+ */
+static int
+check_pem_file(struct loader *ld, const char *dname, const char *path)
+{
+	const char *why = NULL;
+	int         n = tls_verify_pem_check(path, &why);
+
+	if (n == -1)
+		diag_error(ld, _("%s: cannot read '%s': %s"), dname, path,
+		           strerror(errno));
+	else if (n < -1)
+		diag_error(ld,
+		           _("%s: '%s' is not a file of PEM certificates: %s"),
+		           dname, path, why);
+	return n < 0 ? -1 : n;
+}
+
+static void
+tls_outgoing_clear(struct tls_outgoing *t)
+{
+	for (size_t i = 0; t->cafiles != NULL && t->cafiles[i] != NULL; i++)
+		free(t->cafiles[i]);
+	free(t->cafiles);
+	free(t->capath);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Squid's flags= names; those bascule does not act on, and why. */
+static const struct {
+	const char *name;
+	int         effect; /* 0: ignored (warning); -1: refused */
+} squid_tls_flags[] = {
+	{ "DELAYED_AUTH", 0 },   /* https_port's */
+	{ "CONDITIONAL_AUTH", 0 },
+	{ "NO_SESSION_REUSE", 0 }, /* a performance choice */
+	{ "VERIFY_CRL", -1 },      /* needs crlfile=, not supported */
+	{ "VERIFY_CRL_ALL", -1 },
+};
+
+/*
+ * flags=A[,B...] (or A:B), which replaces the flags of an earlier flags=,
+ * as in Squid.
+ */
+static void
+parse_tls_flags(struct loader *ld, const char *dname, const char *v,
+                struct tls_outgoing *t)
+{
+	char  *copy = strdup(v), *p, *flag;
+	size_t i;
+
+	if (copy == NULL) {
+		out_of_memory(ld);
+		return;
+	}
+	t->dont_verify_peer = false;
+	t->dont_verify_domain = false;
+	for (p = copy; p != NULL;) {
+		flag = p;
+		p = strpbrk(p, ",:");
+		if (p != NULL)
+			*p++ = '\0';
+		if (strcmp(flag, "DONT_VERIFY_PEER") == 0) {
+			t->dont_verify_peer = true;
+			continue;
+		}
+		if (strcmp(flag, "DONT_VERIFY_DOMAIN") == 0) {
+			t->dont_verify_domain = true;
+			continue;
+		}
+		if (strcmp(flag, "NO_DEFAULT_CA") == 0) {
+			t->default_ca = false; /* Squid's old default-ca=off */
+			continue;
+		}
+		for (i = 0; i < sizeof(squid_tls_flags) /
+		                        sizeof(squid_tls_flags[0]);
+		     i++)
+			if (strcmp(flag, squid_tls_flags[i].name) == 0)
+				break;
+		if (i == sizeof(squid_tls_flags) / sizeof(squid_tls_flags[0]))
+			diag_error(ld, _("%s: unknown flag '%s'"), dname, flag);
+		else if (squid_tls_flags[i].effect < 0)
+			diag_error(ld, _("%s: flag '%s' is not supported yet"),
+			           dname, flag);
+		else
+			diag_warning(ld, _("%s: flag '%s' is ignored"), dname,
+			             flag);
+	}
+	free(copy);
+}
+
+/*
+ * sslproxy_foreign_intermediate_certs FILE | none: "zero or more"
+ * certificates in Squid's words, so one without any only warns.
+ */
+static int
+parse_pem_file(struct loader *ld, const struct directive *d,
+               const struct token *args, size_t nargs, char **dst,
+               char *cause)
+{
+	if (parse_path(args, nargs, dst, cause) < 0)
+		return -1;
+	if (*dst != NULL && check_pem_file(ld, d->name, *dst) == 0)
+		diag_warning(ld, _("%s: '%s' holds no PEM certificate"),
+		             d->name, *dst);
+	return 0;
+}
+
+/* cafile=FILE, added to the list. */
+static void
+add_cafile(struct loader *ld, const char *dname, const char *path,
+           struct tls_outgoing *t)
+{
+	size_t n = 0;
+	char **v;
+	int    certs = check_pem_file(ld, dname, path);
+
+	if (certs < 0)
+		return;
+	if (certs == 0) {
+		diag_error(ld, _("%s: '%s' holds no PEM certificate"), dname,
+		           path);
+		return;
+	}
+	while (t->cafiles != NULL && t->cafiles[n] != NULL)
+		n++;
+	v = realloc(t->cafiles, (n + 2) * sizeof(*v));
+	if (v == NULL) {
+		out_of_memory(ld);
+		return;
+	}
+	t->cafiles = v;
+	if ((v[n] = strdup(path)) == NULL)
+		out_of_memory(ld);
+	v[n + 1] = NULL;
+}
+
+/*
+ * tls_outgoing_options KEY[=VALUE]...: Squid's options for its TLS to
+ * servers.  Lines add up as in Squid: cafile= adds a file, the other
+ * options replace what came before (the default line first).
+ */
+static void
+parse_tls_outgoing(struct loader *ld, const char *dname,
+                   const struct token *args, size_t nargs,
+                   struct tls_outgoing *t)
+{
+	static const struct {
+		const char *name;
+		unsigned    version;
+	} versions[] = {
+		{ "1.0", 0x0301 },
+		{ "1.1", 0x0302 },
+		{ "1.2", 0x0303 },
+		{ "1.3", 0x0304 },
+	};
+	/* Squid's options that change what is trusted or sent: refused. */
+	static const char *const unsupported[] = {
+		"cert", "key", "crlfile", "domain", "version", NULL,
+	};
+	char   cause[CAUSE_MAX];
+	size_t i, j;
+
+	if (expect_args(args, nargs, 1, SIZE_MAX, cause) < 0) {
+		diag_error(ld, "%s: %s", dname, cause);
+		return;
+	}
+	for (i = 0; i < nargs; i++) {
+		const char *opt = args[i].s;
+		const char *eq = strchr(opt, '=');
+		size_t      nlen = eq != NULL ? (size_t)(eq - opt)
+		                              : strlen(opt);
+		const char *v = eq != NULL ? eq + 1 : NULL;
+		DIR        *dir;
+
+#define IS(name) (nlen == sizeof(name) - 1 && memcmp(opt, name, nlen) == 0)
+		if (IS("no-default-ca") && v == NULL) {
+			t->default_ca = false;
+			continue;
+		}
+		if (IS("default-ca")) {
+			if (v == NULL || strcmp(v, "on") == 0)
+				t->default_ca = true;
+			else if (strcmp(v, "off") == 0)
+				t->default_ca = false;
+			else
+				diag_error(ld,
+				           _("%s: option '%s' needs on or off"),
+				           dname, opt);
+			continue;
+		}
+		if (IS("no-npn") && v == NULL)
+			continue; /* GnuTLS has no NPN: nothing to turn off */
+		for (j = 0; unsupported[j] != NULL; j++)
+			if (strlen(unsupported[j]) == nlen &&
+			    memcmp(opt, unsupported[j], nlen) == 0 && v != NULL)
+				break;
+		if (unsupported[j] != NULL || (IS("disable") && v == NULL)) {
+			diag_error(ld,
+			           _("%s: option '%s' is not supported yet"),
+			           dname, opt);
+			continue;
+		}
+		if (!IS("options") && !IS("cipher") && !IS("cafile") &&
+		    !IS("capath") && !IS("min-version") && !IS("flags")) {
+			diag_error(ld, _("%s: unknown option '%s'"), dname,
+			           opt);
+			continue;
+		}
+		if (v == NULL || *v == '\0') {
+			diag_error(ld,
+			           _("%s: option '%s' needs a value, or has a bad "
+			             "one"),
+			           dname, opt);
+			continue;
+		}
+		if (IS("options") || IS("cipher")) {
+			/* OpenSSL's words: GnuTLS has priority strings */
+			diag_warning(ld,
+			             _("%s: '%s' is ignored: GnuTLS's default "
+			               "priorities apply"),
+			             dname, opt);
+		} else if (IS("cafile")) {
+			add_cafile(ld, dname, v, t);
+		} else if (IS("capath")) {
+			if ((dir = opendir(v)) == NULL) {
+				diag_error(ld, _("%s: cannot read '%s': %s"),
+				           dname, v, strerror(errno));
+				continue;
+			}
+			closedir(dir);
+			if (store_string(&t->capath, v, cause) < 0)
+				out_of_memory(ld);
+		} else if (IS("min-version")) {
+			for (j = 0; j < sizeof(versions) / sizeof(versions[0]);
+			     j++)
+				if (strcmp(v, versions[j].name) == 0)
+					break;
+			if (j == sizeof(versions) / sizeof(versions[0]))
+				diag_error(ld,
+				           _("%s: min-version= takes 1.0, 1.1, "
+				             "1.2 or 1.3, not '%s'"),
+				           dname, v);
+			else
+				t->min_version = versions[j].version;
+		} else {
+			parse_tls_flags(ld, dname, v, t);
+		}
+#undef IS
+	}
+}
+
 /* Reading files */
 
 static void load_text(struct loader *ld, const char *text, size_t len);
@@ -2072,6 +2375,9 @@ directive_run(struct loader *ld, const struct directive *d,
 	case DT_PATH:
 		rc = parse_path(args, nargs, (char **)field, cause);
 		break;
+	case DT_PEM_FILE:
+		rc = parse_pem_file(ld, d, args, nargs, (char **)field, cause);
+		break;
 	case DT_HOSTNAME:
 		rc = parse_hostname(args, nargs, (char **)field, cause);
 		break;
@@ -2108,6 +2414,10 @@ directive_run(struct loader *ld, const struct directive *d,
 		break;
 	case DT_PEER_ACCESS:
 		parse_cache_peer_access(ld, args, nargs);
+		break;
+	case DT_TLS_OUTGOING:
+		parse_tls_outgoing(ld, d->name, args, nargs,
+		                   (struct tls_outgoing *)field);
 		break;
 	case DT_INCLUDE:
 		parse_include(ld, args, nargs);
@@ -2295,6 +2605,9 @@ conf_free(struct conf *c)
 	access_list_clear(&c->proxy_protocol_access);
 	access_list_clear(&c->ssl_bump);
 	access_list_clear(&c->on_unsupported_protocol);
+	access_list_clear(&c->sslproxy_cert_error);
+	tls_outgoing_clear(&c->tls_outgoing);
+	free(c->sslproxy_foreign_intermediate_certs);
 	for (i = 0; i < c->npeers; i++)
 		peer_conf_clear(&c->peers[i]);
 	free(c->peers);
@@ -2485,6 +2798,7 @@ directive_same(const struct directive *d, const struct conf *a,
 		return *(const uint64_t *)fa == *(const uint64_t *)fb;
 	case DT_STRING:
 	case DT_PATH:
+	case DT_PEM_FILE:
 	case DT_HOSTNAME:
 		return string_same(*(char *const *)fa, *(char *const *)fb);
 	case DT_BOOL:
@@ -2497,6 +2811,7 @@ directive_same(const struct directive *d, const struct conf *a,
 	case DT_ACCESS_LOG:
 	case DT_PEER:
 	case DT_PEER_ACCESS:
+	case DT_TLS_OUTGOING:
 	case DT_INCLUDE:
 	case DT_IGNORED:
 		break;

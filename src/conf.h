@@ -72,6 +72,23 @@ struct peer_conf {
 	char              *where;  /* "FILE:LINE" */
 };
 
+/*
+ * tls_outgoing_options: the TLS that bascule speaks to servers itself, when
+ * it bumps.  Files and directories were readable, and the CA files parsed,
+ * when the configuration was loaded.
+ */
+struct tls_outgoing {
+	char   **cafiles; /* cafile=, in order, NULL-terminated; NULL: none */
+	char    *capath;  /* capath=: a directory of CA certificates; NULL */
+	unsigned min_version; /* min-version=: (major << 8 | minor) of the
+	                         TLS record, 0x0301 (1.0) to 0x0304 (1.3) */
+	bool dont_verify_peer;   /* flags=DONT_VERIFY_PEER: take any
+	                            certificate, as if it verified */
+	bool dont_verify_domain; /* flags=DONT_VERIFY_DOMAIN: skip the check
+	                            of the server's name */
+	bool default_ca; /* default-ca: also trust the system's CAs */
+};
+
 /* Durations are in milliseconds, sizes in bytes. */
 struct conf {
 	unsigned refs;
@@ -86,6 +103,19 @@ struct conf {
 	struct access_list  proxy_protocol_access; /* empty: deny all */
 	struct access_list  ssl_bump;                /* enum bump_action */
 	struct access_list  on_unsupported_protocol; /* enum unsupported_action */
+	/*
+	 * Which server certificates that fail verification a bumped
+	 * connection goes on with (allow); the acls see acl_ctx.ssl_errors.
+	 * Empty: deny, as in Squid: check with if_empty ACCESS_DENY.
+	 */
+	struct access_list  sslproxy_cert_error;
+	struct tls_outgoing tls_outgoing;
+	/*
+	 * sslproxy_foreign_intermediate_certs: a PEM file of intermediate
+	 * CA certificates that complete the chains servers send; NULL: none.
+	 * It was readable and parsed at load; the bump code loads it.
+	 */
+	char *sslproxy_foreign_intermediate_certs;
 
 	struct peer_conf   *peers; /* in file order */
 	size_t              npeers;

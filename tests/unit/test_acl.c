@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <gnutls/gnutls.h> /* status bits for tls_verify_errors() */
+
 #include "acl.h"
 #include "tap.h"
 
@@ -83,6 +85,8 @@ test_type_names(void)
 	           ACL_SERVER_NAME_REGEX,
 	   "type ssl::server_name_regex");
 	ok(acl_type_from_name("at_step", &why) == ACL_AT_STEP, "type at_step");
+	ok(acl_type_from_name("ssl_error", &why) == ACL_SSL_ERROR,
+	   "type ssl_error");
 	why = NULL;
 	ok(acl_type_from_name("frobnicate", &why) == -1 && why != NULL &&
 	           strcmp(why, "is unknown") == 0,
@@ -154,6 +158,13 @@ static const struct {
 	{ ACL_SERVER_NAME, "exa mple.com", false },
 	{ ACL_SERVER_NAME_REGEX, "^www\\.", true },
 	{ ACL_SERVER_NAME_REGEX, "(unclosed", false },
+	{ ACL_SSL_ERROR, "X509_V_ERR_CERT_HAS_EXPIRED", true },
+	{ ACL_SSL_ERROR, "SQUID_X509_V_ERR_DOMAIN_MISMATCH", true },
+	{ ACL_SSL_ERROR, "ssl::certUntrusted", true },
+	{ ACL_SSL_ERROR, "certSelfSigned", true },
+	{ ACL_SSL_ERROR, "X509_V_ERR_NO_SUCH_THING", false },
+	{ ACL_SSL_ERROR, "x509_v_err_cert_has_expired", false },
+	{ ACL_SSL_ERROR, "10", false },
 };
 
 static void
@@ -538,6 +549,61 @@ test_at_step(void)
 	destroy(a);
 }
 
+/* ssl_error: the errors of the server certificate, as a mask. */
+static void
+test_ssl_error(void)
+{
+	static const char *const v[] = { "X509_V_ERR_CERT_HAS_EXPIRED",
+		                         "ssl::certSelfSigned", NULL };
+	static const char *const untrusted[] = { "certUntrusted", NULL };
+	struct acl              *a = make("a", ACL_SSL_ERROR, v);
+	struct acl              *u = make("u", ACL_SSL_ERROR, untrusted);
+	struct acl               never;
+	struct acl_ctx           ctx;
+	const char              *why = NULL;
+
+	ok(a != NULL && u != NULL, "ssl_error parses");
+	if (a == NULL || u == NULL)
+		goto out;
+	ok(a->n == 2 &&
+	           a->u.ssl_errors == (TLS_VERIFY_CERT_HAS_EXPIRED |
+	                               TLS_VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT),
+	   "names and groups add up to one mask");
+	memset(&ctx, 0, sizeof(ctx));
+	ok(acl_match(a, &ctx) == ACL_NO_MATCH, "no error: no match");
+	ctx.ssl_errors = TLS_VERIFY_CERT_HAS_EXPIRED;
+	ok(acl_match(a, &ctx) == ACL_MATCH, "expired matches");
+	ctx.ssl_errors = TLS_VERIFY_DOMAIN_MISMATCH;
+	ok(acl_match(a, &ctx) == ACL_NO_MATCH, "another error does not");
+	ctx.ssl_errors = TLS_VERIFY_DOMAIN_MISMATCH |
+	                 TLS_VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT;
+	ok(acl_match(a, &ctx) == ACL_MATCH,
+	   "one of its errors among others matches");
+	ctx.ssl_errors = tls_verify_errors(
+	        GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_NOT_FOUND, false);
+	ok(acl_match(u, &ctx) == ACL_MATCH,
+	   "an unknown issuer is ssl::certUntrusted");
+	ctx.ssl_errors = tls_verify_self_signed(
+	        ctx.ssl_errors, TLS_VERIFY_CHAIN_SELF_SIGNED_LEAF);
+	ok(acl_match(u, &ctx) == ACL_NO_MATCH &&
+	           acl_match(a, &ctx) == ACL_MATCH,
+	   "a self-signed leaf is ssl::certSelfSigned, not certUntrusted");
+
+	memset(&never, 0, sizeof(never));
+	never.type = ACL_SSL_ERROR;
+	ok(acl_add_value(&never, "X509_V_ERR_CERT_CHAIN_TOO_LONG", &why) == 1 &&
+	           why != NULL && strstr(why, "matches nothing") != NULL &&
+	           never.n == 1 && never.u.ssl_errors == 0,
+	   "an error bascule never sees: a warning, matches nothing");
+	ctx.ssl_errors = TLS_VERIFY_ALL_ERRORS;
+	ok(acl_match(&never, &ctx) == ACL_NO_MATCH,
+	   "it matches no error at all");
+	acl_clear(&never);
+out:
+	destroy(a);
+	destroy(u);
+}
+
 static void
 test_manager(void)
 {
@@ -710,6 +776,7 @@ main(void)
 	test_manager();
 	test_server_name();
 	test_at_step();
+	test_ssl_error();
 	test_access();
 	return tap_done();
 }

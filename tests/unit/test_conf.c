@@ -129,6 +129,16 @@ oneline(const char *s)
 	return buf;
 }
 
+/* The acl called name, or NULL. */
+static const struct acl *
+acl_named(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->nacls; i++)
+		if (strcmp(c->acls[i]->name, name) == 0)
+			return c->acls[i];
+	return NULL;
+}
+
 static void
 dump(const struct conf_diag *d)
 {
@@ -284,7 +294,11 @@ test_defaults(void)
 	                  LOCALSTATEDIR "/log/bascule/access.log") == 0,
 	   "default access_log");
 	ok(c->http_access.n == 0, "no http_access lines by default");
-	ok(c->nacls == 4, "four predefined acls");
+	ok(c->nacls == 9, "nine predefined acls");
+	ok(acl_named(c, "all") != NULL && acl_named(c, "localhost") != NULL &&
+	           acl_named(c, "to_localhost") != NULL &&
+	           acl_named(c, "manager") != NULL,
+	   "all, localhost, to_localhost and manager");
 	ok(strcmp(c->path, "test.conf") == 0, "path is the name given");
 	conf_unref(c);
 	conf_diag_clear(&d);
@@ -590,6 +604,70 @@ static const struct {
 	BAD("never_direct maybe all", "never_direct: expected allow or deny"),
 	BAD("always_direct allow nosuchacl",
 	    "always_direct: unknown acl 'nosuchacl'"),
+	BAD("sslproxy_cert_error",
+	    "sslproxy_cert_error: expected allow or deny"),
+	BAD("sslproxy_cert_error bump all",
+	    "sslproxy_cert_error: expected allow or deny, not 'bump'"),
+	BAD("sslproxy_cert_error allow",
+	    "sslproxy_cert_error: allow needs at least one acl (use 'all')"),
+	BAD("sslproxy_cert_error allow certUntrusted",
+	    "sslproxy_cert_error: unknown acl 'certUntrusted'"),
+	BAD("tls_outgoing_options", "tls_outgoing_options: missing value"),
+	BAD("tls_outgoing_options min-version=1.4",
+	    "tls_outgoing_options: min-version= takes 1.0, 1.1, 1.2 or 1.3, "
+	    "not '1.4'"),
+	BAD("tls_outgoing_options min-version=TLSv1.2",
+	    "tls_outgoing_options: min-version= takes 1.0, 1.1, 1.2 or 1.3, "
+	    "not 'TLSv1.2'"),
+	BAD("tls_outgoing_options min-version",
+	    "tls_outgoing_options: option 'min-version' needs a value, or has "
+	    "a bad one"),
+	BAD("tls_outgoing_options flags=DONT_VERIFY_PEERS",
+	    "tls_outgoing_options: unknown flag 'DONT_VERIFY_PEERS'"),
+	BAD("tls_outgoing_options flags=DONT_VERIFY_PEER,",
+	    "tls_outgoing_options: unknown flag ''"),
+	BAD("tls_outgoing_options flags=VERIFY_CRL_ALL",
+	    "tls_outgoing_options: flag 'VERIFY_CRL_ALL' is not supported yet"),
+	BAD("tls_outgoing_options flags=",
+	    "tls_outgoing_options: option 'flags=' needs a value, or has a bad "
+	    "one"),
+	BAD("tls_outgoing_options cert=/etc/bascule/client.pem",
+	    "tls_outgoing_options: option 'cert=/etc/bascule/client.pem' is "
+	    "not supported yet"),
+	BAD("tls_outgoing_options crlfile=/etc/bascule/crl.pem",
+	    "tls_outgoing_options: option 'crlfile=/etc/bascule/crl.pem' is "
+	    "not supported yet"),
+	BAD("tls_outgoing_options domain=example.com",
+	    "tls_outgoing_options: option 'domain=example.com' is not "
+	    "supported yet"),
+	BAD("tls_outgoing_options disable",
+	    "tls_outgoing_options: option 'disable' is not supported yet"),
+	BAD("tls_outgoing_options verify=off",
+	    "tls_outgoing_options: unknown option 'verify=off'"),
+	BAD("tls_outgoing_options cert",
+	    "tls_outgoing_options: unknown option 'cert'"),
+	BAD("tls_outgoing_options default-ca=yes",
+	    "tls_outgoing_options: option 'default-ca=yes' needs on or off"),
+	BAD("tls_outgoing_options no-default-ca=on",
+	    "tls_outgoing_options: unknown option 'no-default-ca=on'"),
+	BAD("tls_outgoing_options cafile=/nonexistent/ca.pem",
+	    "tls_outgoing_options: cannot read '/nonexistent/ca.pem': No such "
+	    "file or directory"),
+	BAD("tls_outgoing_options cafile=/",
+	    "tls_outgoing_options: cannot read '/': Is a directory"),
+	BAD("tls_outgoing_options capath=/nonexistent",
+	    "tls_outgoing_options: cannot read '/nonexistent': No such file or "
+	    "directory"),
+	BAD("sslproxy_foreign_intermediate_certs",
+	    "sslproxy_foreign_intermediate_certs: missing value"),
+	BAD("sslproxy_foreign_intermediate_certs /a.pem /b.pem",
+	    "sslproxy_foreign_intermediate_certs: unexpected '/b.pem'"),
+	BAD("sslproxy_foreign_intermediate_certs /nonexistent/i.pem",
+	    "sslproxy_foreign_intermediate_certs: cannot read "
+	    "'/nonexistent/i.pem': No such file or directory"),
+	BAD("sslproxy_foreign_intermediate_certs /",
+	    "sslproxy_foreign_intermediate_certs: cannot read '/': Is a "
+	    "directory"),
 };
 
 static void
@@ -966,8 +1044,9 @@ test_acl_directive(void)
 		ok(dd != NULL && dd->n == 2 &&
 		           strcmp(dd->u.strings[0], ".example.com") == 0,
 		   "dstdomain -i and -n accepted, names canonical");
-		ok(c->nacls == 8 && c->acls[0]->predefined &&
-		           !c->acls[4]->predefined,
+		ok(c->nacls == 13 && c->acls[0]->predefined &&
+		           c->acls[8]->predefined && !c->acls[9]->predefined &&
+		           strcmp(c->acls[9]->name, "p") == 0,
 		   "predefined acls first, then file order");
 		ok(c->http_access.n == 1 && c->http_access.rules[0].n == 4 &&
 		           c->http_access.rules[0].refs[2].negate &&
@@ -1014,6 +1093,13 @@ test_acl_directive(void)
 			{ "acl x ssl::server_name --consensus a.example",
 			  "test.conf:2: acl x: option '--consensus' is not "
 			  "supported for type 'ssl::server_name'" },
+			{ "acl x ssl_error X509_V_ERR_BOGUS",
+			  "test.conf:2: acl x: 'X509_V_ERR_BOGUS': not a TLS "
+			  "error name (X509_V_ERR_..., "
+			  "SQUID_X509_V_ERR_DOMAIN_MISMATCH or ssl::cert...)" },
+			{ "acl x ssl_error -i certUntrusted",
+			  "test.conf:2: acl x: option '-i' is not supported "
+			  "for type 'ssl_error'" },
 			{ "acl x ssl::server_name_regex (",
 			  "test.conf:2: acl x: '(': not a valid regular "
 			  "expression" },
@@ -1069,6 +1155,349 @@ test_acl_directive(void)
 			conf_diag_clear(&d);
 		}
 	}
+}
+
+/* ssl_error acls: Squid's names and groups, and the predefined groups. */
+static void
+test_ssl_error_acl(void)
+{
+	struct conf_diag  d = { 0 };
+	struct conf      *c;
+	const struct acl *a;
+
+	c = load_line("acl bad ssl_error X509_V_ERR_CERT_HAS_EXPIRED "
+	              "ssl::certSelfSigned\n"
+	              "acl bad ssl_error certNotYetValid\n"
+	              "acl odd ssl_error X509_V_ERR_CERT_CHAIN_TOO_LONG",
+	              &d);
+	ok(c != NULL && d.nerrors == 0, "ssl_error acls load");
+	if (c == NULL) {
+		dump(&d);
+		conf_diag_clear(&d);
+		return;
+	}
+	a = acl_named(c, "bad");
+	ok(a != NULL && a->type == ACL_SSL_ERROR && a->n == 3 &&
+	           a->u.ssl_errors == (TLS_VERIFY_CERT_HAS_EXPIRED |
+	                               TLS_VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT |
+	                               TLS_VERIFY_CERT_NOT_YET_VALID),
+	   "names and groups of two lines add up");
+	ok(count_warnings(&d) == 1 &&
+	           strcmp(d.v[0].text,
+	                  "test.conf:4: acl odd: "
+	                  "'X509_V_ERR_CERT_CHAIN_TOO_LONG': bascule never "
+	                  "reports this error: it matches nothing") == 0,
+	   "an error GnuTLS never shows: a warning, not an error");
+	a = acl_named(c, "ssl::certUntrusted");
+	ok(a != NULL && a->predefined && a->type == ACL_SSL_ERROR &&
+	           (a->u.ssl_errors &
+	            TLS_VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+	   "ssl::certUntrusted is predefined, as in Squid");
+	ok(acl_named(c, "ssl::certHasExpired") != NULL &&
+	           acl_named(c, "ssl::certNotYetValid") != NULL &&
+	           acl_named(c, "ssl::certDomainMismatch") != NULL &&
+	           acl_named(c, "ssl::certSelfSigned") != NULL,
+	   "and the four other groups");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("acl ssl::certUntrusted ssl_error certHasExpired", &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 1 &&
+	           has_message(&d, false,
+	                       "test.conf:2: acl 'ssl::certUntrusted' is "
+	                       "predefined; this definition is ignored"),
+	   "redefining a predefined group: warning, ignored");
+	conf_unref(c);
+	conf_diag_clear(&d);
+}
+
+/* sslproxy_cert_error: which certificate errors a bumped connection bears. */
+static void
+test_cert_error(void)
+{
+	struct conf_diag          d = { 0 };
+	struct conf              *c;
+	struct acl_ctx            ctx;
+	const struct access_rule *rule;
+
+	c = load_line("acl lab ssl::server_name .lab.example\n"
+	              "acl expired ssl_error X509_V_ERR_CERT_HAS_EXPIRED\n"
+	              "sslproxy_cert_error allow lab ssl::certSelfSigned\n"
+	              "sslproxy_cert_error allow lab expired\n"
+	              "sslproxy_cert_error deny all",
+	              &d);
+	ok(c != NULL && d.n == 0, "sslproxy_cert_error lines load");
+	if (c == NULL) {
+		dump(&d);
+		conf_diag_clear(&d);
+		return;
+	}
+	ok(c->sslproxy_cert_error.n == 3 &&
+	           c->sslproxy_cert_error.rules[0].action == ACCESS_ALLOW &&
+	           c->sslproxy_cert_error.rules[2].action == ACCESS_DENY &&
+	           strcmp(c->sslproxy_cert_error.rules[1].where,
+	                  "test.conf:5") == 0,
+	   "rules in order, with where");
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.server_names = (const char *const[]){ "www.lab.example" };
+	ctx.nserver_names = 1;
+	ctx.ssl_errors = TLS_VERIFY_CERT_HAS_EXPIRED;
+	ok(access_check(&c->sslproxy_cert_error, &ctx, ACCESS_DENY, &rule,
+	                NULL) == ACCESS_ALLOW &&
+	           rule == &c->sslproxy_cert_error.rules[1],
+	   "an expired certificate of the lab is allowed by line 5");
+	ctx.ssl_errors = TLS_VERIFY_DEPTH_ZERO_SELF_SIGNED_CERT;
+	ok(access_check(&c->sslproxy_cert_error, &ctx, ACCESS_DENY, &rule,
+	                NULL) == ACCESS_ALLOW &&
+	           rule == &c->sslproxy_cert_error.rules[0],
+	   "a self-signed one by the predefined ssl::certSelfSigned");
+	ctx.ssl_errors = TLS_VERIFY_DOMAIN_MISMATCH;
+	ok(access_check(&c->sslproxy_cert_error, &ctx, ACCESS_DENY, &rule,
+	                NULL) == ACCESS_DENY,
+	   "another error is denied");
+	ctx.server_names = (const char *const[]){ "www.example.org" };
+	ctx.ssl_errors = TLS_VERIFY_CERT_HAS_EXPIRED;
+	ok(access_check(&c->sslproxy_cert_error, &ctx, ACCESS_DENY, &rule,
+	                NULL) == ACCESS_DENY,
+	   "and so is an expired certificate elsewhere");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("", &d);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.ssl_errors = TLS_VERIFY_CERT_HAS_EXPIRED;
+	ok(c != NULL && c->sslproxy_cert_error.n == 0 &&
+	           access_check(&c->sslproxy_cert_error, &ctx, ACCESS_DENY,
+	                        NULL, NULL) == ACCESS_DENY,
+	   "no sslproxy_cert_error: every error is denied");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("http_access deny ssl::certUntrusted\n"
+	              "acl e ssl_error certHasExpired\n"
+	              "ssl_bump terminate e",
+	              &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 2 &&
+	           strcmp(d.v[0].text,
+	                  "test.conf:2: http_access: ssl_error acl "
+	                  "'ssl::certUntrusted' matches only in "
+	                  "sslproxy_cert_error") == 0 &&
+	           strcmp(d.v[1].text,
+	                  "test.conf:4: ssl_bump: ssl_error acl 'e' matches "
+	                  "only in sslproxy_cert_error") == 0,
+	   "an ssl_error acl elsewhere: a warning");
+	conf_unref(c);
+	conf_diag_clear(&d);
+}
+
+static int  enter_data_dir(void);
+static void leave_data_dir(int fd);
+
+/* tls_outgoing_options: Squid's options, the files they name, defaults. */
+static void
+test_tls_outgoing(void)
+{
+	static const struct {
+		const char *line, *err; /* err: the start of the only error */
+	} bad_files[] = {
+		{ "tls_outgoing_options cafile=tls_none.pem",
+		  "test.conf:2: tls_outgoing_options: 'tls_none.pem' holds no "
+		  "PEM certificate" },
+		{ "tls_outgoing_options cafile=tls_corrupt.pem",
+		  "test.conf:2: tls_outgoing_options: 'tls_corrupt.pem' is not "
+		  "a file of PEM certificates: " },
+		{ "tls_outgoing_options cafile=tls_truncated.pem",
+		  "test.conf:2: tls_outgoing_options: 'tls_truncated.pem' is "
+		  "not a file of PEM certificates: " },
+		{ "tls_outgoing_options capath=tls_ca.pem",
+		  "test.conf:2: tls_outgoing_options: cannot read "
+		  "'tls_ca.pem': Not a directory" },
+	};
+	const struct tls_outgoing *t;
+	struct conf_diag           d = { 0 };
+	struct conf               *c;
+	char                       ca[4096], dir[4096], text[16384];
+	int                        n, fd;
+
+	c = load_line("", &d);
+	t = c != NULL ? &c->tls_outgoing : NULL;
+	ok(t != NULL && t->cafiles == NULL && t->capath == NULL &&
+	           t->min_version == 0x0303 && t->default_ca &&
+	           !t->dont_verify_peer && !t->dont_verify_domain,
+	   "default: the system's CAs, TLS 1.2 or later, verified");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	src_path("data/conf/tls_ca.pem", ca, sizeof(ca));
+	src_path("data/conf", dir, sizeof(dir));
+	n = snprintf(text, sizeof(text),
+	             "tls_outgoing_options cafile=%s min-version=1.3\n"
+	             "tls_outgoing_options cafile=%s capath=%s\n"
+	             "tls_outgoing_options default-ca=off "
+	             "flags=DONT_VERIFY_PEER:DONT_VERIFY_DOMAIN",
+	             ca, ca, dir);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		abort();
+	c = load_line(text, &d);
+	t = c != NULL ? &c->tls_outgoing : NULL;
+	ok(t != NULL && d.n == 0, "tls_outgoing_options lines load");
+	ok(t != NULL && t->cafiles != NULL && t->cafiles[0] != NULL &&
+	           strcmp(t->cafiles[0], ca) == 0 && t->cafiles[1] != NULL &&
+	           strcmp(t->cafiles[1], ca) == 0 && t->cafiles[2] == NULL,
+	   "cafile= adds up, over lines");
+	ok(t != NULL && t->capath != NULL && strcmp(t->capath, dir) == 0,
+	   "capath=");
+	ok(t != NULL && t->min_version == 0x0304, "min-version=1.3 is 0x0304");
+	ok(t != NULL && !t->default_ca && t->dont_verify_peer &&
+	           t->dont_verify_domain,
+	   "default-ca=off, flags=DONT_VERIFY_PEER:DONT_VERIFY_DOMAIN");
+	if (t == NULL)
+		dump(&d);
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("tls_outgoing_options min-version=1.0 "
+	              "flags=DONT_VERIFY_PEER\n"
+	              "tls_outgoing_options "
+	              "flags=DONT_VERIFY_DOMAIN,NO_DEFAULT_CA",
+	              &d);
+	t = c != NULL ? &c->tls_outgoing : NULL;
+	ok(t != NULL && d.n == 0 && t->min_version == 0x0301 &&
+	           !t->dont_verify_peer && t->dont_verify_domain &&
+	           !t->default_ca,
+	   "a later flags= replaces the flags; NO_DEFAULT_CA is "
+	   "default-ca=off");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("tls_outgoing_options no-default-ca min-version=1.1\n"
+	              "tls_outgoing_options default-ca no-npn",
+	              &d);
+	t = c != NULL ? &c->tls_outgoing : NULL;
+	ok(t != NULL && d.n == 0 && t->default_ca && t->min_version == 0x0302,
+	   "no-default-ca, then default-ca: the later wins; no-npn is fine");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("tls_outgoing_options options=NO_SSLv3,NO_TICKET "
+	              "cipher=HIGH:!aNULL flags=NO_SESSION_REUSE",
+	              &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 3 &&
+	           strcmp(d.v[0].text,
+	                  "test.conf:2: tls_outgoing_options: "
+	                  "'options=NO_SSLv3,NO_TICKET' is ignored: GnuTLS's "
+	                  "default priorities apply") == 0 &&
+	           strcmp(d.v[1].text,
+	                  "test.conf:2: tls_outgoing_options: "
+	                  "'cipher=HIGH:!aNULL' is ignored: GnuTLS's default "
+	                  "priorities apply") == 0 &&
+	           strcmp(d.v[2].text,
+	                  "test.conf:2: tls_outgoing_options: flag "
+	                  "'NO_SESSION_REUSE' is ignored") == 0,
+	   "options=, cipher= and NO_SESSION_REUSE: warnings, ignored");
+	if (c == NULL || count_warnings(&d) != 3)
+		dump(&d);
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("tls_outgoing_options cafile=/nonexistent min-version=2 "
+	              "frob",
+	              &d);
+	ok(c == NULL && d.nerrors == 3 &&
+	           strncmp(error_text(&d, 0), "test.conf:2: ", 13) == 0 &&
+	           strncmp(error_text(&d, 2), "test.conf:2: ", 13) == 0,
+	   "each bad option of a line is reported");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	fd = enter_data_dir();
+	c = load_line("tls_outgoing_options cafile=tls_ca.pem capath=.", &d);
+	ok(c != NULL && d.n == 0 &&
+	           strcmp(c->tls_outgoing.cafiles[0], "tls_ca.pem") == 0,
+	   "relative names: from the current directory, kept as written");
+	conf_unref(c);
+	conf_diag_clear(&d);
+	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+		c = load_line(bad_files[i].line, &d);
+		ok(c == NULL && d.nerrors == 1 &&
+		           strncmp(error_text(&d, 0), bad_files[i].err,
+		                   strlen(bad_files[i].err)) == 0,
+		   "'%s': %s", bad_files[i].line, bad_files[i].err);
+		if (c != NULL || d.nerrors != 1)
+			dump(&d);
+		conf_unref(c);
+		conf_diag_clear(&d);
+	}
+	leave_data_dir(fd);
+}
+
+/* sslproxy_foreign_intermediate_certs: a PEM file, parsed at load. */
+static void
+test_intermediates(void)
+{
+	static const struct {
+		const char *line, *err; /* err: the start of the only error */
+	} bad_files[] = {
+		{ "sslproxy_foreign_intermediate_certs tls_corrupt.pem",
+		  "test.conf:2: sslproxy_foreign_intermediate_certs: "
+		  "'tls_corrupt.pem' is not a file of PEM certificates: " },
+		{ "sslproxy_foreign_intermediate_certs tls_truncated.pem",
+		  "test.conf:2: sslproxy_foreign_intermediate_certs: "
+		  "'tls_truncated.pem' is not a file of PEM certificates: " },
+	};
+	struct conf_diag d = { 0 };
+	struct conf     *c;
+	int              fd;
+
+	c = load_line("", &d);
+	ok(c != NULL && c->sslproxy_foreign_intermediate_certs == NULL,
+	   "sslproxy_foreign_intermediate_certs: none by default");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	fd = enter_data_dir();
+	c = load_line("sslproxy_foreign_intermediate_certs tls_intermediate.pem",
+	              &d);
+	ok(c != NULL && d.n == 0 &&
+	           strcmp(c->sslproxy_foreign_intermediate_certs,
+	                  "tls_intermediate.pem") == 0,
+	   "a PEM file: its name kept as written");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("sslproxy_foreign_intermediate_certs tls_ca.pem\n"
+	              "sslproxy_foreign_intermediate_certs none",
+	              &d);
+	ok(c != NULL && d.n == 0 &&
+	           c->sslproxy_foreign_intermediate_certs == NULL,
+	   "none: no file; the later line wins");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("sslproxy_foreign_intermediate_certs tls_none.pem", &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 1 &&
+	           strcmp(d.v[0].text,
+	                  "test.conf:2: sslproxy_foreign_intermediate_certs: "
+	                  "'tls_none.pem' holds no PEM certificate") == 0 &&
+	           strcmp(c->sslproxy_foreign_intermediate_certs,
+	                  "tls_none.pem") == 0,
+	   "a file without a certificate: a warning (Squid takes zero or "
+	   "more)");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+		c = load_line(bad_files[i].line, &d);
+		ok(c == NULL && d.nerrors == 1 &&
+		           strncmp(error_text(&d, 0), bad_files[i].err,
+		                   strlen(bad_files[i].err)) == 0,
+		   "'%s': %s", bad_files[i].line, bad_files[i].err);
+		if (c != NULL || d.nerrors != 1)
+			dump(&d);
+		conf_unref(c);
+		conf_diag_clear(&d);
+	}
+	leave_data_dir(fd);
 }
 
 /* Builds an acl_ctx for a request from src to host:port. */
@@ -1533,12 +1962,12 @@ test_syntax(void)
 	                     &d);
 	ok(c != NULL && d.n == 0, "continuations, comments, CRLF");
 	if (c != NULL) {
-		const struct acl *p = c->acls[4];
+		const struct acl *p = acl_named(c, "ports");
+		const struct acl *m = acl_named(c, "m");
 
-		ok(strcmp(p->name, "ports") == 0 && p->n == 3 &&
-		           p->u.ranges[2].lo == 8080,
+		ok(p != NULL && p->n == 3 && p->u.ranges[2].lo == 8080,
 		   "a continued line gives all its values");
-		ok(strcmp(c->acls[5]->u.strings[0], "GET#X") == 0,
+		ok(m != NULL && strcmp(m->u.strings[0], "GET#X") == 0,
 		   "'#' inside a word is not a comment");
 		ok(strcmp(c->http_access.rules[0].where, "s.conf:9") == 0,
 		   "line numbers count continued lines");
@@ -1671,6 +2100,9 @@ test_names(void)
 		"shutdown_lifetime",
 		"request_header_max_size",
 		"max_filedescriptors",
+		"sslproxy_cert_error",
+		"tls_outgoing_options",
+		"sslproxy_foreign_intermediate_certs",
 		"sslcrtd_program",
 		"cache_dir",
 		"coredump_dir",
@@ -1767,6 +2199,10 @@ main(void)
 	test_ssl_bump();
 	test_cache_peer();
 	test_acl_directive();
+	test_ssl_error_acl();
+	test_cert_error();
+	test_tls_outgoing();
+	test_intermediates();
 	test_squid_default();
 	test_shipped();
 	test_include();
