@@ -82,7 +82,6 @@ struct mimic_cert {
 	unsigned           refs;
 	uint8_t            id[32];      /* cache key: see mimic_digest() */
 	size_t             cost;        /* bytes counted against the cache */
-	time_t             stale_at;    /* reissue from then on; 0: never */
 	struct mimic_cert *hnext;       /* hash bucket chain */
 	struct mimic_cert *prev, *next; /* LRU list, most recent first */
 	struct shared     *shared;
@@ -118,6 +117,7 @@ struct mimic {
 	size_t              bytes, count, nbuckets;
 	struct mimic_cert **buckets;
 	struct mimic_cert  *head, *tail;
+	time_t              fixed_now; /* mimic_set_now(); 0: time(NULL) */
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -814,20 +814,17 @@ cache_evict(struct mimic *m, struct mimic_cert *c)
 	mimic_cert_unref(c);
 }
 
-/* The cached leaf for id, or NULL.  One whose validity window has moved
- * on (see fallback_validity()) is dropped, to be issued anew. */
+/* The cached leaf for id, or NULL.  A fallback leaf of an earlier day
+ * is under another id (see mimic_digest()): nobody asks for it again,
+ * and it ages out at the cold end. */
 static struct mimic_cert *
-cache_find(struct mimic *m, const uint8_t id[32], time_t now)
+cache_find(struct mimic *m, const uint8_t id[32])
 {
 	struct mimic_cert *c;
 
 	for (c = m->buckets[bucket_of(m, id)]; c != NULL; c = c->hnext)
 		if (memcmp(c->id, id, sizeof(c->id)) == 0)
 			break;
-	if (c != NULL && c->stale_at != 0 && now >= c->stale_at) {
-		cache_evict(m, c);
-		return NULL;
-	}
 	if (c != NULL && c != m->head) {
 		lru_unlink(m, c);
 		lru_push(m, c);
@@ -915,6 +912,12 @@ mimic_cache_bytes(const struct mimic *m)
 	return m->bytes;
 }
 
+void
+mimic_set_now(struct mimic *m, time_t now)
+{
+	m->fixed_now = now;
+}
+
 /* ---- forging ---- */
 
 /* One mimic_issue() call, once its inputs are checked. */
@@ -923,6 +926,7 @@ struct request {
 	const char       *name;   /* canonical; NULL: names from origin */
 	bool              untrusted;
 	time_t            now;
+	time_t            from;   /* without origin: see fallback_validity() */
 	uint8_t           id[32]; /* mimic_digest() */
 };
 
@@ -939,12 +943,15 @@ hash_datum(struct sha256_ctx *h, const uint8_t *p, size_t len)
 /*
  * SHA-256 over a label, the CA certificate, the flag, and the origin's DER
  * and the canonical name if given, each length-prefixed so no two inputs
- * run together.  It names the leaf in the cache and gives its serial: the
- * same inputs give the same serial in every process.
+ * run together; without an origin, the start of the validity window too
+ * (from, at 00:00 UTC).  It names the leaf in the cache and gives its
+ * serial, so it covers what the leaf's bytes vary with: NSS takes one
+ * issuer and serial on two different leaves for an attack
+ * (SEC_ERROR_REUSED_ISSUER_AND_SERIAL compares whole encodings).
  */
 static void
 mimic_digest(const struct mimic *m, const gnutls_datum_t *origin_der,
-             const char *name, bool untrusted, uint8_t out[32])
+             const char *name, bool untrusted, time_t from, uint8_t out[32])
 {
 	static const char label[] = "bascule mimic 1";
 	struct sha256_ctx h;
@@ -960,6 +967,14 @@ mimic_digest(const struct mimic *m, const gnutls_datum_t *origin_der,
 		hash_datum(&h, origin_der->data, origin_der->size);
 	if (name != NULL)
 		hash_datum(&h, (const uint8_t *)name, strlen(name));
+	if (origin_der == NULL) {
+		uint64_t t = (uint64_t)from;
+		uint8_t  be[8];
+
+		for (size_t i = 0; i < sizeof(be); i++)
+			be[i] = (uint8_t)(t >> (56 - 8 * i));
+		hash_datum(&h, be, sizeof(be));
+	}
 	sha256_digest(&h, SHA256_DIGEST_SIZE, out);
 }
 
@@ -1158,14 +1173,20 @@ names_from_host(const char *name, gnutls_x509_crt_t leaf,
 /*
  * Without an origin: valid from the start of yesterday (UTC) for a year
  * and a day, but not beyond the issuer.  Every process issues the same
- * window on the same day; the cache reissues such a leaf the next day
- * (struct mimic_cert's stale_at), so a popular one never expires there.
+ * window on the same day, and the next day another one: mimic_digest()
+ * hashes from, so that it comes with another serial and cache key, and a
+ * popular leaf is issued anew each day, never expiring in the cache.
  */
+static time_t
+fallback_from(time_t now)
+{
+	return now - now % DAY - DAY;
+}
+
 static int
 fallback_validity(const struct mimic *m, bool untrusted, time_t now,
-                  gnutls_x509_crt_t leaf, char *err, size_t errsz)
+                  time_t from, gnutls_x509_crt_t leaf, char *err, size_t errsz)
 {
-	time_t from = now - now % DAY - DAY;
 	time_t until = from + 367 * DAY;
 	time_t end = untrusted ? gnutls_x509_crt_get_expiration_time(m->ut)
 	                       : m->ca_expires;
@@ -1221,8 +1242,8 @@ forge(struct mimic *m, gnutls_x509_crt_t leaf, const struct request *q,
 			say(err, errsz, "validity: %s", gnutls_strerror(r));
 			goto out;
 		}
-	} else if (fallback_validity(m, untrusted, q->now, leaf, err, errsz) <
-	           0) {
+	} else if (fallback_validity(m, untrusted, q->now, q->from, leaf, err,
+	                             errsz) < 0) {
 		goto out;
 	}
 	/* RFC 5280 4.1.2.1 (v3), 4.2.1.9 (cA FALSE), 4.2.1.3 (keyUsage for an
@@ -1288,9 +1309,6 @@ cert_new(struct mimic *m, gnutls_x509_crt_t leaf, const struct request *q,
 	c->n = n;
 	c->refs = 1;
 	memcpy(c->id, q->id, sizeof(c->id));
-	/* The next day, fallback_validity() gives another window. */
-	if (q->origin == NULL)
-		c->stale_at = q->now - q->now % DAY + DAY;
 	c->shared = s;
 	s->refs++;
 	c->cost = sizeof(*c) + n * sizeof(c->chain[0]) + c->chain[0].cert.size +
@@ -1302,7 +1320,7 @@ struct mimic_cert *
 mimic_issue(struct mimic *m, gnutls_x509_crt_t origin, const char *fallback,
             bool untrusted, char *err, size_t errsz)
 {
-	struct request     q = { origin, NULL, untrusted, time(NULL), { 0 } };
+	struct request     q = { origin, NULL, untrusted, 0, 0, { 0 } };
 	gnutls_datum_t     der = { NULL, 0 };
 	gnutls_x509_crt_t  leaf = NULL;
 	struct mimic_cert *c = NULL;
@@ -1310,6 +1328,9 @@ mimic_issue(struct mimic *m, gnutls_x509_crt_t origin, const char *fallback,
 	const char        *why;
 	int                r;
 
+	q.now = m->fixed_now != 0 ? m->fixed_now : time(NULL);
+	if (origin == NULL)
+		q.from = fallback_from(q.now);
 	if (fallback != NULL) {
 		/* SNI and CONNECT hosts reach here raw: the canonical form
 		 * is what goes in the certificate and in the digest. */
@@ -1344,9 +1365,10 @@ mimic_issue(struct mimic *m, gnutls_x509_crt_t origin, const char *fallback,
 		say(err, errsz, "origin certificate: %s", gnutls_strerror(r));
 		return NULL;
 	}
-	mimic_digest(m, origin != NULL ? &der : NULL, q.name, untrusted, q.id);
+	mimic_digest(m, origin != NULL ? &der : NULL, q.name, untrusted, q.from,
+	             q.id);
 	gnutls_free(der.data);
-	if ((c = cache_find(m, q.id, q.now)) != NULL)
+	if ((c = cache_find(m, q.id)) != NULL)
 		return mimic_cert_ref(c);
 	if ((r = gnutls_x509_crt_init(&leaf)) < 0) {
 		say(err, errsz, "leaf: %s", gnutls_strerror(r));

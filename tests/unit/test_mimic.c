@@ -3,9 +3,9 @@
 /*
  * mimic: leaves forged from fabricated origin certificates (names,
  * validity, extensions, issuer, signature), the untrusted issuer, serials
- * that agree across contexts, the fallback name, the LRU cache, the CA
- * checks of mimic_new(), and a TLS handshake that serves a leaf through
- * gnutls_certificate_set_retrieve_function2().
+ * that agree across contexts, the fallback name and its day, the LRU
+ * cache, the CA checks of mimic_new(), and a TLS handshake that serves a
+ * leaf through gnutls_certificate_set_retrieve_function2().
  */
 
 #include <arpa/inet.h>
@@ -1071,11 +1071,19 @@ test_fallback_capped(void)
 		gnutls_x509_crt_deinit(leaf);
 	}
 	mimic_cert_unref(c);
+	c = NULL;
+	err[0] = '\0';
+	if (m != NULL) {
+		mimic_set_now(m, s.until);
+		c = mimic_issue(m, NULL, "late.example", false, err,
+		                sizeof(err));
+	}
+	ok(c == NULL && strstr(err, "expired") != NULL,
+	   "no fallback leaf once the CA has ended (%s)", err);
+	mimic_cert_unref(c);
 	mimic_free(m);
 	gnutls_x509_crt_deinit(ca);
 }
-
-/* ---- the cache ---- */
 
 /* The leaf for "<prefix><i>.example". */
 static struct mimic_cert *
@@ -1090,6 +1098,63 @@ issue_name(struct mimic *m, const char *prefix, unsigned i)
 		die(err, 0);
 	return c;
 }
+
+/*
+ * SEC_ERROR_REUSED_ISSUER_AND_SERIAL across days: a fallback leaf's
+ * window moves on each UTC day, and its serial must move with it.
+ * Within a day, every context issues the same leaf at any hour; the
+ * next day's is not yesterday's from the cache.
+ */
+static void
+test_fallback_days(const char *cert, const char *key)
+{
+	time_t             day0 = now - now % DAY;
+	struct mimic      *m1, *m2;
+	struct mimic_cert *a, *b, *c, *d, *e;
+	gnutls_x509_crt_t  la, lc;
+	char               err[ERR_MAX] = "";
+
+	m1 = mimic_new(cert, key, 1 << 20, err, sizeof(err));
+	m2 = mimic_new(cert, key, 1 << 20, err, sizeof(err));
+	if (m1 == NULL || m2 == NULL)
+		die(err, 0);
+	mimic_set_now(m1, day0 + 60);
+	mimic_set_now(m2, day0 + DAY - 60);
+	a = issue_name(m1, "days", 0);
+	b = issue_name(m2, "days", 0);
+	ok(same_datum(mimic_cert_der(a), mimic_cert_der(b)),
+	   "days: one day, two contexts, morning and night: the same leaf");
+	mimic_set_now(m1, day0 + DAY + 60);
+	c = issue_name(m1, "days", 0);
+	la = leaf_of(a);
+	lc = leaf_of(c);
+	ok(c != a && !same_serial(la, lc),
+	   "days: the next day, another serial, not the cached leaf");
+	ok(gnutls_x509_crt_get_activation_time(lc) ==
+	                   gnutls_x509_crt_get_activation_time(la) + DAY &&
+	           gnutls_x509_crt_get_activation_time(la) == day0 - DAY,
+	   "days: the window starts a day later (%lld)",
+	   (long long)gnutls_x509_crt_get_activation_time(lc));
+	check_profile("days: the next day", lc, false);
+	mimic_set_now(m2, day0 + DAY + 3 * 3600);
+	d = issue_name(m2, "days", 0);
+	ok(same_datum(mimic_cert_der(c), mimic_cert_der(d)),
+	   "days: the next day, two contexts: the same leaf again");
+	mimic_set_now(m1, day0 + 120);
+	e = issue_name(m1, "days", 0);
+	ok(e == a, "days: back on the first day, its leaf from the cache");
+	gnutls_x509_crt_deinit(la);
+	gnutls_x509_crt_deinit(lc);
+	mimic_cert_unref(a);
+	mimic_cert_unref(b);
+	mimic_cert_unref(c);
+	mimic_cert_unref(d);
+	mimic_cert_unref(e);
+	mimic_free(m1);
+	mimic_free(m2);
+}
+
+/* ---- the cache ---- */
 
 static void
 test_cache(const char *cert, const char *key)
@@ -1478,6 +1543,7 @@ main(void)
 	test_leaf_key(created.cert_path, key, created2.cert_path, key2);
 	test_fallback(m);
 	test_fallback_capped();
+	test_fallback_days(created.cert_path, key);
 	test_cache(created.cert_path, key);
 	test_errors(created.cert_path, key, dir2);
 	test_bundle(created.cert_path, key);
