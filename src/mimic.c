@@ -50,11 +50,11 @@
 #define BUCKETS_MIN    64
 #define OID_SAN        "2.5.29.17"
 
-/* The leaf key's derivation: see derive_leaf_key().  A new label makes new
- * keys everywhere, so it changes only with the derivation itself. */
+/* The derivation of keys from the CA key: see derive_key().  A new label
+ * makes new keys everywhere, so it changes only with the derivation. */
 #define LEAF_KEY_LABEL "bascule mimic leaf key v1"
 #define P256_LEN       32 /* octets of a P-256 scalar or coordinate */
-#define LEAF_SEED_LEN  (P256_LEN + 8) /* FIPS 186-5 A.2.1: N + 64 bits */
+#define KEY_SEED_LEN   (P256_LEN + 8) /* FIPS 186-5 A.2.1: N + 64 bits */
 /* SEC 2 2.4.2 (FIPS 186-4 D.1.2.3): n, the order of P-256's base point. */
 #define P256_ORDER                                                             \
 	"ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"
@@ -474,7 +474,7 @@ cmp_unsigned(const gnutls_datum_t *a, const gnutls_datum_t *b)
 
 /*
  * The secret of the CA key, as the input keying material of
- * derive_leaf_key(): the key itself rather than how its file encodes it,
+ * derive_key(): the key itself rather than how its file encodes it,
  * so that PKCS #8, RFC 5915 and PKCS #1, PEM or DER, all give the same.
  * A tag, then big-endian integers without leading zeros, each after its
  * length in four octets:
@@ -584,36 +584,35 @@ wipe_mpz(mpz_t z, size_t bits)
 }
 
 /*
- * The leaf key: ECDSA P-256, derived from the CA key, so that every
- * process and every node with the same CA has the same one.  With a key
- * of its own, each would issue an origin's mimic under the same issuer
- * and serial (mimic_digest()) but with another public key, and NSS
+ * An ECDSA P-256 key derived from the CA key, one for each label, so that
+ * every process and every node with the same CA has the same one.  With a
+ * leaf key of its own, each would issue an origin's mimic under the same
+ * issuer and serial (mimic_digest()) but with another public key, and NSS
  * (Firefox) refuses a certificate whose issuer and serial it has seen on
  * a different one: SEC_ERROR_REUSED_ISSUER_AND_SERIAL, after a worker's
  * reload or across the nodes of a farm.
  *
- * RFC 5869 HKDF-SHA256, without a salt and with LEAF_KEY_LABEL as info,
- * stretches ca_secret() to N + 64 bits c; FIPS 186-5 A.2.1 makes them
+ * RFC 5869 HKDF-SHA256, without a salt and with label as info, stretches
+ * ca_secret() to N + 64 bits c; FIPS 186-5 A.2.1 makes them
  * d = (c mod (n - 1)) + 1, in [1, n - 1] with a bias below 2^-64.  The
- * public point is d G (nettle).  Knowing the leaf key tells nothing of
- * the CA key, which HKDF keeps one-way; knowing the CA key gives the
- * leaf key, which it could sign leaves for anyway.
+ * public point is d G (nettle).  Knowing a derived key tells nothing of
+ * the CA key, which HKDF keeps one-way, nor of a key of another label;
+ * knowing the CA key gives them all, and it could sign leaves anyway.
  *
  * The intermediate secrets are wiped; what GMP and nettle leave in
  * scratch memory is out of reach, and the key lives on in *key, as the
  * CA key does in its own.  Returns 0 with *key set, or a GnuTLS error.
  */
 static int
-derive_leaf_key(gnutls_privkey_t ca_key, gnutls_privkey_t *key)
+derive_key(gnutls_privkey_t ca_key, const char *label, gnutls_privkey_t *key)
 {
-	static const char       label[] = LEAF_KEY_LABEL;
 	static const uint8_t    salt[SHA256_DIGEST_SIZE]; /* RFC 5869 2.2 */
 	const struct ecc_curve *p256 = nettle_get_secp_256r1();
 	struct hmac_sha256_ctx  mac;
 	struct ecc_scalar       d;
 	struct ecc_point        pub;
 	gnutls_datum_t          ikm;
-	uint8_t                 prk[SHA256_DIGEST_SIZE], c[LEAF_SEED_LEN];
+	uint8_t                 prk[SHA256_DIGEST_SIZE], c[KEY_SEED_LEN];
 	uint8_t                 kb[P256_LEN], xb[P256_LEN], yb[P256_LEN];
 	gnutls_datum_t          k = { kb, sizeof(kb) };
 	gnutls_datum_t          x = { xb, sizeof(xb) };
@@ -629,7 +628,7 @@ derive_leaf_key(gnutls_privkey_t ca_key, gnutls_privkey_t *key)
 	             ikm.size, ikm.data, prk);
 	hmac_sha256_set_key(&mac, sizeof(prk), prk);
 	hkdf_expand(&mac, hkdf_mac_update, hkdf_mac_digest, SHA256_DIGEST_SIZE,
-	            sizeof(label) - 1, (const uint8_t *)label, sizeof(c), c);
+	            strlen(label), (const uint8_t *)label, sizeof(c), c);
 	gnutls_memset(&mac, 0, sizeof(mac));
 	gnutls_memset(prk, 0, sizeof(prk));
 	gnutls_memset(ikm.data, 0, ikm.size);
@@ -685,7 +684,8 @@ make_leaf_key(struct mimic *m)
 	int r;
 
 	m->leaf_idlen = sizeof(m->leaf_id);
-	if ((r = derive_leaf_key(m->ca_key, &m->shared->leaf_key)) < 0 ||
+	if ((r = derive_key(m->ca_key, LEAF_KEY_LABEL, &m->shared->leaf_key)) <
+	            0 ||
 	    (r = gnutls_pubkey_init(&m->leaf_pub)) < 0 ||
 	    (r = gnutls_pubkey_import_privkey(m->leaf_pub, m->shared->leaf_key,
 	                                      0, 0)) < 0)
