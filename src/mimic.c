@@ -41,20 +41,20 @@
 #include "i18n.h"
 #include "mimic.h"
 
-#define DAY            86400
-#define FILE_MAX       (1024 * 1024) /* a PEM bundle is far smaller */
-#define KEYID_MAX      64
-#define SERIAL_LEN     20 /* RFC 5280 4.1.2.2: at most 20 octets */
-#define CN_MAX         64 /* RFC 5280 appendix A: ub-common-name */
-#define UNTRUSTED_DAYS 3650
-#define BUCKETS_MIN    64
-#define OID_SAN        "2.5.29.17"
+#define DAY         86400
+#define FILE_MAX    (1024 * 1024) /* a PEM bundle is far smaller */
+#define KEYID_MAX   64
+#define SERIAL_LEN  20 /* RFC 5280 4.1.2.2: at most 20 octets */
+#define CN_MAX      64 /* RFC 5280 appendix A: ub-common-name */
+#define BUCKETS_MIN 64
+#define OID_SAN     "2.5.29.17"
 
 /* The derivation of keys from the CA key: see derive_key().  A new label
  * makes new keys everywhere, so it changes only with the derivation. */
-#define LEAF_KEY_LABEL "bascule mimic leaf key v1"
-#define P256_LEN       32 /* octets of a P-256 scalar or coordinate */
-#define KEY_SEED_LEN   (P256_LEN + 8) /* FIPS 186-5 A.2.1: N + 64 bits */
+#define LEAF_KEY_LABEL      "bascule mimic leaf key v1"
+#define UNTRUSTED_KEY_LABEL "bascule mimic untrusted issuer v1"
+#define P256_LEN            32 /* octets of a P-256 scalar or coordinate */
+#define KEY_SEED_LEN        (P256_LEN + 8) /* FIPS 186-5 A.2.1: N + 64 bits */
 /* SEC 2 2.4.2 (FIPS 186-4 D.1.2.3): n, the order of P-256's base point. */
 #define P256_ORDER                                                             \
 	"ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"
@@ -74,7 +74,7 @@ struct shared {
 	/* The signing CA, then the rest of its file. */
 	gnutls_pcert_st *ca_chain;
 	unsigned         nca_chain;
-	gnutls_pcert_st  untrusted; /* the throw-away issuer */
+	gnutls_pcert_st  untrusted; /* see make_untrusted() */
 	bool             have_untrusted;
 };
 
@@ -380,77 +380,6 @@ out:
 	return rc;
 }
 
-/* A new ECDSA P-256 key (FIPS 186-4, as `bascule --init-ca` makes). */
-static int
-new_key(gnutls_privkey_t *key)
-{
-	int r;
-
-	if ((r = gnutls_privkey_init(key)) < 0)
-		return r;
-	return gnutls_privkey_generate2(
-	        *key, GNUTLS_PK_ECDSA,
-	        GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0);
-}
-
-/*
- * The throw-away issuer for origins that failed verification: self-signed,
- * random serial, named so that a curious user sees why (as Squid does).
- */
-static int
-make_untrusted(struct mimic *m)
-{
-	static const char org[] = "bascule";
-	static const char ou[] = "untrusted: the origin certificate failed "
-	                         "verification";
-	static const char cn[] = "bascule untrusted issuer";
-	gnutls_pubkey_t   pub = NULL;
-	unsigned char     serial[16];
-	time_t            now = time(NULL);
-	int               r;
-
-	if ((r = new_key(&m->ut_key)) < 0 ||
-	    (r = gnutls_x509_crt_init(&m->ut)) < 0 ||
-	    (r = gnutls_pubkey_init(&pub)) < 0 ||
-	    (r = gnutls_pubkey_import_privkey(pub, m->ut_key, 0, 0)) < 0 ||
-	    (r = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial))) < 0)
-		goto out;
-	serial[0] = (unsigned char)((serial[0] & 0x7f) | 0x40);
-	m->ut_idlen = sizeof(m->ut_id);
-	if ((r = gnutls_x509_crt_set_version(m->ut, 3)) < 0 ||
-	    (r = gnutls_x509_crt_set_serial(m->ut, serial, sizeof(serial))) <
-	            0 ||
-	    (r = gnutls_x509_crt_set_activation_time(m->ut, now - DAY)) < 0 ||
-	    (r = gnutls_x509_crt_set_expiration_time(
-	             m->ut, now + (time_t)UNTRUSTED_DAYS * DAY)) < 0 ||
-	    (r = gnutls_x509_crt_set_dn_by_oid(
-	             m->ut, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org,
-	             sizeof(org) - 1)) < 0 ||
-	    (r = gnutls_x509_crt_set_dn_by_oid(
-	             m->ut, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0, ou,
-	             sizeof(ou) - 1)) < 0 ||
-	    (r = gnutls_x509_crt_set_dn_by_oid(m->ut,
-	                                       GNUTLS_OID_X520_COMMON_NAME, 0,
-	                                       cn, sizeof(cn) - 1)) < 0 ||
-	    (r = gnutls_x509_crt_set_pubkey(m->ut, pub)) < 0 ||
-	    (r = gnutls_x509_crt_set_basic_constraints(m->ut, 1, 0)) < 0 ||
-	    (r = gnutls_x509_crt_set_key_usage(
-	             m->ut, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN)) <
-	            0 ||
-	    (r = gnutls_pubkey_get_key_id(pub, 0, m->ut_id, &m->ut_idlen)) <
-	            0 ||
-	    (r = gnutls_x509_crt_set_subject_key_id(m->ut, m->ut_id,
-	                                            m->ut_idlen)) < 0 ||
-	    (r = gnutls_x509_crt_privkey_sign(m->ut, m->ut, m->ut_key,
-	                                      GNUTLS_DIG_SHA256, 0)) < 0 ||
-	    (r = gnutls_pcert_import_x509(&m->shared->untrusted, m->ut, 0)) < 0)
-		goto out;
-	m->shared->have_untrusted = true;
-out:
-	gnutls_pubkey_deinit(pub);
-	return r;
-}
-
 /* ---- the leaf key, derived from the CA key ---- */
 
 static void
@@ -695,6 +624,103 @@ make_leaf_key(struct mimic *m)
 	                                &m->leaf_idlen);
 }
 
+/* ---- serials ---- */
+
+static void
+hash_datum(struct sha256_ctx *h, const uint8_t *p, size_t len)
+{
+	uint8_t be[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16),
+		          (uint8_t)(len >> 8), (uint8_t)len };
+
+	sha256_update(h, sizeof(be), be);
+	sha256_update(h, len, p);
+}
+
+/*
+ * RFC 5280 4.1.2.2: a positive INTEGER of at most 20 octets.  The top bit
+ * cleared keeps it positive; the next one set keeps it non-zero and its
+ * DER exactly 20 octets long (no leading zero to strip).
+ */
+static void
+serial_from(const uint8_t digest[32], uint8_t serial[SERIAL_LEN])
+{
+	memcpy(serial, digest, SERIAL_LEN);
+	serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40);
+}
+
+/* ---- the untrusted issuer, derived from the CA key too ---- */
+
+/*
+ * The issuer for origins that failed verification: self-signed, named so
+ * that a curious user sees why (as Squid does), and not the CA, so that
+ * the client sees a verification error.  It is the same in every process
+ * with the same CA, as the leaves it signs must be (see derive_key()):
+ * its key is derived from the CA key under a label of its own, its serial
+ * is a hash of the CA certificate, its validity is the CA's, and it signs
+ * deterministically (RFC 6979, as check_ca() explains).  With a random
+ * key and serial per process, as it once had, every worker sent a leaf
+ * of the same issuer name and serial with another signature.
+ */
+static int
+make_untrusted(struct mimic *m)
+{
+	static const char label[] = "bascule mimic untrusted issuer 1";
+	static const char org[] = "bascule";
+	static const char ou[] = "untrusted: the origin certificate failed "
+	                         "verification";
+	static const char cn[] = "bascule untrusted issuer";
+	gnutls_pubkey_t   pub = NULL;
+	struct sha256_ctx h;
+	uint8_t           digest[SHA256_DIGEST_SIZE], serial[SERIAL_LEN];
+	int               r;
+
+	sha256_init(&h);
+	hash_datum(&h, (const uint8_t *)label, sizeof(label) - 1);
+	hash_datum(&h, m->ca_der.data, m->ca_der.size);
+	sha256_digest(&h, sizeof(digest), digest);
+	serial_from(digest, serial);
+	if ((r = derive_key(m->ca_key, UNTRUSTED_KEY_LABEL, &m->ut_key)) < 0 ||
+	    (r = gnutls_x509_crt_init(&m->ut)) < 0 ||
+	    (r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import_privkey(pub, m->ut_key, 0, 0)) < 0)
+		goto out;
+	m->ut_idlen = sizeof(m->ut_id);
+	if ((r = gnutls_x509_crt_set_version(m->ut, 3)) < 0 ||
+	    (r = gnutls_x509_crt_set_serial(m->ut, serial, sizeof(serial))) <
+	            0 ||
+	    (r = gnutls_x509_crt_set_activation_time(
+	             m->ut, gnutls_x509_crt_get_activation_time(m->ca))) < 0 ||
+	    (r = gnutls_x509_crt_set_expiration_time(m->ut, m->ca_expires)) <
+	            0 ||
+	    (r = gnutls_x509_crt_set_dn_by_oid(
+	             m->ut, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org,
+	             sizeof(org) - 1)) < 0 ||
+	    (r = gnutls_x509_crt_set_dn_by_oid(
+	             m->ut, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0, ou,
+	             sizeof(ou) - 1)) < 0 ||
+	    (r = gnutls_x509_crt_set_dn_by_oid(m->ut,
+	                                       GNUTLS_OID_X520_COMMON_NAME, 0,
+	                                       cn, sizeof(cn) - 1)) < 0 ||
+	    (r = gnutls_x509_crt_set_pubkey(m->ut, pub)) < 0 ||
+	    (r = gnutls_x509_crt_set_basic_constraints(m->ut, 1, 0)) < 0 ||
+	    (r = gnutls_x509_crt_set_key_usage(
+	             m->ut, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN)) <
+	            0 ||
+	    (r = gnutls_pubkey_get_key_id(pub, 0, m->ut_id, &m->ut_idlen)) <
+	            0 ||
+	    (r = gnutls_x509_crt_set_subject_key_id(m->ut, m->ut_id,
+	                                            m->ut_idlen)) < 0 ||
+	    (r = gnutls_x509_crt_privkey_sign(
+	             m->ut, m->ut, m->ut_key, GNUTLS_DIG_SHA256,
+	             GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE)) < 0 ||
+	    (r = gnutls_pcert_import_x509(&m->shared->untrusted, m->ut, 0)) < 0)
+		goto out;
+	m->shared->have_untrusted = true;
+out:
+	gnutls_pubkey_deinit(pub);
+	return r;
+}
+
 struct mimic *
 mimic_new(const char *cert_file, const char *key_file, uint64_t cache_bytes,
           char *err, size_t errsz)
@@ -930,24 +956,17 @@ struct request {
 	uint8_t           id[32]; /* mimic_digest() */
 };
 
-static void
-hash_datum(struct sha256_ctx *h, const uint8_t *p, size_t len)
-{
-	uint8_t be[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16),
-		          (uint8_t)(len >> 8), (uint8_t)len };
-
-	sha256_update(h, sizeof(be), be);
-	sha256_update(h, len, p);
-}
-
 /*
  * SHA-256 over a label, the CA certificate, the flag, and the origin's DER
  * and the canonical name if given, each length-prefixed so no two inputs
  * run together; without an origin, the start of the validity window too
- * (from, at 00:00 UTC).  It names the leaf in the cache and gives its
- * serial, so it covers what the leaf's bytes vary with: NSS takes one
- * issuer and serial on two different leaves for an attack
- * (SEC_ERROR_REUSED_ISSUER_AND_SERIAL compares whole encodings).
+ * (from, at 00:00 UTC); if untrusted, the untrusted issuer's certificate,
+ * so that whatever makes another one (a new UNTRUSTED_KEY_LABEL, or a
+ * bascule from before it was derived) makes other serials.  It names the
+ * leaf in the cache and gives its serial, so it covers what the leaf's
+ * bytes vary with: NSS takes one issuer and serial on two different
+ * leaves for an attack (SEC_ERROR_REUSED_ISSUER_AND_SERIAL compares
+ * whole encodings).
  */
 static void
 mimic_digest(const struct mimic *m, const gnutls_datum_t *origin_der,
@@ -975,19 +994,10 @@ mimic_digest(const struct mimic *m, const gnutls_datum_t *origin_der,
 			be[i] = (uint8_t)(t >> (56 - 8 * i));
 		hash_datum(&h, be, sizeof(be));
 	}
+	if (untrusted)
+		hash_datum(&h, m->shared->untrusted.cert.data,
+		           m->shared->untrusted.cert.size);
 	sha256_digest(&h, SHA256_DIGEST_SIZE, out);
-}
-
-/*
- * RFC 5280 4.1.2.2: a positive INTEGER of at most 20 octets.  The top bit
- * cleared keeps it positive; the next one set keeps it non-zero and its
- * DER exactly 20 octets long (no leading zero to strip).
- */
-static void
-serial_from(const uint8_t digest[32], uint8_t serial[SERIAL_LEN])
-{
-	memcpy(serial, digest, SERIAL_LEN);
-	serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40);
 }
 
 /* Adds name to sans as an iPAddress if it is an IP literal, else as a
@@ -1273,7 +1283,8 @@ forge(struct mimic *m, gnutls_x509_crt_t leaf, const struct request *q,
 	             leaf, untrusted ? m->ut : m->ca,
 	             untrusted ? m->ut_key : m->ca_key,
 	             untrusted ? GNUTLS_DIG_SHA256 : m->ca_dig,
-	             untrusted ? 0 : m->ca_sign_flags)) < 0) {
+	             untrusted ? GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE
+	                       : m->ca_sign_flags)) < 0) {
 		say(err, errsz, "sign: %s", gnutls_strerror(r));
 		goto out;
 	}

@@ -4,18 +4,21 @@
  *
  * A struct mimic is one signing context: the CA of an http_port's tls-cert=
  * and tls-key=, one ECDSA P-256 key pair for all leaves it issues, and a
- * throw-away self-signed issuer for origins whose certificate failed
- * verification.  The serial of a leaf is a hash of the origin certificate
- * (without one, of the host name and the day) and the CA, so every worker
- * and every node with the same CA gives an origin's mimic the same serial,
- * names and validity.  The leaf key is derived from the CA's private key
- * (HKDF), and the CA signs deterministically (but for RSA-PSS), so they
- * give it the same key and signature too, across reloads and restarts:
- * NSS (Firefox) rejects a certificate whose issuer and serial it has
- * already seen on a different one (SEC_ERROR_REUSED_ISSUER_AND_SERIAL),
- * as it would see after a reload or behind a farm if each context made a
- * key of its own, or if a fallback leaf's validity moved on a day under
- * the same serial.
+ * self-signed "bascule untrusted issuer" (not the CA; its subject says
+ * why) for origins whose certificate failed verification.  The serial of
+ * a leaf is a hash of the origin certificate (without one, of the host
+ * name and the day) and the CA, so every worker and every node with the
+ * same CA gives an origin's mimic the same serial, names and validity.
+ * The leaf key and the untrusted issuer's key are derived from the CA's
+ * private key (HKDF, under different labels), the untrusted issuer's
+ * serial and validity from the CA certificate, and both issuers sign
+ * deterministically (but for an RSA-PSS CA), so they give a leaf the
+ * same key and signature too, and the untrusted issuer the same
+ * certificate, across reloads and restarts: NSS (Firefox) rejects a
+ * certificate whose issuer and serial it has already seen on a different
+ * one (SEC_ERROR_REUSED_ISSUER_AND_SERIAL), as it would see after a
+ * reload or behind a farm if each context made keys of its own, or if a
+ * fallback leaf's validity moved on a day under the same serial.
  *
  * A GnuTLS server session uses a leaf through
  * gnutls_certificate_set_retrieve_function2(): the callback returns
@@ -47,7 +50,7 @@ struct mimic_cert;
  * to a root (sent to clients after each leaf); key_file its unencrypted
  * private key (may be the same file).  The certificate must be a CA
  * (basicConstraints cA, keyUsage keyCertSign if present), unexpired, and
- * match the key.  Derives the leaf key and generates the untrusted issuer.
+ * match the key.  Derives the leaf key and the untrusted issuer.
  * cache_bytes bounds the cache of issued leaves (0: no caching).
  * Returns the context, or NULL with a message naming the file in err
  * (errsz bytes; the caller adds "FILE:LINE: " or a log prefix).
@@ -71,7 +74,7 @@ void mimic_free(struct mimic *m);
  * allowed) is the leaf's CN and subjectAltName, valid from 00:00 UTC
  * yesterday for a year and a day (not beyond the CA); that window moves
  * on each UTC day, and its serial with it, so that one serial never
- * names two different leaves.  untrusted signs with the throw-away
+ * names two different leaves.  untrusted signs with the untrusted
  * issuer, so that the client sees a verification error.  A cached leaf
  * is returned again for the same origin certificate (or fallback name
  * and day) and flag.  Returns NULL with a message in err on failure (a
