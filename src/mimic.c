@@ -41,20 +41,20 @@
 #include "i18n.h"
 #include "mimic.h"
 
-#define DAY            86400
-#define FILE_MAX       (1024 * 1024) /* a PEM bundle is far smaller */
-#define KEYID_MAX      64
-#define SERIAL_LEN     20 /* RFC 5280 4.1.2.2: at most 20 octets */
-#define CN_MAX         64 /* RFC 5280 appendix A: ub-common-name */
-#define UNTRUSTED_DAYS 3650
-#define BUCKETS_MIN    64
-#define OID_SAN        "2.5.29.17"
+#define DAY         86400
+#define FILE_MAX    (1024 * 1024) /* a PEM bundle is far smaller */
+#define KEYID_MAX   64
+#define SERIAL_LEN  20 /* RFC 5280 4.1.2.2: at most 20 octets */
+#define CN_MAX      64 /* RFC 5280 appendix A: ub-common-name */
+#define BUCKETS_MIN 64
+#define OID_SAN     "2.5.29.17"
 
-/* The leaf key's derivation: see derive_leaf_key().  A new label makes new
- * keys everywhere, so it changes only with the derivation itself. */
-#define LEAF_KEY_LABEL "bascule mimic leaf key v1"
-#define P256_LEN       32 /* octets of a P-256 scalar or coordinate */
-#define LEAF_SEED_LEN  (P256_LEN + 8) /* FIPS 186-5 A.2.1: N + 64 bits */
+/* The derivation of keys from the CA key: see derive_key().  A new label
+ * makes new keys everywhere, so it changes only with the derivation. */
+#define LEAF_KEY_LABEL      "bascule mimic leaf key v1"
+#define UNTRUSTED_KEY_LABEL "bascule mimic untrusted issuer v1"
+#define P256_LEN            32 /* octets of a P-256 scalar or coordinate */
+#define KEY_SEED_LEN        (P256_LEN + 8) /* FIPS 186-5 A.2.1: N + 64 bits */
 /* SEC 2 2.4.2 (FIPS 186-4 D.1.2.3): n, the order of P-256's base point. */
 #define P256_ORDER                                                             \
 	"ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"
@@ -74,7 +74,7 @@ struct shared {
 	/* The signing CA, then the rest of its file. */
 	gnutls_pcert_st *ca_chain;
 	unsigned         nca_chain;
-	gnutls_pcert_st  untrusted; /* the throw-away issuer */
+	gnutls_pcert_st  untrusted; /* see make_untrusted() */
 	bool             have_untrusted;
 };
 
@@ -82,7 +82,6 @@ struct mimic_cert {
 	unsigned           refs;
 	uint8_t            id[32];      /* cache key: see mimic_digest() */
 	size_t             cost;        /* bytes counted against the cache */
-	time_t             stale_at;    /* reissue from then on; 0: never */
 	struct mimic_cert *hnext;       /* hash bucket chain */
 	struct mimic_cert *prev, *next; /* LRU list, most recent first */
 	struct shared     *shared;
@@ -118,6 +117,7 @@ struct mimic {
 	size_t              bytes, count, nbuckets;
 	struct mimic_cert **buckets;
 	struct mimic_cert  *head, *tail;
+	time_t              fixed_now; /* mimic_set_now(); 0: time(NULL) */
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -380,77 +380,6 @@ out:
 	return rc;
 }
 
-/* A new ECDSA P-256 key (FIPS 186-4, as `bascule --init-ca` makes). */
-static int
-new_key(gnutls_privkey_t *key)
-{
-	int r;
-
-	if ((r = gnutls_privkey_init(key)) < 0)
-		return r;
-	return gnutls_privkey_generate2(
-	        *key, GNUTLS_PK_ECDSA,
-	        GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0);
-}
-
-/*
- * The throw-away issuer for origins that failed verification: self-signed,
- * random serial, named so that a curious user sees why (as Squid does).
- */
-static int
-make_untrusted(struct mimic *m)
-{
-	static const char org[] = "bascule";
-	static const char ou[] = "untrusted: the origin certificate failed "
-	                         "verification";
-	static const char cn[] = "bascule untrusted issuer";
-	gnutls_pubkey_t   pub = NULL;
-	unsigned char     serial[16];
-	time_t            now = time(NULL);
-	int               r;
-
-	if ((r = new_key(&m->ut_key)) < 0 ||
-	    (r = gnutls_x509_crt_init(&m->ut)) < 0 ||
-	    (r = gnutls_pubkey_init(&pub)) < 0 ||
-	    (r = gnutls_pubkey_import_privkey(pub, m->ut_key, 0, 0)) < 0 ||
-	    (r = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial))) < 0)
-		goto out;
-	serial[0] = (unsigned char)((serial[0] & 0x7f) | 0x40);
-	m->ut_idlen = sizeof(m->ut_id);
-	if ((r = gnutls_x509_crt_set_version(m->ut, 3)) < 0 ||
-	    (r = gnutls_x509_crt_set_serial(m->ut, serial, sizeof(serial))) <
-	            0 ||
-	    (r = gnutls_x509_crt_set_activation_time(m->ut, now - DAY)) < 0 ||
-	    (r = gnutls_x509_crt_set_expiration_time(
-	             m->ut, now + (time_t)UNTRUSTED_DAYS * DAY)) < 0 ||
-	    (r = gnutls_x509_crt_set_dn_by_oid(
-	             m->ut, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org,
-	             sizeof(org) - 1)) < 0 ||
-	    (r = gnutls_x509_crt_set_dn_by_oid(
-	             m->ut, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0, ou,
-	             sizeof(ou) - 1)) < 0 ||
-	    (r = gnutls_x509_crt_set_dn_by_oid(m->ut,
-	                                       GNUTLS_OID_X520_COMMON_NAME, 0,
-	                                       cn, sizeof(cn) - 1)) < 0 ||
-	    (r = gnutls_x509_crt_set_pubkey(m->ut, pub)) < 0 ||
-	    (r = gnutls_x509_crt_set_basic_constraints(m->ut, 1, 0)) < 0 ||
-	    (r = gnutls_x509_crt_set_key_usage(
-	             m->ut, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN)) <
-	            0 ||
-	    (r = gnutls_pubkey_get_key_id(pub, 0, m->ut_id, &m->ut_idlen)) <
-	            0 ||
-	    (r = gnutls_x509_crt_set_subject_key_id(m->ut, m->ut_id,
-	                                            m->ut_idlen)) < 0 ||
-	    (r = gnutls_x509_crt_privkey_sign(m->ut, m->ut, m->ut_key,
-	                                      GNUTLS_DIG_SHA256, 0)) < 0 ||
-	    (r = gnutls_pcert_import_x509(&m->shared->untrusted, m->ut, 0)) < 0)
-		goto out;
-	m->shared->have_untrusted = true;
-out:
-	gnutls_pubkey_deinit(pub);
-	return r;
-}
-
 /* ---- the leaf key, derived from the CA key ---- */
 
 static void
@@ -474,7 +403,7 @@ cmp_unsigned(const gnutls_datum_t *a, const gnutls_datum_t *b)
 
 /*
  * The secret of the CA key, as the input keying material of
- * derive_leaf_key(): the key itself rather than how its file encodes it,
+ * derive_key(): the key itself rather than how its file encodes it,
  * so that PKCS #8, RFC 5915 and PKCS #1, PEM or DER, all give the same.
  * A tag, then big-endian integers without leading zeros, each after its
  * length in four octets:
@@ -584,36 +513,35 @@ wipe_mpz(mpz_t z, size_t bits)
 }
 
 /*
- * The leaf key: ECDSA P-256, derived from the CA key, so that every
- * process and every node with the same CA has the same one.  With a key
- * of its own, each would issue an origin's mimic under the same issuer
- * and serial (mimic_digest()) but with another public key, and NSS
+ * An ECDSA P-256 key derived from the CA key, one for each label, so that
+ * every process and every node with the same CA has the same one.  With a
+ * leaf key of its own, each would issue an origin's mimic under the same
+ * issuer and serial (mimic_digest()) but with another public key, and NSS
  * (Firefox) refuses a certificate whose issuer and serial it has seen on
  * a different one: SEC_ERROR_REUSED_ISSUER_AND_SERIAL, after a worker's
  * reload or across the nodes of a farm.
  *
- * RFC 5869 HKDF-SHA256, without a salt and with LEAF_KEY_LABEL as info,
- * stretches ca_secret() to N + 64 bits c; FIPS 186-5 A.2.1 makes them
+ * RFC 5869 HKDF-SHA256, without a salt and with label as info, stretches
+ * ca_secret() to N + 64 bits c; FIPS 186-5 A.2.1 makes them
  * d = (c mod (n - 1)) + 1, in [1, n - 1] with a bias below 2^-64.  The
- * public point is d G (nettle).  Knowing the leaf key tells nothing of
- * the CA key, which HKDF keeps one-way; knowing the CA key gives the
- * leaf key, which it could sign leaves for anyway.
+ * public point is d G (nettle).  Knowing a derived key tells nothing of
+ * the CA key, which HKDF keeps one-way, nor of a key of another label;
+ * knowing the CA key gives them all, and it could sign leaves anyway.
  *
  * The intermediate secrets are wiped; what GMP and nettle leave in
  * scratch memory is out of reach, and the key lives on in *key, as the
  * CA key does in its own.  Returns 0 with *key set, or a GnuTLS error.
  */
 static int
-derive_leaf_key(gnutls_privkey_t ca_key, gnutls_privkey_t *key)
+derive_key(gnutls_privkey_t ca_key, const char *label, gnutls_privkey_t *key)
 {
-	static const char       label[] = LEAF_KEY_LABEL;
 	static const uint8_t    salt[SHA256_DIGEST_SIZE]; /* RFC 5869 2.2 */
 	const struct ecc_curve *p256 = nettle_get_secp_256r1();
 	struct hmac_sha256_ctx  mac;
 	struct ecc_scalar       d;
 	struct ecc_point        pub;
 	gnutls_datum_t          ikm;
-	uint8_t                 prk[SHA256_DIGEST_SIZE], c[LEAF_SEED_LEN];
+	uint8_t                 prk[SHA256_DIGEST_SIZE], c[KEY_SEED_LEN];
 	uint8_t                 kb[P256_LEN], xb[P256_LEN], yb[P256_LEN];
 	gnutls_datum_t          k = { kb, sizeof(kb) };
 	gnutls_datum_t          x = { xb, sizeof(xb) };
@@ -629,7 +557,7 @@ derive_leaf_key(gnutls_privkey_t ca_key, gnutls_privkey_t *key)
 	             ikm.size, ikm.data, prk);
 	hmac_sha256_set_key(&mac, sizeof(prk), prk);
 	hkdf_expand(&mac, hkdf_mac_update, hkdf_mac_digest, SHA256_DIGEST_SIZE,
-	            sizeof(label) - 1, (const uint8_t *)label, sizeof(c), c);
+	            strlen(label), (const uint8_t *)label, sizeof(c), c);
 	gnutls_memset(&mac, 0, sizeof(mac));
 	gnutls_memset(prk, 0, sizeof(prk));
 	gnutls_memset(ikm.data, 0, ikm.size);
@@ -685,7 +613,8 @@ make_leaf_key(struct mimic *m)
 	int r;
 
 	m->leaf_idlen = sizeof(m->leaf_id);
-	if ((r = derive_leaf_key(m->ca_key, &m->shared->leaf_key)) < 0 ||
+	if ((r = derive_key(m->ca_key, LEAF_KEY_LABEL, &m->shared->leaf_key)) <
+	            0 ||
 	    (r = gnutls_pubkey_init(&m->leaf_pub)) < 0 ||
 	    (r = gnutls_pubkey_import_privkey(m->leaf_pub, m->shared->leaf_key,
 	                                      0, 0)) < 0)
@@ -693,6 +622,103 @@ make_leaf_key(struct mimic *m)
 	/* RFC 5280 4.2.1.2 (1): SHA-1 of the subjectPublicKey. */
 	return gnutls_pubkey_get_key_id(m->leaf_pub, 0, m->leaf_id,
 	                                &m->leaf_idlen);
+}
+
+/* ---- serials ---- */
+
+static void
+hash_datum(struct sha256_ctx *h, const uint8_t *p, size_t len)
+{
+	uint8_t be[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16),
+		          (uint8_t)(len >> 8), (uint8_t)len };
+
+	sha256_update(h, sizeof(be), be);
+	sha256_update(h, len, p);
+}
+
+/*
+ * RFC 5280 4.1.2.2: a positive INTEGER of at most 20 octets.  The top bit
+ * cleared keeps it positive; the next one set keeps it non-zero and its
+ * DER exactly 20 octets long (no leading zero to strip).
+ */
+static void
+serial_from(const uint8_t digest[32], uint8_t serial[SERIAL_LEN])
+{
+	memcpy(serial, digest, SERIAL_LEN);
+	serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40);
+}
+
+/* ---- the untrusted issuer, derived from the CA key too ---- */
+
+/*
+ * The issuer for origins that failed verification: self-signed, named so
+ * that a curious user sees why (as Squid does), and not the CA, so that
+ * the client sees a verification error.  It is the same in every process
+ * with the same CA, as the leaves it signs must be (see derive_key()):
+ * its key is derived from the CA key under a label of its own, its serial
+ * is a hash of the CA certificate, its validity is the CA's, and it signs
+ * deterministically (RFC 6979, as check_ca() explains).  With a random
+ * key and serial per process, as it once had, every worker sent a leaf
+ * of the same issuer name and serial with another signature.
+ */
+static int
+make_untrusted(struct mimic *m)
+{
+	static const char label[] = "bascule mimic untrusted issuer 1";
+	static const char org[] = "bascule";
+	static const char ou[] = "untrusted: the origin certificate failed "
+	                         "verification";
+	static const char cn[] = "bascule untrusted issuer";
+	gnutls_pubkey_t   pub = NULL;
+	struct sha256_ctx h;
+	uint8_t           digest[SHA256_DIGEST_SIZE], serial[SERIAL_LEN];
+	int               r;
+
+	sha256_init(&h);
+	hash_datum(&h, (const uint8_t *)label, sizeof(label) - 1);
+	hash_datum(&h, m->ca_der.data, m->ca_der.size);
+	sha256_digest(&h, sizeof(digest), digest);
+	serial_from(digest, serial);
+	if ((r = derive_key(m->ca_key, UNTRUSTED_KEY_LABEL, &m->ut_key)) < 0 ||
+	    (r = gnutls_x509_crt_init(&m->ut)) < 0 ||
+	    (r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import_privkey(pub, m->ut_key, 0, 0)) < 0)
+		goto out;
+	m->ut_idlen = sizeof(m->ut_id);
+	if ((r = gnutls_x509_crt_set_version(m->ut, 3)) < 0 ||
+	    (r = gnutls_x509_crt_set_serial(m->ut, serial, sizeof(serial))) <
+	            0 ||
+	    (r = gnutls_x509_crt_set_activation_time(
+	             m->ut, gnutls_x509_crt_get_activation_time(m->ca))) < 0 ||
+	    (r = gnutls_x509_crt_set_expiration_time(m->ut, m->ca_expires)) <
+	            0 ||
+	    (r = gnutls_x509_crt_set_dn_by_oid(
+	             m->ut, GNUTLS_OID_X520_ORGANIZATION_NAME, 0, org,
+	             sizeof(org) - 1)) < 0 ||
+	    (r = gnutls_x509_crt_set_dn_by_oid(
+	             m->ut, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0, ou,
+	             sizeof(ou) - 1)) < 0 ||
+	    (r = gnutls_x509_crt_set_dn_by_oid(m->ut,
+	                                       GNUTLS_OID_X520_COMMON_NAME, 0,
+	                                       cn, sizeof(cn) - 1)) < 0 ||
+	    (r = gnutls_x509_crt_set_pubkey(m->ut, pub)) < 0 ||
+	    (r = gnutls_x509_crt_set_basic_constraints(m->ut, 1, 0)) < 0 ||
+	    (r = gnutls_x509_crt_set_key_usage(
+	             m->ut, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN)) <
+	            0 ||
+	    (r = gnutls_pubkey_get_key_id(pub, 0, m->ut_id, &m->ut_idlen)) <
+	            0 ||
+	    (r = gnutls_x509_crt_set_subject_key_id(m->ut, m->ut_id,
+	                                            m->ut_idlen)) < 0 ||
+	    (r = gnutls_x509_crt_privkey_sign(
+	             m->ut, m->ut, m->ut_key, GNUTLS_DIG_SHA256,
+	             GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE)) < 0 ||
+	    (r = gnutls_pcert_import_x509(&m->shared->untrusted, m->ut, 0)) < 0)
+		goto out;
+	m->shared->have_untrusted = true;
+out:
+	gnutls_pubkey_deinit(pub);
+	return r;
 }
 
 struct mimic *
@@ -814,20 +840,17 @@ cache_evict(struct mimic *m, struct mimic_cert *c)
 	mimic_cert_unref(c);
 }
 
-/* The cached leaf for id, or NULL.  One whose validity window has moved
- * on (see fallback_validity()) is dropped, to be issued anew. */
+/* The cached leaf for id, or NULL.  A fallback leaf of an earlier day
+ * is under another id (see mimic_digest()): nobody asks for it again,
+ * and it ages out at the cold end. */
 static struct mimic_cert *
-cache_find(struct mimic *m, const uint8_t id[32], time_t now)
+cache_find(struct mimic *m, const uint8_t id[32])
 {
 	struct mimic_cert *c;
 
 	for (c = m->buckets[bucket_of(m, id)]; c != NULL; c = c->hnext)
 		if (memcmp(c->id, id, sizeof(c->id)) == 0)
 			break;
-	if (c != NULL && c->stale_at != 0 && now >= c->stale_at) {
-		cache_evict(m, c);
-		return NULL;
-	}
 	if (c != NULL && c != m->head) {
 		lru_unlink(m, c);
 		lru_push(m, c);
@@ -915,6 +938,12 @@ mimic_cache_bytes(const struct mimic *m)
 	return m->bytes;
 }
 
+void
+mimic_set_now(struct mimic *m, time_t now)
+{
+	m->fixed_now = now;
+}
+
 /* ---- forging ---- */
 
 /* One mimic_issue() call, once its inputs are checked. */
@@ -923,28 +952,25 @@ struct request {
 	const char       *name;   /* canonical; NULL: names from origin */
 	bool              untrusted;
 	time_t            now;
+	time_t            from;   /* without origin: see fallback_validity() */
 	uint8_t           id[32]; /* mimic_digest() */
 };
-
-static void
-hash_datum(struct sha256_ctx *h, const uint8_t *p, size_t len)
-{
-	uint8_t be[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16),
-		          (uint8_t)(len >> 8), (uint8_t)len };
-
-	sha256_update(h, sizeof(be), be);
-	sha256_update(h, len, p);
-}
 
 /*
  * SHA-256 over a label, the CA certificate, the flag, and the origin's DER
  * and the canonical name if given, each length-prefixed so no two inputs
- * run together.  It names the leaf in the cache and gives its serial: the
- * same inputs give the same serial in every process.
+ * run together; without an origin, the start of the validity window too
+ * (from, at 00:00 UTC); if untrusted, the untrusted issuer's certificate,
+ * so that whatever makes another one (a new UNTRUSTED_KEY_LABEL, or a
+ * bascule from before it was derived) makes other serials.  It names the
+ * leaf in the cache and gives its serial, so it covers what the leaf's
+ * bytes vary with: NSS takes one issuer and serial on two different
+ * leaves for an attack (SEC_ERROR_REUSED_ISSUER_AND_SERIAL compares
+ * whole encodings).
  */
 static void
 mimic_digest(const struct mimic *m, const gnutls_datum_t *origin_der,
-             const char *name, bool untrusted, uint8_t out[32])
+             const char *name, bool untrusted, time_t from, uint8_t out[32])
 {
 	static const char label[] = "bascule mimic 1";
 	struct sha256_ctx h;
@@ -960,19 +986,18 @@ mimic_digest(const struct mimic *m, const gnutls_datum_t *origin_der,
 		hash_datum(&h, origin_der->data, origin_der->size);
 	if (name != NULL)
 		hash_datum(&h, (const uint8_t *)name, strlen(name));
-	sha256_digest(&h, SHA256_DIGEST_SIZE, out);
-}
+	if (origin_der == NULL) {
+		uint64_t t = (uint64_t)from;
+		uint8_t  be[8];
 
-/*
- * RFC 5280 4.1.2.2: a positive INTEGER of at most 20 octets.  The top bit
- * cleared keeps it positive; the next one set keeps it non-zero and its
- * DER exactly 20 octets long (no leading zero to strip).
- */
-static void
-serial_from(const uint8_t digest[32], uint8_t serial[SERIAL_LEN])
-{
-	memcpy(serial, digest, SERIAL_LEN);
-	serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40);
+		for (size_t i = 0; i < sizeof(be); i++)
+			be[i] = (uint8_t)(t >> (56 - 8 * i));
+		hash_datum(&h, be, sizeof(be));
+	}
+	if (untrusted)
+		hash_datum(&h, m->shared->untrusted.cert.data,
+		           m->shared->untrusted.cert.size);
+	sha256_digest(&h, SHA256_DIGEST_SIZE, out);
 }
 
 /* Adds name to sans as an iPAddress if it is an IP literal, else as a
@@ -1158,14 +1183,20 @@ names_from_host(const char *name, gnutls_x509_crt_t leaf,
 /*
  * Without an origin: valid from the start of yesterday (UTC) for a year
  * and a day, but not beyond the issuer.  Every process issues the same
- * window on the same day; the cache reissues such a leaf the next day
- * (struct mimic_cert's stale_at), so a popular one never expires there.
+ * window on the same day, and the next day another one: mimic_digest()
+ * hashes from, so that it comes with another serial and cache key, and a
+ * popular leaf is issued anew each day, never expiring in the cache.
  */
+static time_t
+fallback_from(time_t now)
+{
+	return now - now % DAY - DAY;
+}
+
 static int
 fallback_validity(const struct mimic *m, bool untrusted, time_t now,
-                  gnutls_x509_crt_t leaf, char *err, size_t errsz)
+                  time_t from, gnutls_x509_crt_t leaf, char *err, size_t errsz)
 {
-	time_t from = now - now % DAY - DAY;
 	time_t until = from + 367 * DAY;
 	time_t end = untrusted ? gnutls_x509_crt_get_expiration_time(m->ut)
 	                       : m->ca_expires;
@@ -1221,8 +1252,8 @@ forge(struct mimic *m, gnutls_x509_crt_t leaf, const struct request *q,
 			say(err, errsz, "validity: %s", gnutls_strerror(r));
 			goto out;
 		}
-	} else if (fallback_validity(m, untrusted, q->now, leaf, err, errsz) <
-	           0) {
+	} else if (fallback_validity(m, untrusted, q->now, q->from, leaf, err,
+	                             errsz) < 0) {
 		goto out;
 	}
 	/* RFC 5280 4.1.2.1 (v3), 4.2.1.9 (cA FALSE), 4.2.1.3 (keyUsage for an
@@ -1252,7 +1283,8 @@ forge(struct mimic *m, gnutls_x509_crt_t leaf, const struct request *q,
 	             leaf, untrusted ? m->ut : m->ca,
 	             untrusted ? m->ut_key : m->ca_key,
 	             untrusted ? GNUTLS_DIG_SHA256 : m->ca_dig,
-	             untrusted ? 0 : m->ca_sign_flags)) < 0) {
+	             untrusted ? GNUTLS_PRIVKEY_FLAG_REPRODUCIBLE
+	                       : m->ca_sign_flags)) < 0) {
 		say(err, errsz, "sign: %s", gnutls_strerror(r));
 		goto out;
 	}
@@ -1288,9 +1320,6 @@ cert_new(struct mimic *m, gnutls_x509_crt_t leaf, const struct request *q,
 	c->n = n;
 	c->refs = 1;
 	memcpy(c->id, q->id, sizeof(c->id));
-	/* The next day, fallback_validity() gives another window. */
-	if (q->origin == NULL)
-		c->stale_at = q->now - q->now % DAY + DAY;
 	c->shared = s;
 	s->refs++;
 	c->cost = sizeof(*c) + n * sizeof(c->chain[0]) + c->chain[0].cert.size +
@@ -1302,7 +1331,7 @@ struct mimic_cert *
 mimic_issue(struct mimic *m, gnutls_x509_crt_t origin, const char *fallback,
             bool untrusted, char *err, size_t errsz)
 {
-	struct request     q = { origin, NULL, untrusted, time(NULL), { 0 } };
+	struct request     q = { origin, NULL, untrusted, 0, 0, { 0 } };
 	gnutls_datum_t     der = { NULL, 0 };
 	gnutls_x509_crt_t  leaf = NULL;
 	struct mimic_cert *c = NULL;
@@ -1310,6 +1339,9 @@ mimic_issue(struct mimic *m, gnutls_x509_crt_t origin, const char *fallback,
 	const char        *why;
 	int                r;
 
+	q.now = m->fixed_now != 0 ? m->fixed_now : time(NULL);
+	if (origin == NULL)
+		q.from = fallback_from(q.now);
 	if (fallback != NULL) {
 		/* SNI and CONNECT hosts reach here raw: the canonical form
 		 * is what goes in the certificate and in the digest. */
@@ -1344,9 +1376,10 @@ mimic_issue(struct mimic *m, gnutls_x509_crt_t origin, const char *fallback,
 		say(err, errsz, "origin certificate: %s", gnutls_strerror(r));
 		return NULL;
 	}
-	mimic_digest(m, origin != NULL ? &der : NULL, q.name, untrusted, q.id);
+	mimic_digest(m, origin != NULL ? &der : NULL, q.name, untrusted, q.from,
+	             q.id);
 	gnutls_free(der.data);
-	if ((c = cache_find(m, q.id, q.now)) != NULL)
+	if ((c = cache_find(m, q.id)) != NULL)
 		return mimic_cert_ref(c);
 	if ((r = gnutls_x509_crt_init(&leaf)) < 0) {
 		say(err, errsz, "leaf: %s", gnutls_strerror(r));

@@ -4,16 +4,21 @@
  *
  * A struct mimic is one signing context: the CA of an http_port's tls-cert=
  * and tls-key=, one ECDSA P-256 key pair for all leaves it issues, and a
- * throw-away self-signed issuer for origins whose certificate failed
- * verification.  The serial of a leaf is a hash of the origin certificate
- * and the CA, so every worker and every node with the same CA gives an
- * origin's mimic the same serial, names and validity.  The leaf key is
- * derived from the CA's private key (HKDF), and the CA signs
- * deterministically (but for RSA-PSS), so they give it the same key and
- * signature too, across reloads and restarts: NSS (Firefox) rejects a
+ * self-signed "bascule untrusted issuer" (not the CA; its subject says
+ * why) for origins whose certificate failed verification.  The serial of
+ * a leaf is a hash of the origin certificate (without one, of the host
+ * name and the day) and the CA, so every worker and every node with the
+ * same CA gives an origin's mimic the same serial, names and validity.
+ * The leaf key and the untrusted issuer's key are derived from the CA's
+ * private key (HKDF, under different labels), the untrusted issuer's
+ * serial and validity from the CA certificate, and both issuers sign
+ * deterministically (but for an RSA-PSS CA), so they give a leaf the
+ * same key and signature too, and the untrusted issuer the same
+ * certificate, across reloads and restarts: NSS (Firefox) rejects a
  * certificate whose issuer and serial it has already seen on a different
  * one (SEC_ERROR_REUSED_ISSUER_AND_SERIAL), as it would see after a
- * reload or behind a farm if each context made a key of its own.
+ * reload or behind a farm if each context made keys of its own, or if a
+ * fallback leaf's validity moved on a day under the same serial.
  *
  * A GnuTLS server session uses a leaf through
  * gnutls_certificate_set_retrieve_function2(): the callback returns
@@ -30,6 +35,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
@@ -44,7 +50,7 @@ struct mimic_cert;
  * to a root (sent to clients after each leaf); key_file its unencrypted
  * private key (may be the same file).  The certificate must be a CA
  * (basicConstraints cA, keyUsage keyCertSign if present), unexpired, and
- * match the key.  Derives the leaf key and generates the untrusted issuer.
+ * match the key.  Derives the leaf key and the untrusted issuer.
  * cache_bytes bounds the cache of issued leaves (0: no caching).
  * Returns the context, or NULL with a message naming the file in err
  * (errsz bytes; the caller adds "FILE:LINE: " or a log prefix).
@@ -65,12 +71,14 @@ void mimic_free(struct mimic *m);
  * copies its subject common names, its dNSName and iPAddress
  * subjectAltNames and its validity.  Without one, fallback (the SNI or
  * CONNECT host: a host name, or an IPv4 or IPv6 literal, brackets
- * allowed) is the leaf's CN and subjectAltName, valid from a day ago for
- * a year (not beyond the CA).  untrusted signs with the throw-away issuer,
- * so that the client sees a verification error.  A cached leaf is
- * returned again for the same origin certificate (or fallback name) and
- * flag.  Returns NULL with a message in err on failure (a bad fallback
- * name, no name at all, allocation or GnuTLS errors).
+ * allowed) is the leaf's CN and subjectAltName, valid from 00:00 UTC
+ * yesterday for a year and a day (not beyond the CA); that window moves
+ * on each UTC day, and its serial with it, so that one serial never
+ * names two different leaves.  untrusted signs with the untrusted
+ * issuer, so that the client sees a verification error.  A cached leaf
+ * is returned again for the same origin certificate (or fallback name
+ * and day) and flag.  Returns NULL with a message in err on failure (a
+ * bad fallback name, no name at all, allocation or GnuTLS errors).
  */
 struct mimic_cert *mimic_issue(struct mimic *m, gnutls_x509_crt_t origin,
                                const char *fallback, bool untrusted, char *err,
@@ -100,5 +108,13 @@ const gnutls_datum_t *mimic_cert_der(const struct mimic_cert *c);
 /* The leaves in the cache and the bytes they are counted for. */
 size_t mimic_cache_count(const struct mimic *m);
 size_t mimic_cache_bytes(const struct mimic *m);
+
+/*
+ * For tests only (the daemon never calls it): m issues as if the time
+ * were now, from this call on; 0 goes back to time(NULL).  It moves what
+ * depends on the day, the fallback window and serial, without waiting
+ * for midnight.
+ */
+void mimic_set_now(struct mimic *m, time_t now);
 
 #endif

@@ -3,9 +3,9 @@
 /*
  * mimic: leaves forged from fabricated origin certificates (names,
  * validity, extensions, issuer, signature), the untrusted issuer, serials
- * that agree across contexts, the fallback name, the LRU cache, the CA
- * checks of mimic_new(), and a TLS handshake that serves a leaf through
- * gnutls_certificate_set_retrieve_function2().
+ * that agree across contexts, the fallback name and its day, the LRU
+ * cache, the CA checks of mimic_new(), and a TLS handshake that serves a
+ * leaf through gnutls_certificate_set_retrieve_function2().
  */
 
 #include <arpa/inet.h>
@@ -107,6 +107,23 @@ leaf_of(struct mimic_cert *c)
 	    (r = gnutls_x509_crt_import(crt, mimic_cert_der(c),
 	                                GNUTLS_X509_FMT_DER)) < 0)
 		die("leaf import", r);
+	return crt;
+}
+
+/* The last certificate of c's chain: its issuer, or the CA file's last. */
+static gnutls_x509_crt_t
+issuer_of(struct mimic_cert *c)
+{
+	gnutls_pcert_st  *chain;
+	gnutls_x509_crt_t crt;
+	unsigned          n;
+	int               r;
+
+	chain = mimic_cert_chain(c, &n);
+	if ((r = gnutls_x509_crt_init(&crt)) < 0 ||
+	    (r = gnutls_x509_crt_import(crt, &chain[n - 1].cert,
+	                                GNUTLS_X509_FMT_DER)) < 0)
+		die("issuer import", r);
 	return crt;
 }
 
@@ -537,13 +554,11 @@ test_untrusted(struct mimic *m)
 	gnutls_x509_crt_t  origin = make_crt(&origins[0], 1, false, 0);
 	gnutls_x509_crt_t  leaf, tleaf, issuer;
 	struct mimic_cert *c, *t;
-	gnutls_pcert_st   *chain;
 	unsigned           n, crit;
 	char               err[ERR_MAX] = "", cn[256], got[1024], want[1024];
 	gnutls_datum_t     idn, cadn;
 	char               dn[512];
 	size_t             dnlen = sizeof(dn);
-	int                r;
 
 	c = mimic_issue(m, origin, NULL, true, err, sizeof(err));
 	t = mimic_issue(m, origin, NULL, false, err, sizeof(err));
@@ -571,12 +586,9 @@ test_untrusted(struct mimic *m)
 	ok(gnutls_x509_crt_get_issuer_dn(leaf, dn, &dnlen) >= 0 &&
 	           strstr(dn, "untrusted") != NULL,
 	   "untrusted: issuer says so: %s", dn);
-	chain = mimic_cert_chain(c, &n);
+	mimic_cert_chain(c, &n);
 	ok(n == 2, "untrusted: chain of leaf and issuer (%u)", n);
-	if ((r = gnutls_x509_crt_init(&issuer)) < 0 ||
-	    (r = gnutls_x509_crt_import(issuer, &chain[n - 1].cert,
-	                                GNUTLS_X509_FMT_DER)) < 0)
-		die("issuer", r);
+	issuer = issuer_of(c);
 	ok(verify_with(leaf, issuer, 0) == 0,
 	   "untrusted: signed by the issuer it is sent with");
 	ok(!same_serial(leaf, tleaf),
@@ -645,6 +657,87 @@ out:
 	gnutls_x509_crt_deinit(o2);
 }
 
+/*
+ * SEC_ERROR_REUSED_ISSUER_AND_SERIAL under the untrusted issuer: two
+ * contexts from the same CA files make the same issuer, byte for byte,
+ * and the same untrusted leaves, for an origin and for a fallback name.
+ * The issuer has a key of its own, its serial and validity from the CA;
+ * another CA makes another issuer.
+ */
+static void
+test_untrusted_determinism(const char *cert, const char *key, const char *cert2,
+                           const char *key2)
+{
+	gnutls_x509_crt_t  origin = make_crt(&origins[0], 1, false, 0);
+	struct mimic      *m[3];
+	struct mimic_cert *u[3], *f[2];
+	gnutls_x509_crt_t  iss[3], leaf;
+	gnutls_pcert_st   *c0, *c1;
+	unsigned           n0, n1;
+	char               err[ERR_MAX] = "";
+	unsigned char      sn[64];
+	size_t             snlen = sizeof(sn), i;
+	bool               have_serial;
+
+	m[0] = mimic_new(cert, key, 1 << 20, err, sizeof(err));
+	m[1] = mimic_new(cert, key, 1 << 20, err, sizeof(err));
+	m[2] = mimic_new(cert2, key2, 1 << 20, err, sizeof(err));
+	if (m[0] == NULL || m[1] == NULL || m[2] == NULL)
+		die(err, 0);
+	for (i = 0; i < NELEM(m); i++) {
+		mimic_set_now(m[i], now); /* one day for the fallback leaves */
+		u[i] = mimic_issue(m[i], origin, NULL, true, err, sizeof(err));
+		if (u[i] == NULL)
+			die(err, 0);
+		iss[i] = issuer_of(u[i]);
+	}
+	f[0] = mimic_issue(m[0], NULL, "untrusted.example", true, err,
+	                   sizeof(err));
+	f[1] = mimic_issue(m[1], NULL, "Untrusted.Example.", true, err,
+	                   sizeof(err));
+	if (f[0] == NULL || f[1] == NULL)
+		die(err, 0);
+	leaf = leaf_of(u[0]);
+	c0 = mimic_cert_chain(u[0], &n0);
+	c1 = mimic_cert_chain(u[1], &n1);
+	ok(n0 == 2 && n1 == 2 && same_datum(&c0[1].cert, &c1[1].cert),
+	   "untrusted issuer: two contexts, one CA: the same certificate, "
+	   "byte for byte");
+	ok(same_datum(mimic_cert_der(u[0]), mimic_cert_der(u[1])),
+	   "untrusted: two contexts, one CA: the same leaf, byte for byte");
+	ok(same_datum(mimic_cert_der(f[0]), mimic_cert_der(f[1])),
+	   "untrusted: two contexts, one CA: the same fallback leaf, byte "
+	   "for byte");
+	ok(verify_with(leaf, iss[1], 0) == 0,
+	   "untrusted: a leaf verifies against another context's issuer");
+	ok(verify_with(iss[0], iss[0], 0) == 0,
+	   "untrusted issuer: self-signed (%#x)",
+	   verify_with(iss[0], iss[0], 0));
+	ok(!same_pubkey(iss[0], ca_crt) && !same_pubkey(iss[0], leaf),
+	   "untrusted issuer: a key of its own, neither the CA's nor the "
+	   "leaves'");
+	have_serial = serial_of(iss[0], sn, &snlen);
+	ok(have_serial && snlen == 20 && (sn[0] & 0x80) == 0 && sn[0] != 0,
+	   "untrusted issuer: serial of 20 octets, positive, non-zero (%zu)",
+	   snlen);
+	ok(gnutls_x509_crt_get_activation_time(iss[0]) ==
+	                   gnutls_x509_crt_get_activation_time(ca_crt) &&
+	           gnutls_x509_crt_get_expiration_time(iss[0]) ==
+	                   gnutls_x509_crt_get_expiration_time(ca_crt),
+	   "untrusted issuer: the CA's validity");
+	ok(!same_pubkey(iss[0], iss[2]) && !same_serial(iss[0], iss[2]),
+	   "untrusted issuer: another CA, another key and serial");
+	gnutls_x509_crt_deinit(leaf);
+	for (i = 0; i < NELEM(m); i++) {
+		gnutls_x509_crt_deinit(iss[i]);
+		mimic_cert_unref(u[i]);
+		mimic_free(m[i]);
+	}
+	mimic_cert_unref(f[0]);
+	mimic_cert_unref(f[1]);
+	gnutls_x509_crt_deinit(origin);
+}
+
 /* ---- the leaf key: derived from the CA key ---- */
 
 /*
@@ -663,6 +756,12 @@ static const char *const kat_leaf[3] = {
 	"f8911b3bbc53f17e2a430b5929e471796297951b164e5e933d2a672968e6a04a",
 	"7d97e6ff2e23a26d9fbd4710d71b82075d3d34bb971322ddcbd73650118198c8",
 	"da5f01195c040ded4e62307cf60f45f6468a1cba0dfc8f1c6b9004d0af31ec37",
+};
+/* The untrusted issuer's public point, from the same CA key under the
+ * label "bascule mimic untrusted issuer v1" (the same way in Python). */
+static const char *const kat_untrusted[2] = {
+	"8f50eb1a1bc656167b2e1e34a041845a828d1f2a43889ad0f4fe72aac52c115e",
+	"58f9ae4d28219446be59c057d691bf0a9bd4249062d74ce4dbdcc2183a3ee319",
 };
 
 static void
@@ -782,6 +881,42 @@ out:
 	mimic_cert_unref(c2);
 }
 
+/* The untrusted issuer of the vector's CA has the vector's key. */
+static void
+test_untrusted_key_vector(const char *cert, const char *key,
+                          gnutls_x509_crt_t origin)
+{
+	char               err[ERR_MAX] = "";
+	struct mimic      *m = mimic_new(cert, key, 1 << 16, err, sizeof(err));
+	struct mimic_cert *c = NULL;
+	gnutls_x509_crt_t  issuer;
+	gnutls_pubkey_t    pub;
+	gnutls_ecc_curve_t curve;
+	gnutls_datum_t     x, y;
+	int                r;
+
+	if (m != NULL)
+		c = mimic_issue(m, origin, NULL, true, err, sizeof(err));
+	ok(c != NULL, "vector: untrusted leaf issued (%s)", err);
+	mimic_free(m);
+	if (c == NULL)
+		return;
+	issuer = issuer_of(c);
+	if ((r = gnutls_pubkey_init(&pub)) < 0 ||
+	    (r = gnutls_pubkey_import_x509(pub, issuer, 0)) < 0 ||
+	    (r = gnutls_pubkey_export_ecc_raw2(pub, &curve, &x, &y,
+	                                       GNUTLS_EXPORT_FLAG_NO_LZ)) < 0)
+		die("vector untrusted issuer key", r);
+	ok(curve == GNUTLS_ECC_CURVE_SECP256R1 &&
+	           is_hex(&x, kat_untrusted[0]) && is_hex(&y, kat_untrusted[1]),
+	   "vector: the untrusted issuer's key of the vector");
+	gnutls_free(x.data);
+	gnutls_free(y.data);
+	gnutls_pubkey_deinit(pub);
+	gnutls_x509_crt_deinit(issuer);
+	mimic_cert_unref(c);
+}
+
 /* The vector, from the CA key written as PKCS #8 (PEM and DER) and as
  * RFC 5915 ("EC PRIVATE KEY"): a file's encoding makes no difference. */
 static void
@@ -852,6 +987,7 @@ test_leaf_key_vector(gnutls_x509_crt_t origin, gnutls_datum_t *spki)
 		gnutls_x509_crt_deinit(leaf);
 		mimic_cert_unref(c);
 	}
+	test_untrusted_key_vector(cert, keys[0], origin);
 	gnutls_memset(pem.data, 0, pem.size);
 	gnutls_free(pem.data);
 	gnutls_memset(der.data, 0, der.size);
@@ -1071,11 +1207,19 @@ test_fallback_capped(void)
 		gnutls_x509_crt_deinit(leaf);
 	}
 	mimic_cert_unref(c);
+	c = NULL;
+	err[0] = '\0';
+	if (m != NULL) {
+		mimic_set_now(m, s.until);
+		c = mimic_issue(m, NULL, "late.example", false, err,
+		                sizeof(err));
+	}
+	ok(c == NULL && strstr(err, "expired") != NULL,
+	   "no fallback leaf once the CA has ended (%s)", err);
+	mimic_cert_unref(c);
 	mimic_free(m);
 	gnutls_x509_crt_deinit(ca);
 }
-
-/* ---- the cache ---- */
 
 /* The leaf for "<prefix><i>.example". */
 static struct mimic_cert *
@@ -1090,6 +1234,63 @@ issue_name(struct mimic *m, const char *prefix, unsigned i)
 		die(err, 0);
 	return c;
 }
+
+/*
+ * SEC_ERROR_REUSED_ISSUER_AND_SERIAL across days: a fallback leaf's
+ * window moves on each UTC day, and its serial must move with it.
+ * Within a day, every context issues the same leaf at any hour; the
+ * next day's is not yesterday's from the cache.
+ */
+static void
+test_fallback_days(const char *cert, const char *key)
+{
+	time_t             day0 = now - now % DAY;
+	struct mimic      *m1, *m2;
+	struct mimic_cert *a, *b, *c, *d, *e;
+	gnutls_x509_crt_t  la, lc;
+	char               err[ERR_MAX] = "";
+
+	m1 = mimic_new(cert, key, 1 << 20, err, sizeof(err));
+	m2 = mimic_new(cert, key, 1 << 20, err, sizeof(err));
+	if (m1 == NULL || m2 == NULL)
+		die(err, 0);
+	mimic_set_now(m1, day0 + 60);
+	mimic_set_now(m2, day0 + DAY - 60);
+	a = issue_name(m1, "days", 0);
+	b = issue_name(m2, "days", 0);
+	ok(same_datum(mimic_cert_der(a), mimic_cert_der(b)),
+	   "days: one day, two contexts, morning and night: the same leaf");
+	mimic_set_now(m1, day0 + DAY + 60);
+	c = issue_name(m1, "days", 0);
+	la = leaf_of(a);
+	lc = leaf_of(c);
+	ok(c != a && !same_serial(la, lc),
+	   "days: the next day, another serial, not the cached leaf");
+	ok(gnutls_x509_crt_get_activation_time(lc) ==
+	                   gnutls_x509_crt_get_activation_time(la) + DAY &&
+	           gnutls_x509_crt_get_activation_time(la) == day0 - DAY,
+	   "days: the window starts a day later (%lld)",
+	   (long long)gnutls_x509_crt_get_activation_time(lc));
+	check_profile("days: the next day", lc, false);
+	mimic_set_now(m2, day0 + DAY + 3 * 3600);
+	d = issue_name(m2, "days", 0);
+	ok(same_datum(mimic_cert_der(c), mimic_cert_der(d)),
+	   "days: the next day, two contexts: the same leaf again");
+	mimic_set_now(m1, day0 + 120);
+	e = issue_name(m1, "days", 0);
+	ok(e == a, "days: back on the first day, its leaf from the cache");
+	gnutls_x509_crt_deinit(la);
+	gnutls_x509_crt_deinit(lc);
+	mimic_cert_unref(a);
+	mimic_cert_unref(b);
+	mimic_cert_unref(c);
+	mimic_cert_unref(d);
+	mimic_cert_unref(e);
+	mimic_free(m1);
+	mimic_free(m2);
+}
+
+/* ---- the cache ---- */
 
 static void
 test_cache(const char *cert, const char *key)
@@ -1475,9 +1676,12 @@ main(void)
 	test_untrusted(m);
 	test_determinism(m, created.cert_path, key);
 	join_path(key2, sizeof(key2), dir2, CA_KEY_FILE);
+	test_untrusted_determinism(created.cert_path, key, created2.cert_path,
+	                           key2);
 	test_leaf_key(created.cert_path, key, created2.cert_path, key2);
 	test_fallback(m);
 	test_fallback_capped();
+	test_fallback_days(created.cert_path, key);
 	test_cache(created.cert_path, key);
 	test_errors(created.cert_path, key, dir2);
 	test_bundle(created.cert_path, key);
