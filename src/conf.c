@@ -1968,7 +1968,7 @@ nomem:
 	out_of_memory(ld);
 }
 
-/* tls_outgoing_options */
+/* TLS to servers: tls_outgoing_options, sslproxy_foreign_intermediate_certs */
 
 /*
  * A file of PEM certificates named on line: readable and parsed now, so
