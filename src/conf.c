@@ -1523,11 +1523,9 @@ static const char *const ssl_bump_actions[] = {
 	[BUMP_STARE] = "stare",   [BUMP_BUMP] = "bump",
 	[BUMP_TERMINATE] = "terminate",
 };
-/* Bumping (and staring, which leads to it) needs the certificate
- * generator: refused rather than silently spliced. */
 static const struct rule_kind ssl_bump_kind = {
 	ssl_bump_actions, 5, N_("peek, stare, splice, bump or terminate"),
-	1u << BUMP_STARE | 1u << BUMP_BUMP,
+	0,
 };
 
 static const char *const unsupported_actions[] = {
