@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "i18n.h"
 #include "mimic.h"
+#include "tls_verify.h"
 
 #define CHAIN_MAX 16 /* certificates of a server chain we look at */
 
@@ -36,6 +37,7 @@ struct bump_gen {
 	gnutls_x509_crt_t               *inter; /* foreign intermediates */
 	unsigned                         ninter;
 	bool                             dont_verify;
+	bool                             dont_verify_domain;
 	char                             priority_extra[64]; /* "-VERS-..." */
 	size_t                           nports;
 	struct mimic                   **mimics; /* by listener; NULL: no CA */
@@ -221,6 +223,7 @@ bump_gen_new(const struct conf *cf, char *err, size_t errsz)
 	    load_intermediates(g, cf->sslproxy_foreign_intermediate_certs, err, errsz) < 0)
 		goto fail;
 	g->dont_verify = cf->tls_outgoing.dont_verify_peer;
+	g->dont_verify_domain = cf->tls_outgoing.dont_verify_domain;
 	switch (cf->tls_outgoing.min_version) {
 	case 0x0302:
 		strcpy(g->priority_extra, "-VERS-TLS1.0");
@@ -395,22 +398,35 @@ chain_complete(struct bump_gen *g, gnutls_x509_crt_t *chain, unsigned n)
 	return n;
 }
 
+/* What GnuTLS's SIGNER_NOT_FOUND was, in Squid's finer words. */
+static enum tls_verify_chain
+chain_kind(gnutls_x509_crt_t *chain, unsigned n)
+{
+	if (n == 1 && gnutls_x509_crt_check_issuer(chain[0], chain[0]))
+		return TLS_VERIFY_CHAIN_SELF_SIGNED_LEAF;
+	if (n > 1 && gnutls_x509_crt_check_issuer(chain[n - 1], chain[n - 1]))
+		return TLS_VERIFY_CHAIN_SELF_SIGNED_ROOT;
+	return TLS_VERIFY_CHAIN_ISSUED;
+}
+
 int
 bump_verify_server(struct bump_gen *g, gnutls_session_t s, const char *host,
-                   unsigned *status, gnutls_x509_crt_t *leaf)
+                   unsigned *errors, gnutls_x509_crt_t *leaf)
 {
 	const gnutls_datum_t *der;
 	gnutls_x509_crt_t     chain[CHAIN_MAX];
 	gnutls_typed_vdata_st vd[2];
 	unsigned char         ip[16];
-	unsigned              n = 0, sent, nvd = 0;
+	unsigned              n = 0, sent, nvd = 0, full, status = 0;
 	int                   r = 0;
 
-	*status = 0;
+	*errors = 0;
 	*leaf = NULL;
 	der = gnutls_certificate_get_peers(s, &sent);
 	if (der == NULL || sent == 0) {
-		*status = GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_NOT_FOUND;
+		*errors = tls_verify_errors(GNUTLS_CERT_INVALID |
+		                                    GNUTLS_CERT_SIGNER_NOT_FOUND,
+		                            false);
 		return 0;
 	}
 	if (sent > CHAIN_MAX)
@@ -427,8 +443,10 @@ bump_verify_server(struct bump_gen *g, gnutls_session_t s, const char *host,
 	vd[nvd].type = GNUTLS_DT_KEY_PURPOSE_OID;
 	vd[nvd].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
 	vd[nvd++].size = 0;
-	if (inet_pton(AF_INET, host, ip) == 1 ||
-	    inet_pton(AF_INET6, host, ip) == 1) {
+	if (g->dont_verify_domain) {
+		/* flags=DONT_VERIFY_DOMAIN: any name */
+	} else if (inet_pton(AF_INET, host, ip) == 1 ||
+	           inet_pton(AF_INET6, host, ip) == 1) {
 		vd[nvd].type = GNUTLS_DT_IP_ADDRESS;
 		vd[nvd].data = ip;
 		vd[nvd++].size = strchr(host, ':') != NULL ? 16 : 4;
@@ -437,9 +455,12 @@ bump_verify_server(struct bump_gen *g, gnutls_session_t s, const char *host,
 		vd[nvd].data = (unsigned char *)host;
 		vd[nvd++].size = 0;
 	}
-	r = gnutls_x509_trust_list_verify_crt2(
-	        g->trust, chain, chain_complete(g, chain, n), vd, nvd, 0,
-	        status, NULL);
+	full = chain_complete(g, chain, n);
+	r = gnutls_x509_trust_list_verify_crt2(g->trust, chain, full, vd, nvd,
+	                                       0, &status, NULL);
+	if (r >= 0 && status != 0)
+		*errors = tls_verify_self_signed(tls_verify_errors(status, false),
+		                                 chain_kind(chain, full));
 out:
 	if (n > 0 && r >= 0) {
 		*leaf = chain[0];
@@ -453,37 +474,22 @@ out:
 }
 
 void
-bump_status_text(unsigned status, char *out, size_t outsz)
+bump_errors_text(unsigned errors, char *out, size_t outsz)
 {
-	static const struct {
-		unsigned    bit;
-		const char *text;
-	} words[] = {
-		{ GNUTLS_CERT_SIGNER_NOT_FOUND, "issuer unknown" },
-		{ GNUTLS_CERT_SIGNER_NOT_CA, "issuer not a CA" },
-		{ GNUTLS_CERT_EXPIRED, "expired" },
-		{ GNUTLS_CERT_NOT_ACTIVATED, "not yet valid" },
-		{ GNUTLS_CERT_REVOKED, "revoked" },
-		{ GNUTLS_CERT_SIGNATURE_FAILURE, "bad signature" },
-		{ GNUTLS_CERT_INSECURE_ALGORITHM, "insecure algorithm" },
-		{ GNUTLS_CERT_UNEXPECTED_OWNER, "names another host" },
-		{ GNUTLS_CERT_PURPOSE_MISMATCH, "not for TLS servers" },
-		{ GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE, "issuer constraints" },
-		{ GNUTLS_CERT_MISMATCH, "mismatch" },
-	};
 	size_t len = 0;
 
 	out[0] = '\0';
-	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		if (!(status & words[i].bit))
-			continue;
-		int n = snprintf(out + len, outsz - len, "%s%s",
-		                 len > 0 ? ", " : "", words[i].text);
+	for (unsigned bit = 1; bit != 0 && len < outsz; bit <<= 1) {
+		const char *name = (errors & bit) ? tls_verify_error_name(bit)
+		                                  : NULL;
+		int         n;
 
+		if (name == NULL)
+			continue;
+		n = snprintf(out + len, outsz - len, "%s%s", len > 0 ? ", " : "",
+		             name);
 		if (n < 0 || (size_t)n >= outsz - len)
 			return;
 		len += (size_t)n;
 	}
-	if (len == 0 && status != 0)
-		snprintf(out, outsz, "not trusted");
 }

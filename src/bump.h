@@ -78,20 +78,21 @@ int bump_client_session(struct bump_gen *g, struct bump_io *io,
 
 /*
  * Verifies the server of a finished handshake for host (a name or an IP
- * literal): *status gets gnutls_certificate_status_t bits, 0 when the
+ * literal; not checked with flags=DONT_VERIFY_DOMAIN): *errors gets what
+ * is wrong, a mask of enum tls_verify_error (tls_verify.h), 0 when the
  * chain is trusted and names host.  The chain is completed from
  * sslproxy_foreign_intermediate_certs when the server left intermediates
  * out.  *leaf gets the server's certificate (NULL if it sent none), which
  * the caller frees.  GNUTLS error code or 0.
  */
 int bump_verify_server(struct bump_gen *g, gnutls_session_t s,
-                       const char *host, unsigned *status,
+                       const char *host, unsigned *errors,
                        gnutls_x509_crt_t *leaf);
 
 /* verify_peer is off (tls_outgoing_options flags=DONT_VERIFY_PEER). */
 bool bump_gen_dont_verify(const struct bump_gen *g);
 
-/* "certificate expired, signer not found": status in words, for logs. */
-void bump_status_text(unsigned status, char *out, size_t outsz);
+/* Squid's names of the errors, comma separated, for logs and pages. */
+void bump_errors_text(unsigned errors, char *out, size_t outsz);
 
 #endif

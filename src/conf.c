@@ -1142,9 +1142,18 @@ parse_listen_option(struct listen_conf *l, const char *opt, char *cause)
 		}
 		return 0;
 	}
-	if (IS("generate-host-certificates") && v != NULL)
-		return parse_bool(&tok, 1, &l->generate_host_certificates,
-		                  cause);
+	if (IS("generate-host-certificates") && v != NULL) {
+		if (parse_bool(&tok, 1, &l->generate_host_certificates, cause) < 0)
+			return -1;
+		if (!l->generate_host_certificates) {
+			set_cause(cause, "%s",
+			          _("generate-host-certificates=off is not "
+			            "supported: bumped connections always get "
+			            "mimicked certificates"));
+			return -1;
+		}
+		return 0;
+	}
 	if (IS("dynamic_cert_mem_cache_size") && v != NULL)
 		return parse_size(&tok, 1, &cache_size,
 		                  &l->dynamic_cert_mem_cache_size, cause);
@@ -1603,10 +1612,11 @@ parse_rule(struct loader *ld, const char *dname, const struct rule_kind *kind,
 			               "server is connected (step 3)"),
 			             dname, name);
 		if (rule.refs[rule.n].acl->type == ACL_SSL_ERROR &&
-		    strcmp(dname, "sslproxy_cert_error") != 0)
+		    strcmp(dname, "sslproxy_cert_error") != 0 &&
+		    kind != &ssl_bump_kind)
 			diag_warning(ld,
 			             _("%s: ssl_error acl '%s' matches only in "
-			               "sslproxy_cert_error"),
+			               "sslproxy_cert_error and ssl_bump"),
 			             dname, name);
 		if (is_route_list(dname) &&
 		    rule.refs[rule.n].acl->type == ACL_DST)

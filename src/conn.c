@@ -44,6 +44,7 @@
 #include "proxy_proto.h"
 #include "resolve.h"
 #include "tls_peek.h"
+#include "tls_verify.h"
 #include "tunnel.h"
 #include "upstream.h"
 #include "worker.h"
@@ -2614,6 +2615,7 @@ tls_acl_ctx(const struct conn *c, struct acl_ctx *ctx, const char **names)
 	ctx->port = t->target.port;
 	ctx->url = t->url;
 	ctx->step = t->tls.step;
+	ctx->ssl_errors = c->bump_errors;
 	ctx->server_names = names;
 	ctx->nserver_names = tls_server_names(c, names);
 }
@@ -3343,28 +3345,47 @@ conn_bump_cert_names(struct conn *c)
 	                               TLS_NAMES_MAX);
 }
 
+/* sslproxy_cert_error: may a bump go on with what verification found? */
+static bool
+conn_cert_error_allowed(struct conn *c)
+{
+	const char               *names[TLS_NAMES_MAX];
+	const struct access_rule *rule = NULL;
+	struct acl_ctx            ctx;
+	bool                      need_dst;
+
+	tls_acl_ctx(c, &ctx, names);
+	return access_check(&c->conf->sslproxy_cert_error, &ctx, ACCESS_DENY,
+	                    &rule, &need_dst) == ACCESS_ALLOW;
+}
+
 /* Our handshake with the server is done: verify, step 3, mimic. */
 static void
 conn_bump_verified(struct conn *c)
 {
 	struct txn       *t = &c->txn;
 	gnutls_x509_crt_t cert = NULL;
-	unsigned          status = 0;
+	unsigned          errors = 0;
 	char              text[256], why[320];
+	const char       *pass = "";
 	bool              trusted;
 
 	t->tls.version = tls_wire_version(c->server.tls);
 	conn_bump_cert_names(c);
 	if (bump_verify_server(c->bump_gen, c->server.tls, c->bump_host,
-	                       &status, &cert) < 0)
-		status |= GNUTLS_CERT_INVALID;
-	c->bump_status = status;
-	bump_status_text(status, text, sizeof(text));
-	trusted = status == 0 || bump_gen_dont_verify(c->bump_gen);
-	conn_log(c, LOG_DEBUG, "server %s: %s, %zu names, %s%s",
-	         c->bump_host, tls_peek_version_name(t->tls.version),
-	         t->tls.nnames, status == 0 ? "trusted" : text,
-	         status != 0 && trusted ? " (not verified)" : "");
+	                       &errors, &cert) < 0)
+		errors |= TLS_VERIFY_CERT_UNTRUSTED;
+	c->bump_errors = errors;
+	bump_errors_text(errors, text, sizeof(text));
+	if (errors != 0 && bump_gen_dont_verify(c->bump_gen))
+		pass = " (DONT_VERIFY_PEER)";
+	else if (errors != 0 && conn_cert_error_allowed(c))
+		pass = " (allowed by sslproxy_cert_error)";
+	trusted = errors == 0 || *pass != '\0';
+	conn_log(c, trusted && errors == 0 ? LOG_DEBUG : LOG_INFO,
+	         "server %s: %s, %zu names, %s%s", c->bump_host,
+	         tls_peek_version_name(t->tls.version), t->tls.nnames,
+	         errors == 0 ? "verified" : text, pass);
 	if (t->tls.staring) {
 		t->tls.step = BUMP_STEP3;
 		if (conn_bump_check(c) == BUMP_TERMINATE) {

@@ -204,7 +204,8 @@ struct conn {
 	bool               bump_host_v6;
 	enum hop_code      bump_hop; /* how the pinned server is reached */
 	uint16_t           bump_port;
-	unsigned           bump_status; /* the server's verification status */
+	unsigned           bump_errors; /* what verifying the server found:
+	                                   enum tls_verify_error bits */
 	int                bump_fail;   /* a status for every request: the
 	                                   server could not be used (0: it
 	                                   can) */

@@ -43,6 +43,7 @@ leaf_cert "$T/good" "$T/inter" good.test stare.test splice.test bare.test \
 	first.test far.test
 cat "$T/good.pem" "$T/inter.pem" >"$T/good-chain.pem"
 server_cert "$T/evil" evil.test
+server_cert "$T/lab" lab.test
 
 # The bumping CA, as the package makes it.
 mkdir "$T/ca"
@@ -69,6 +70,13 @@ nginx_run "$TLS_PORT" <<NGINX
 	}
 	server {
 		listen 127.0.0.1:$TLS_PORT ssl;
+		server_name lab.test;
+		ssl_certificate $T/lab.pem;
+		ssl_certificate_key $T/lab.key;
+		root $T/www;
+	}
+	server {
+		listen 127.0.0.1:$TLS_PORT ssl;
 		server_name evil.test;
 		ssl_certificate $T/evil.pem;
 		ssl_certificate_key $T/evil.key;
@@ -77,7 +85,7 @@ nginx_run "$TLS_PORT" <<NGINX
 NGINX
 DEAD_PORT=$(free_port)
 
-printf '127.0.0.1 localhost good.test stare.test splice.test bare.test evil.test first.test far.test\n' >"$T/hosts"
+printf '127.0.0.1 localhost good.test stare.test splice.test bare.test evil.test lab.test first.test far.test\n' >"$T/hosts"
 bascule_start <<EOF
 http_port 127.0.0.1:$PROXY_PORT ssl-bump tls-cert=$T/ca/ca.crt tls-key=$T/ca/ca.key
 tls_outgoing_options cafile=$T/root.pem
@@ -88,6 +96,10 @@ acl first dstdomain first.test
 acl stare_name ssl::server_name stare.test
 acl splice_name ssl::server_name splice.test
 acl put method PUT
+acl lab dstdomain lab.test
+acl self_signed ssl_error ssl::certSelfSigned
+sslproxy_cert_error allow lab self_signed
+sslproxy_cert_error deny all
 http_access deny put
 http_access allow localhost
 ssl_bump bump first
@@ -166,8 +178,16 @@ check "untrusted server: signed by the untrusted issuer" \
 code=$(pcurl -k -o "$T/evil.html" -w '%{http_code}' "https://evil.test:$TLS_PORT/hello")
 check "untrusted server: 503 when the client goes on" [ "$code" = 503 ]
 check "untrusted server: ERR_SECURE_CONNECT_FAIL names the reason" \
-	sh -c "grep -q ERR_SECURE_CONNECT_FAIL '$T/evil.html' && grep -q 'issuer unknown' '$T/evil.html'"
+	sh -c "grep -q ERR_SECURE_CONNECT_FAIL '$T/evil.html' && grep -q 'X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT' '$T/evil.html'"
 check "untrusted server: logged" errlog_has "the certificate of evil.test is not trusted"
+
+# sslproxy_cert_error lets one self-signed lab server through.
+body=$(pcurl "https://lab.test:$TLS_PORT/hello")
+check "sslproxy_cert_error allows the lab's self-signed certificate" [ "$body" = hello ]
+check "the lab is shown a certificate of bascule's CA" \
+	[ "$(issuer lab.test)" = "$ca_cn" ]
+check "the allowed error is logged" \
+	errlog_has "server lab.test: .*X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT \(allowed by sslproxy_cert_error\)"
 
 # A server that is down: the error page comes over TLS, not a reset.
 code=$(pcurl -o "$T/down.html" -w '%{http_code}' "https://good.test:$DEAD_PORT/hello")
@@ -222,6 +242,9 @@ check "the parent saw a CONNECT" \
 	file_has "TCP_TUNNEL/200 [0-9]+ CONNECT far.test:$TLS_PORT " "$T/parent.access.log"
 check "the child logs the request through the parent" \
 	file_has "TCP_MISS/200 [0-9]+ GET https://far.test:$TLS_PORT/echo-host - FIRSTUP_PARENT/127\.0\.0\.1 " "$T/child.access.log"
+pcurl -o /dev/null "https://bare.test:$TLS_PORT/hello" 2>"$T/bare.err"
+check "without the local bundle, a missing intermediate fails" \
+	grep -qi "certificate" "$T/bare.err"
 PROXY_PORT=$CHILD_PORT
 
 finish
