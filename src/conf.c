@@ -2662,6 +2662,37 @@ apply_defaults(struct loader *ld)
 	}
 }
 
+/*
+ * Bumping and staring need the port's CA; peeking and splicing do not, so
+ * an ssl-bump port without one is fine until a rule would bump there.
+ */
+static void
+check_bump_ca(struct loader *ld)
+{
+	const struct conf *c = ld->c;
+
+	for (size_t i = 0; i < c->ssl_bump.n; i++) {
+		const struct access_rule *r = &c->ssl_bump.rules[i];
+
+		if (r->action != BUMP_BUMP && r->action != BUMP_STARE)
+			continue;
+		for (size_t j = 0; j < c->nlisteners; j++) {
+			const struct listen_conf *l = &c->listeners[j];
+
+			if ((l->flags & LISTEN_SSL_BUMP) && l->tls_cert == NULL)
+				diag_add(ld->diag, false,
+				         _("%s: ssl_bump %s: %s has no tls-cert= "
+				           "and tls-key=: its connections are "
+				           "terminated instead"),
+				         r->where, r->action == BUMP_BUMP
+				                           ? "bump"
+				                           : "stare",
+				         l->text);
+		}
+		return; /* once is enough */
+	}
+}
+
 /* What every loaded file needs once all lines are in. */
 static void
 finish(struct loader *ld, const char *name)
@@ -2674,6 +2705,7 @@ finish(struct loader *ld, const char *name)
 	if (c->nlisteners == 0)
 		diag_add(ld->diag, true, "%s: %s", name,
 		         _("no http_port configured"));
+	check_bump_ca(ld);
 	if (!ld->access_log_seen) {
 		const char *def = LOCALSTATEDIR "/log/bascule/access.log";
 

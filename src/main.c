@@ -220,6 +220,29 @@ read_pid(const struct conf *c)
 	return (pid_t)v;
 }
 
+/*
+ * The TLS of the ssl-bump ports: their CAs and the trust store for
+ * servers.  *out stays NULL when no port can bump.  -1 after logging why.
+ */
+static int
+worker_load_bump(const struct conf *c, struct bump_gen **out)
+{
+	char err[512];
+	bool any = false;
+
+	*out = NULL;
+	for (size_t i = 0; i < c->nlisteners; i++)
+		any |= (c->listeners[i].flags & LISTEN_SSL_BUMP) &&
+		       c->listeners[i].tls_cert != NULL;
+	if (!any)
+		return 0;
+	if ((*out = bump_gen_new(c, err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERR, _("ssl-bump: %s"), err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 run_action(const char *action)
 {
@@ -237,8 +260,13 @@ run_action(const char *action)
 
 	c = load_conf(false);
 	if (strcmp(action, "parse") == 0) {
-		int rc = c != NULL ? 0 : 1;
+		struct bump_gen *bump = NULL;
+		int              rc = c != NULL ? 0 : 1;
 
+		/* The CAs too: a key that does not load stops the start. */
+		if (c != NULL && worker_load_bump(c, &bump) < 0)
+			rc = 1;
+		bump_gen_unref(bump);
 		conf_unref(c);
 		return rc;
 	}
@@ -439,29 +467,6 @@ worker_conn_closed(struct worker *w)
 {
 	if (w->stopping && w->nconns == 0)
 		ev_break(w->loop, EVBREAK_ALL);
-}
-
-/*
- * The TLS of the ssl-bump ports: their CAs and the trust store for
- * servers.  *out stays NULL when no port can bump.  -1 after logging why.
- */
-static int
-worker_load_bump(const struct conf *c, struct bump_gen **out)
-{
-	char err[512];
-	bool any = false;
-
-	*out = NULL;
-	for (size_t i = 0; i < c->nlisteners; i++)
-		any |= (c->listeners[i].flags & LISTEN_SSL_BUMP) &&
-		       c->listeners[i].tls_cert != NULL;
-	if (!any)
-		return 0;
-	if ((*out = bump_gen_new(c, err, sizeof(err))) == NULL) {
-		log_msg(LOG_ERR, _("ssl-bump: %s"), err);
-		return -1;
-	}
-	return 0;
 }
 
 static void

@@ -50,6 +50,14 @@ mkdir "$T/ca"
 "$BASCULE" --init-ca --ca-dir "$T/ca" >/dev/null 2>&1
 check "--init-ca made the bumping CA" [ -s "$T/ca/ca.crt" ]
 
+# -k parse loads the CA: a certificate that is no CA stops it.
+printf 'http_port 127.0.0.1:9 ssl-bump tls-cert=%s tls-key=%s\n' \
+	"$T/good.pem" "$T/good.key" >"$T/notca.conf"
+"$BASCULE" -k parse -f "$T/notca.conf" >"$T/notca.out" 2>&1
+check "-k parse: a tls-cert= that is no CA is an error" [ $? -eq 1 ]
+check "-k parse: the error names the port and the file" \
+	grep -q "notca.conf:1: .*good.pem: not a CA certificate" "$T/notca.out"
+
 TLS_PORT=$(free_port)
 nginx_run "$TLS_PORT" <<NGINX
 	ssl_protocols TLSv1.2 TLSv1.3;

@@ -1286,6 +1286,22 @@ test_cert_error(void)
 	   "an ssl_error acl elsewhere than ssl_bump: a warning");
 	conf_unref(c);
 	conf_diag_clear(&d);
+
+	c = load_line("http_port 127.0.0.1:3131 ssl-bump\n"
+	              "http_port 127.0.0.1:3132 ssl-bump tls-cert=/e/ca.crt "
+	              "tls-key=/e/ca.key\n"
+	              "ssl_bump peek all\n"
+	              "ssl_bump stare all\n"
+	              "ssl_bump bump all",
+	              &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 1 &&
+	           strcmp(d.v[0].text,
+	                  "test.conf:5: ssl_bump stare: 127.0.0.1:3131 has "
+	                  "no tls-cert= and tls-key=: its connections are "
+	                  "terminated instead") == 0,
+	   "bump or stare with an ssl-bump port without a CA: a warning");
+	conf_unref(c);
+	conf_diag_clear(&d);
 }
 
 static int  enter_data_dir(void);
