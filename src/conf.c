@@ -1142,9 +1142,18 @@ parse_listen_option(struct listen_conf *l, const char *opt, char *cause)
 		}
 		return 0;
 	}
-	if (IS("generate-host-certificates") && v != NULL)
-		return parse_bool(&tok, 1, &l->generate_host_certificates,
-		                  cause);
+	if (IS("generate-host-certificates") && v != NULL) {
+		if (parse_bool(&tok, 1, &l->generate_host_certificates, cause) < 0)
+			return -1;
+		if (!l->generate_host_certificates) {
+			set_cause(cause, "%s",
+			          _("generate-host-certificates=off is not "
+			            "supported: bumped connections always get "
+			            "mimicked certificates"));
+			return -1;
+		}
+		return 0;
+	}
 	if (IS("dynamic_cert_mem_cache_size") && v != NULL)
 		return parse_size(&tok, 1, &cache_size,
 		                  &l->dynamic_cert_mem_cache_size, cause);
@@ -1523,11 +1532,9 @@ static const char *const ssl_bump_actions[] = {
 	[BUMP_STARE] = "stare",   [BUMP_BUMP] = "bump",
 	[BUMP_TERMINATE] = "terminate",
 };
-/* Bumping (and staring, which leads to it) needs the certificate
- * generator: refused rather than silently spliced. */
 static const struct rule_kind ssl_bump_kind = {
 	ssl_bump_actions, 5, N_("peek, stare, splice, bump or terminate"),
-	1u << BUMP_STARE | 1u << BUMP_BUMP,
+	0,
 };
 
 static const char *const unsupported_actions[] = {
@@ -1605,10 +1612,11 @@ parse_rule(struct loader *ld, const char *dname, const struct rule_kind *kind,
 			               "server is connected (step 3)"),
 			             dname, name);
 		if (rule.refs[rule.n].acl->type == ACL_SSL_ERROR &&
-		    strcmp(dname, "sslproxy_cert_error") != 0)
+		    strcmp(dname, "sslproxy_cert_error") != 0 &&
+		    kind != &ssl_bump_kind)
 			diag_warning(ld,
 			             _("%s: ssl_error acl '%s' matches only in "
-			               "sslproxy_cert_error"),
+			               "sslproxy_cert_error and ssl_bump"),
 			             dname, name);
 		if (is_route_list(dname) &&
 		    rule.refs[rule.n].acl->type == ACL_DST)
@@ -2654,6 +2662,37 @@ apply_defaults(struct loader *ld)
 	}
 }
 
+/*
+ * Bumping and staring need the port's CA; peeking and splicing do not, so
+ * an ssl-bump port without one is fine until a rule would bump there.
+ */
+static void
+check_bump_ca(struct loader *ld)
+{
+	const struct conf *c = ld->c;
+
+	for (size_t i = 0; i < c->ssl_bump.n; i++) {
+		const struct access_rule *r = &c->ssl_bump.rules[i];
+
+		if (r->action != BUMP_BUMP && r->action != BUMP_STARE)
+			continue;
+		for (size_t j = 0; j < c->nlisteners; j++) {
+			const struct listen_conf *l = &c->listeners[j];
+
+			if ((l->flags & LISTEN_SSL_BUMP) && l->tls_cert == NULL)
+				diag_add(ld->diag, false,
+				         _("%s: ssl_bump %s: %s has no tls-cert= "
+				           "and tls-key=: its connections are "
+				           "terminated instead"),
+				         r->where, r->action == BUMP_BUMP
+				                           ? "bump"
+				                           : "stare",
+				         l->text);
+		}
+		return; /* once is enough */
+	}
+}
+
 /* What every loaded file needs once all lines are in. */
 static void
 finish(struct loader *ld, const char *name)
@@ -2666,6 +2705,7 @@ finish(struct loader *ld, const char *name)
 	if (c->nlisteners == 0)
 		diag_add(ld->diag, true, "%s: %s", name,
 		         _("no http_port configured"));
+	check_bump_ca(ld);
 	if (!ld->access_log_seen) {
 		const char *def = LOCALSTATEDIR "/log/bascule/access.log";
 

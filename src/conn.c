@@ -31,6 +31,7 @@
 #include "access_log.h"
 #include "acl.h"
 #include "buf.h"
+#include "bump.h"
 #include "conf.h"
 #include "conn.h"
 #include "errpage.h"
@@ -39,9 +40,11 @@
 #include "http_proxy.h"
 #include "listener.h"
 #include "log.h"
+#include "mimic.h"
 #include "proxy_proto.h"
 #include "resolve.h"
 #include "tls_peek.h"
+#include "tls_verify.h"
 #include "tunnel.h"
 #include "upstream.h"
 #include "worker.h"
@@ -89,6 +92,10 @@ static void tls_clear(struct txn_tls *tls);
 static void tls_acl_ctx(const struct conn *c, struct acl_ctx *ctx,
                         const char **names);
 static void conn_peer_connect(struct conn *c);
+static void conn_bump_server(struct conn *c);
+static int conn_bump_start(struct conn *c);
+static void conn_bump_report(struct conn *c, int status, const char *code,
+                             const char *reason);
 
 static const char *const conn_err_names[] = {
 	[CONN_OK] = "ok",
@@ -147,6 +154,17 @@ side_init(struct conn_side *s)
 static void
 side_clear(struct ev_loop *loop, struct conn_side *s)
 {
+	if (s->tls != NULL) {
+		/* close_notify, if the socket takes it now (RFC 8446 6.1) */
+		if (s->fd >= 0 && s->tls_up && s->tls_err == 0)
+			(void)gnutls_bye(s->tls, GNUTLS_SHUT_WR);
+		gnutls_deinit(s->tls);
+		s->tls = NULL;
+	}
+	bump_io_clear(&s->tio);
+	s->tls_up = false;
+	s->tls_want = 0;
+	s->tls_err = 0;
 	if (s->fd >= 0) {
 		ev_io_stop(loop, &s->io);
 		close(s->fd);
@@ -166,6 +184,7 @@ static void
 side_set_fd(struct conn *c, struct conn_side *s, int fd)
 {
 	s->fd = fd;
+	s->tio.fd = fd;
 	ev_io_init(&s->io, conn_io_cb, fd, 0);
 	s->io.data = c;
 }
@@ -220,6 +239,92 @@ side_has_room(const struct conn_side *s)
 }
 
 /*
+ * Decrypts into p[0..room) what the session has: read(2)'s contract,
+ * with EAGAIN, EPROTO (s->tls_err says more) and 0 for the end, a
+ * close_notify or the peer's FIN (RFC 8446 6.1 lets HTTP's framing tell
+ * a truncation).
+ */
+static ssize_t
+side_recv_tls(struct conn_side *s, uint8_t *p, size_t room)
+{
+	size_t  got = 0;
+	ssize_t n;
+
+	while (got < room) {
+		n = gnutls_record_recv(s->tls, p + got, room - got);
+		if (n > 0) {
+			got += (size_t)n;
+			if (gnutls_record_check_pending(s->tls) == 0)
+				break;
+			continue;
+		}
+		if (n == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (n == GNUTLS_E_REHANDSHAKE) {
+			/* No renegotiation inside a bump (RFC 5746 4.5). */
+			(void)gnutls_alert_send(s->tls, GNUTLS_AL_WARNING,
+			                        GNUTLS_A_NO_RENEGOTIATION);
+			continue;
+		}
+		if (got > 0)
+			break; /* the end or the error comes next time */
+		if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION)
+			return 0;
+		if (n == GNUTLS_E_AGAIN) {
+			errno = EAGAIN;
+			return -1;
+		}
+		s->tls_err = (int)n;
+		errno = EPROTO;
+		return -1;
+	}
+	return (ssize_t)got;
+}
+
+/* Encrypts iov into records: sendmsg(2)'s contract, as side_recv_tls(). */
+static ssize_t
+side_send_tls(struct conn_side *s, const struct iovec *iov, size_t n)
+{
+	size_t  total = 0;
+	ssize_t r;
+
+	/*
+	 * After GNUTLS_E_AGAIN the session holds the record it made and the
+	 * next call must offer the same bytes again: it does, because the
+	 * caller consumes only what was counted here.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t         off = 0;
+
+		while (off < iov[i].iov_len) {
+			r = gnutls_record_send(s->tls, p + off,
+			                       iov[i].iov_len - off);
+			if (r > 0) {
+				off += (size_t)r;
+				total += (size_t)r;
+				continue;
+			}
+			if (r == GNUTLS_E_INTERRUPTED)
+				continue;
+			if (r == GNUTLS_E_AGAIN)
+				goto out;
+			s->tls_err = (int)r;
+			if (total > 0)
+				goto out;
+			errno = EPIPE;
+			return -1;
+		}
+	}
+out:
+	if (total == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return (ssize_t)total;
+}
+
+/*
  * Reads what the socket has into s->in.  Returns bytes read, 0 on EOF
  * (s->eof set), -1 on EAGAIN (nothing to do) and -2 on error (errno).
  */
@@ -238,9 +343,12 @@ side_read(struct conn *c, struct conn_side *s, size_t bufsize)
 	p = buf_space(s->in, &room);
 	if (room == 0)
 		return -1;
-	do
-		n = read(s->fd, p, room);
-	while (n < 0 && errno == EINTR);
+	if (s->tls != NULL)
+		n = side_recv_tls(s, p, room);
+	else
+		do
+			n = read(s->fd, p, room);
+		while (n < 0 && errno == EINTR);
 	if (n > 0) {
 		buf_commit(s->in, (size_t)n);
 		s->nread += (uint64_t)n;
@@ -278,9 +386,12 @@ side_writev(struct conn_side *s, struct iovec *iov, size_t n)
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = iov;
 	msg.msg_iovlen = n;
-	do
-		r = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
+	if (s->tls != NULL)
+		r = side_send_tls(s, iov, n);
+	else
+		do
+			r = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+		while (r < 0 && errno == EINTR);
 	if (r >= 0) {
 		s->nwritten += (uint64_t)r;
 		return r;
@@ -372,6 +483,8 @@ tls_outcome(const struct txn *t)
 		return "splice";
 	if (t->tls.action == BUMP_TERMINATE)
 		return "terminate";
+	if (t->tls.action == BUMP_BUMP)
+		return "bump";
 	return "none";
 }
 
@@ -396,6 +509,8 @@ conn_log_txn(struct conn *c)
 	r.url = t->url != NULL ? t->url : "-";
 	if (t->peer[0] == '\0')
 		r.hier = "HIER_NONE";
+	else if (c->bumped)
+		r.hier = hop_code_name(c->bump_hop);
 	else if (t->nhops > 0)
 		r.hier = hop_code_name(t->hops[t->hop].code);
 	else
@@ -563,9 +678,14 @@ conn_acl_ctx(const struct conn *c, struct acl_ctx *ctx,
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->src = (const struct sockaddr *)&c->client_addr;
-	/* Intercepted: the only destination there is, whatever Host says. */
-	ctx->dst = c->intercepted ? (const struct sockaddr *)&c->orig_dst
-	                          : (const struct sockaddr *)dst;
+	/* Intercepted: the only destination there is, whatever Host says;
+	 * bumped: the server the connection is pinned to. */
+	if (c->bumped)
+		ctx->dst = (const struct sockaddr *)&c->server_addr;
+	else if (c->intercepted)
+		ctx->dst = (const struct sockaddr *)&c->orig_dst;
+	else
+		ctx->dst = (const struct sockaddr *)dst;
 	ctx->dst_unknown = t->origin_unknown;
 	ctx->method = t->method;
 	ctx->host = t->target.host;
@@ -588,7 +708,7 @@ conn_route(struct conn *c)
 	bool              *down;
 
 	t->routed = true;
-	if (cf->npeers == 0 || c->intercepted)
+	if (cf->npeers == 0 || c->intercepted || c->bumped)
 		return 0;
 	t->hops = calloc(ROUTE_HOPS_MAX, sizeof(*t->hops));
 	down = calloc(cf->npeers, sizeof(*down));
@@ -752,7 +872,9 @@ conn_server_ready(struct conn *c)
 	}
 	if (t->tls.step >= BUMP_STEP2 || t->fake_connect) {
 		/* The 200 went out at step 1, or there is no CONNECT. */
-		if (t->tls.action < 0) {
+		if (t->tls.action == BUMP_BUMP || t->tls.staring) {
+			conn_bump_server(c);
+		} else if (t->tls.action < 0) {
 			conn_peek_server(c);
 		} else {
 			c->action = "tunnelling";
@@ -1005,6 +1127,18 @@ conn_go_upstream(struct conn *c)
 	int                     fd = -1;
 	bool                    reuse;
 
+	if (c->bumped) {
+		/* Pinned: the server of the handshake, or none at all. */
+		if (c->server.fd < 0) {
+			conn_reply(c, 502, "ERR_READ_ERROR",
+			           "the server closed the bumped connection");
+			return;
+		}
+		sockaddr_ip(&c->server_addr, t->peer, sizeof(t->peer));
+		t->server_reused = false; /* no retry on a new connection */
+		conn_server_ready(c);
+		return;
+	}
 	/* Before the answer to step 1 or to Max-Forwards, DNS decides. */
 	if (!t->routed && !t->tls.step1_pending && t->mf_reply == NULL &&
 	    conn_route(c) < 0)
@@ -1384,6 +1518,38 @@ conn_intercepted_url(struct conn *c)
 	return 0;
 }
 
+/*
+ * A request inside a bump goes to the pinned server whatever its Host
+ * says: its URL, which the log and the acls see, is that server's as
+ * Squid makes it, "https://" and the SNI (else the CONNECT host), port
+ * and path.
+ */
+static int
+conn_bumped_url(struct conn *c)
+{
+	struct txn *t = &c->txn;
+	char       *url = NULL;
+	char        port[8] = "";
+	int         n;
+
+	snprintf(t->target.host, sizeof(t->target.host), "%s", c->bump_host);
+	t->target.is_ipv6 = c->bump_host_v6;
+	t->target.port = c->bump_port;
+	if (t->target.port != 443)
+		snprintf(port, sizeof(port), ":%u", (unsigned)t->target.port);
+	n = asprintf(&url, t->target.is_ipv6 ? "https://[%s]%s%.*s"
+	                                     : "https://%s%s%.*s",
+	             t->target.host, port, (int)t->target.path.len,
+	             t->target.path.p);
+	if (n < 0) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return -1;
+	}
+	free(t->url);
+	t->url = url;
+	return 0;
+}
+
 /* The language of our error pages for this request. */
 static const struct errpage_lang *
 request_language(const struct http_head *h)
@@ -1412,7 +1578,7 @@ conn_keep_client_auth(struct conn *c, const struct http_head *h)
 
 	for (size_t i = 0; i < c->conf->npeers; i++)
 		passthru |= c->conf->peers[i].login_passthru;
-	if (!passthru || c->intercepted ||
+	if (!passthru || c->intercepted || c->bumped ||
 	    (f = http_head_get(h, "Proxy-Authorization")) == NULL)
 		return 0;
 	if ((c->txn.client_auth = span_dup(f->value)) == NULL) {
@@ -1455,20 +1621,29 @@ conn_request(struct conn *c, const struct http_head *h)
 		conn_reply(c, 400, "ERR_INVALID_REQ", why);
 		return;
 	}
-	if (c->intercepted && t->is_connect) {
+	if ((c->intercepted || c->bumped) && t->is_connect) {
 		conn_reply(c, 400, "ERR_INVALID_REQ",
-		           "CONNECT on an intercepting port");
+		           c->bumped ? "CONNECT inside a bumped connection"
+		                     : "CONNECT on an intercepting port");
 		return;
 	}
-	if ((c->intercepted
+	if ((c->intercepted || c->bumped
 	             ? http_proxy_parse_intercepted(h, &t->target, &why)
 	             : http_proxy_parse_target(h, t->is_connect, &t->target,
 	                                       &why)) < 0) {
 		conn_reply(c, 400, "ERR_INVALID_URL", why);
 		return;
 	}
-	if (c->intercepted && conn_intercepted_url(c) < 0)
+	if (c->bumped ? conn_bumped_url(c) < 0
+	              : c->intercepted && conn_intercepted_url(c) < 0)
 		return;
+	if (c->bump_fail != 0) {
+		/* Bumped to tell the client why its server is out of reach. */
+		t->client_keep_alive = false;
+		conn_reply(c, c->bump_fail, c->bump_fail_code,
+		           c->bump_fail_reason);
+		return;
+	}
 	/* RFC 9112 9.3: no persistent connection with an HTTP/1.0 client. */
 	t->client_keep_alive = t->req.keep_alive && t->client_minor >= 1 &&
 	                       !c->worker->stopping;
@@ -1565,6 +1740,11 @@ conn_req_head(struct conn *c)
 		side_clear(c->worker->loop, &c->server); /* unusable now */
 		free(c->server_key);
 		c->server_key = NULL;
+	}
+	if (c->bumped && c->server.fd < 0 && c->bump_fail == 0) {
+		/* The pinned server left: so does the client, as in Squid. */
+		c->state = CONN_CLOSING;
+		return;
 	}
 	if (c->client.in == NULL || buf_len(c->client.in) == 0) {
 		if (c->client.eof)
@@ -1833,8 +2013,8 @@ conn_response_head(struct conn *c)
 	                       t->resp.body != HTTP_BODY_CLOSE;
 	if (t->resp.body == HTTP_BODY_CLOSE || t->dechunk || !t->req_done)
 		t->client_keep_alive = false;
-	if (c->worker->stopping)
-		t->client_keep_alive = false;
+	if (c->worker->stopping || (c->bumped && !t->server_keep_alive))
+		t->client_keep_alive = false; /* a bump ends with its server */
 	if ((ct = http_head_get(&h, "Content-Type")) != NULL) {
 		char esc[256];
 
@@ -1900,7 +2080,9 @@ conn_txn_end(struct conn *c)
 	        t->req_head_sent == buf_len(t->req_head)) &&
 	       (c->server.in == NULL || buf_len(c->server.in) == 0) &&
 	       (!t->resp_splice || side_is_quiet(&c->server));
-	if (keep && p != NULL) {
+	if (keep && c->bumped) {
+		/* Pinned: never pooled, never given to another client. */
+	} else if (keep && p != NULL) {
 		/* Connection-based schemes (NTLM, Negotiate) would let the
 		 * next client use these credentials. */
 		c->server_private = p->login_passthru && t->client_auth != NULL;
@@ -1921,6 +2103,7 @@ conn_txn_end(struct conn *c)
 	}
 	/* A client that half-closed may still have requests queued. */
 	if (!t->client_keep_alive || c->worker->stopping ||
+	    (c->bumped && !keep && c->bump_fail == 0) ||
 	    (c->client.eof &&
 	     (c->client.in == NULL || buf_len(c->client.in) == 0))) {
 		c->state = CONN_CLOSING;
@@ -1981,7 +2164,8 @@ conn_can_splice_response(const struct conn *c)
 {
 	const struct txn *t = &c->txn;
 
-	if (t->resp_splice || t->resp_done || t->dechunk || c->server.nosplice)
+	if (t->resp_splice || t->resp_done || t->dechunk || c->server.nosplice ||
+	    c->server.tls != NULL || c->client.tls != NULL)
 		return false;
 	if (t->resp.body == HTTP_BODY_LENGTH ? t->resp_left < SPLICE_MIN
 	                                     : t->resp.body != HTTP_BODY_CLOSE)
@@ -2382,13 +2566,16 @@ tls_clear(struct txn_tls *tls)
 /*
  * Squid's step rules: every action is possible at steps 1 and 2; after a
  * peek at step 2 only splice and terminate are left (the ClientHello went
- * out as it was, so bascule can no longer be the server's TLS client).
+ * out as it was, so bascule can no longer be the server's TLS client),
+ * after a stare only bump and terminate (the server talks to bascule's
+ * own TLS client: its bytes cannot be passed on as they are).
  */
 static unsigned
-bump_usable(enum bump_step step)
+bump_usable(const struct txn_tls *tls)
 {
-	if (step == BUMP_STEP3)
-		return 1u << BUMP_SPLICE | 1u << BUMP_TERMINATE;
+	if (tls->step == BUMP_STEP3)
+		return tls->staring ? 1u << BUMP_BUMP | 1u << BUMP_TERMINATE
+		                    : 1u << BUMP_SPLICE | 1u << BUMP_TERMINATE;
 	return 1u << BUMP_SPLICE | 1u << BUMP_PEEK | 1u << BUMP_STARE |
 	       1u << BUMP_BUMP | 1u << BUMP_TERMINATE;
 }
@@ -2428,24 +2615,31 @@ tls_acl_ctx(const struct conn *c, struct acl_ctx *ctx, const char **names)
 	ctx->port = t->target.port;
 	ctx->url = t->url;
 	ctx->step = t->tls.step;
+	ctx->ssl_errors = c->bump_errors;
 	ctx->server_names = names;
 	ctx->nserver_names = tls_server_names(c, names);
 }
 
-/* The ssl_bump action at the current step: splice when no rule matches. */
+/*
+ * The ssl_bump action at the current step: when no rule matches, splice,
+ * or bump after a stare, where splicing is no longer possible.
+ */
 static enum bump_action
 conn_bump_check(struct conn *c)
 {
 	const char               *names[TLS_NAMES_MAX];
 	const struct access_rule *r;
 	struct acl_ctx            ctx;
+	enum bump_action          dflt = BUMP_SPLICE;
 
+	if (c->txn.tls.step == BUMP_STEP3 && c->txn.tls.staring)
+		dflt = BUMP_BUMP;
 	tls_acl_ctx(c, &ctx, names);
-	r = access_first(&c->conf->ssl_bump, &ctx, bump_usable(c->txn.tls.step));
+	r = access_first(&c->conf->ssl_bump, &ctx, bump_usable(&c->txn.tls));
 	conn_log(c, LOG_DEBUG, "ssl_bump step %d: %s (%s)", c->txn.tls.step,
-	         bump_action_names[r != NULL ? r->action : BUMP_SPLICE],
+	         bump_action_names[r != NULL ? (enum bump_action)r->action : dflt],
 	         r != NULL ? r->where : "no rule matched");
-	return r != NULL ? (enum bump_action)r->action : BUMP_SPLICE;
+	return r != NULL ? (enum bump_action)r->action : dflt;
 }
 
 static void
@@ -2481,6 +2675,12 @@ conn_tls_abort(struct conn *c, int status, const char *code,
 {
 	struct txn *t = &c->txn;
 
+	if ((t->tls.action == BUMP_BUMP || t->tls.staring) &&
+	    c->client.tls == NULL && c->bump_gen != NULL) {
+		/* Bump anyway, to say it with an error page. */
+		conn_bump_report(c, status, code, reason);
+		return;
+	}
 	conn_log(c, LOG_INFO, "%d %s: %s", status, code, reason);
 	t->status = status;
 	if (t->result == NULL || strcmp(t->result, "TCP_DENIED") != 0)
@@ -2527,20 +2727,31 @@ conn_peek_client(struct conn *c)
 	c->state = CONN_TLS_HELLO;
 }
 
-/* Step 1: the CONNECT passed http_access. */
+/*
+ * Step 1: the CONNECT passed http_access.  A bump here reads the
+ * ClientHello first, as a peek would, so that the server hears the
+ * client's SNI and the client is shown the server's names; a stare at
+ * step 1 has nothing to stare at yet and is a peek.
+ */
 static void
 conn_bump_step1(struct conn *c)
 {
 	c->txn.tls.step = BUMP_STEP1;
 	c->txn.tls.action = -1;
 	switch (conn_bump_check(c)) {
+	case BUMP_BUMP:
+		if (conn_bump_start(c) < 0)
+			return;
+		conn_bump_final(c, BUMP_BUMP);
+		__attribute__((fallthrough));
 	case BUMP_PEEK:
+	case BUMP_STARE:
 		conn_peek_client(c);
 		break;
 	case BUMP_TERMINATE:
 		conn_terminate(c);
 		break;
-	default: /* splice; stare and bump are refused by conf */
+	default:
 		conn_bump_final(c, BUMP_SPLICE);
 		conn_go_upstream(c);
 		break;
@@ -2634,6 +2845,7 @@ conn_client_hello(struct conn *c, const struct tls_hs_msg *m)
 {
 	struct txn             *t = &c->txn;
 	struct tls_client_hello ch;
+	enum bump_action        action;
 	char                    name[HOSTNAME_MAX + 1];
 	const char             *why = NULL;
 
@@ -2667,12 +2879,25 @@ conn_client_hello(struct conn *c, const struct tls_hs_msg *m)
 	free(t->tls.msg); /* step 3 reassembles the server's side */
 	t->tls.msg = NULL;
 	t->tls.step = BUMP_STEP2;
-	switch (conn_bump_check(c)) {
+	action = t->tls.action == (int)BUMP_BUMP ? BUMP_BUMP : conn_bump_check(c);
+	switch (action) {
 	case BUMP_TERMINATE:
 		conn_terminate(c);
 		return;
 	case BUMP_PEEK:
 		break; /* on to step 3 once connected */
+	case BUMP_STARE:
+		if (conn_bump_start(c) < 0)
+			return;
+		t->tls.staring = true; /* step 3 after our own handshake */
+		break;
+	case BUMP_BUMP:
+		if (t->tls.action < 0) { /* else decided at step 1 */
+			if (conn_bump_start(c) < 0)
+				return;
+			conn_bump_final(c, BUMP_BUMP);
+		}
+		break;
 	default:
 		conn_bump_final(c, BUMP_SPLICE);
 		break;
@@ -2911,6 +3136,340 @@ conn_peek_server(struct conn *c)
 }
 
 /* ------------------------------------------------------------------ */
+/* Bump: our own TLS on both sides */
+
+/* The decision to stare or bump: it needs the port's CA.  -1: refused. */
+static int
+conn_bump_start(struct conn *c)
+{
+	struct bump_gen *g = c->worker->bump;
+
+	if (g == NULL || bump_gen_mimic(g, c->listener->index) == NULL) {
+		conn_log(c, LOG_WARNING, "ssl_bump: port %s has no CA to bump "
+		                         "with (tls-cert=, tls-key=)",
+		         c->listener->text);
+		conn_terminate(c);
+		return -1;
+	}
+	if (c->bump_gen == NULL)
+		c->bump_gen = bump_gen_ref(g);
+	return 0;
+}
+
+/* The name the client is shown and bumped URLs carry: SNI, else host. */
+static int
+conn_bump_names(struct conn *c)
+{
+	struct txn *t = &c->txn;
+
+	if (c->bump_host != NULL)
+		return 0;
+	c->bump_host = strdup(t->tls.sni != NULL ? t->tls.sni : t->target.host);
+	if (c->bump_host == NULL) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return -1;
+	}
+	c->bump_host_v6 = t->tls.sni == NULL && t->target.is_ipv6;
+	c->bump_port = t->target.port;
+	return 0;
+}
+
+static struct mimic *
+conn_mimic(const struct conn *c)
+{
+	return bump_gen_mimic(c->bump_gen, c->listener->index);
+}
+
+/*
+ * Drives the handshake of a side: 1 done, 0 waiting (tls_want set), -1
+ * failed (tls_err set).  Warnings are not failures; a bounded number of
+ * them in a row is.
+ */
+static int
+side_handshake(struct conn_side *s)
+{
+	int r, rounds = 0;
+
+	do
+		r = gnutls_handshake(s->tls);
+	while (r < 0 && r != GNUTLS_E_AGAIN && !gnutls_error_is_fatal(r) &&
+	       ++rounds < 16);
+	if (r == GNUTLS_E_AGAIN) {
+		s->tls_want = gnutls_record_get_direction(s->tls) ? EV_WRITE
+		                                                  : EV_READ;
+		return 0;
+	}
+	s->tls_want = 0;
+	if (r < 0) {
+		s->tls_err = r;
+		return -1;
+	}
+	s->tls_up = true;
+	return 1;
+}
+
+/* Connected (directly, or through a parent's tunnel): our ClientHello. */
+static void
+conn_bump_server(struct conn *c)
+{
+	struct txn *t = &c->txn;
+	const char *sni = t->tls.sni;
+	char        why[256];
+	int         r;
+
+	if (conn_bump_names(c) < 0)
+		return;
+	if (sni == NULL && !hostname_is_ip(t->target.host))
+		sni = t->target.host; /* RFC 6066 3: never an address */
+	/* Bytes behind a parent's 2xx are the server's: the session's. */
+	if (c->server.in != NULL && buf_len(c->server.in) > 0) {
+		if (bump_io_preload(&c->server.tio, buf_data(c->server.in),
+		                    buf_len(c->server.in)) < 0) {
+			conn_fail(c, CONN_ERR_NOMEM);
+			return;
+		}
+		buf_consume(c->server.in, buf_len(c->server.in));
+	}
+	r = bump_server_session(c->bump_gen, &c->server.tio, sni,
+	                        &c->server.tls);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "TLS: %s", gnutls_strerror(r));
+		conn_tls_abort(c, 500, "ERR_SECURE_CONNECT_FAIL", why);
+		return;
+	}
+	c->action = "in a TLS handshake with the server";
+	c->deadline = ev_now(c->worker->loop) +
+	              (double)c->conf->read_timeout / 1000.0;
+	c->state = CONN_BUMP_SERVER;
+}
+
+/* The leaf is chosen: our handshake with the client, on its ClientHello. */
+static void
+conn_bump_client(struct conn *c)
+{
+	int r;
+
+	if (c->client.in != NULL && buf_len(c->client.in) > 0) {
+		if (bump_io_preload(&c->client.tio, buf_data(c->client.in),
+		                    buf_len(c->client.in)) < 0) {
+			conn_fail(c, CONN_ERR_NOMEM);
+			return;
+		}
+		buf_consume(c->client.in, buf_len(c->client.in));
+	}
+	r = bump_client_session(c->bump_gen, &c->client.tio, c->leaf,
+	                        &c->client.tls);
+	if (r < 0) {
+		conn_log(c, LOG_ERR, "TLS session: %s", gnutls_strerror(r));
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	c->action = "in a TLS handshake with the client";
+	c->deadline = ev_now(c->worker->loop) +
+	              (double)c->conf->request_timeout / 1000.0;
+	c->state = CONN_BUMP_CLIENT;
+}
+
+/*
+ * The server cannot be used (it failed, or its certificate did): the
+ * client is bumped all the same, with a leaf made from the names it
+ * asked for, and every request it sends is answered with the error, as
+ * Squid does, rather than a connection closed without a word.
+ */
+static void
+conn_bump_report(struct conn *c, int status, const char *code,
+                 const char *reason)
+{
+	struct txn *t = &c->txn;
+	char        err[256];
+
+	conn_log(c, LOG_INFO, "%d %s: %s", status, code, reason);
+	if (c->bump_fail == 0) {
+		c->bump_fail = status;
+		c->bump_fail_code = code;
+		if ((c->bump_fail_reason = strdup(reason)) == NULL) {
+			conn_fail(c, CONN_ERR_NOMEM);
+			return;
+		}
+	}
+	side_clear(c->worker->loop, &c->server);
+	resolve_cancel(&c->resolve);
+	if (t->tls.action != BUMP_BUMP)
+		conn_bump_final(c, BUMP_BUMP);
+	if (conn_bump_names(c) < 0)
+		return;
+	if (c->leaf == NULL &&
+	    (c->leaf = mimic_issue(conn_mimic(c), NULL, c->bump_host, false,
+	                           err, sizeof(err))) == NULL) {
+		conn_log(c, LOG_WARNING, "mimic %s: %s", c->bump_host, err);
+		t->status = status;
+		t->result = "NONE_NONE";
+		conn_log_txn(c);
+		c->state = CONN_CLOSING;
+		return;
+	}
+	conn_bump_client(c);
+}
+
+/* The version of a session as the wire spells it, for the logs. */
+static uint16_t
+tls_wire_version(gnutls_session_t s)
+{
+	switch (gnutls_protocol_get_version(s)) {
+	case GNUTLS_TLS1_0:
+		return TLS_VERSION_TLS10;
+	case GNUTLS_TLS1_1:
+		return TLS_VERSION_TLS11;
+	case GNUTLS_TLS1_2:
+		return TLS_VERSION_TLS12;
+	case GNUTLS_TLS1_3:
+		return TLS_VERSION_TLS13;
+	default:
+		return 0;
+	}
+}
+
+/* The server's certificate names, for ssl::server_name at step 3. */
+static void
+conn_bump_cert_names(struct conn *c)
+{
+	struct txn           *t = &c->txn;
+	const gnutls_datum_t *der;
+	unsigned              n = 0;
+
+	der = gnutls_certificate_get_peers(c->server.tls, &n);
+	if (der == NULL || n == 0 || t->tls.names != NULL ||
+	    (t->tls.names = calloc(TLS_NAMES_MAX, sizeof(char *))) == NULL)
+		return;
+	t->tls.nnames = x509_dns_names(der[0].data, der[0].size, t->tls.names,
+	                               TLS_NAMES_MAX);
+}
+
+/* sslproxy_cert_error: may a bump go on with what verification found? */
+static bool
+conn_cert_error_allowed(struct conn *c)
+{
+	const char               *names[TLS_NAMES_MAX];
+	const struct access_rule *rule = NULL;
+	struct acl_ctx            ctx;
+	bool                      need_dst;
+
+	tls_acl_ctx(c, &ctx, names);
+	return access_check(&c->conf->sslproxy_cert_error, &ctx, ACCESS_DENY,
+	                    &rule, &need_dst) == ACCESS_ALLOW;
+}
+
+/* Our handshake with the server is done: verify, step 3, mimic. */
+static void
+conn_bump_verified(struct conn *c)
+{
+	struct txn       *t = &c->txn;
+	gnutls_x509_crt_t cert = NULL;
+	unsigned          errors = 0;
+	char              text[256], why[320];
+	const char       *pass = "";
+	bool              trusted;
+
+	t->tls.version = tls_wire_version(c->server.tls);
+	conn_bump_cert_names(c);
+	if (bump_verify_server(c->bump_gen, c->server.tls, c->bump_host,
+	                       &errors, &cert) < 0)
+		errors |= TLS_VERIFY_CERT_UNTRUSTED;
+	c->bump_errors = errors;
+	bump_errors_text(errors, text, sizeof(text));
+	if (errors != 0 && bump_gen_dont_verify(c->bump_gen))
+		pass = " (DONT_VERIFY_PEER)";
+	else if (errors != 0 && conn_cert_error_allowed(c))
+		pass = " (allowed by sslproxy_cert_error)";
+	trusted = errors == 0 || *pass != '\0';
+	conn_log(c, trusted && errors == 0 ? LOG_DEBUG : LOG_INFO,
+	         "server %s: %s, %zu names, %s%s", c->bump_host,
+	         tls_peek_version_name(t->tls.version), t->tls.nnames,
+	         errors == 0 ? "verified" : text, pass);
+	if (t->tls.staring) {
+		t->tls.step = BUMP_STEP3;
+		if (conn_bump_check(c) == BUMP_TERMINATE) {
+			gnutls_x509_crt_deinit(cert);
+			conn_terminate(c);
+			return;
+		}
+		conn_bump_final(c, BUMP_BUMP);
+	}
+	c->leaf = mimic_issue(conn_mimic(c), cert, c->bump_host, !trusted, why,
+	                      sizeof(why));
+	gnutls_x509_crt_deinit(cert);
+	if (c->leaf == NULL) {
+		conn_log(c, LOG_WARNING, "mimic %s: %s", c->bump_host, why);
+		conn_terminate(c);
+		return;
+	}
+	if (!trusted) {
+		snprintf(why, sizeof(why),
+		         "the certificate of %s is not trusted: %s", c->bump_host,
+		         text);
+		conn_bump_report(c, 503, "ERR_SECURE_CONNECT_FAIL", why);
+		return;
+	}
+	conn_bump_client(c);
+}
+
+/* CONN_BUMP_SERVER */
+static void
+conn_bump_server_hs(struct conn *c)
+{
+	char why[256];
+
+	switch (side_handshake(&c->server)) {
+	case 0:
+		return;
+	case -1:
+		snprintf(why, sizeof(why), "TLS with the server failed: %s",
+		         gnutls_strerror(c->server.tls_err));
+		conn_tls_abort(c, 503, "ERR_SECURE_CONNECT_FAIL", why);
+		return;
+	}
+	conn_bump_verified(c);
+}
+
+/* CONN_BUMP_CLIENT: when done, the CONNECT is logged and HTTP begins. */
+static void
+conn_bump_client_hs(struct conn *c)
+{
+	struct txn *t = &c->txn;
+
+	switch (side_handshake(&c->client)) {
+	case 0:
+		return;
+	case -1:
+		conn_log(c, LOG_INFO, "TLS with the client failed: %s",
+		         gnutls_strerror(c->client.tls_err));
+		t->result = "NONE_NONE";
+		conn_log_txn(c);
+		conn_fail(c, CONN_ERR_CLIENT_IO);
+		return;
+	}
+	conn_log(c, LOG_DEBUG, "bumped %s: %s with the client",
+	         c->bump_host, tls_peek_version_name(
+	                               tls_wire_version(c->client.tls)));
+	t->result = "NONE_NONE"; /* Squid's word for a bumped CONNECT */
+	conn_log_txn(c);
+	c->bump_hop = t->nhops > 0 ? t->hops[t->hop].code
+	                           : c->intercepted ? HOP_ORIGINAL_DST
+	                                            : HOP_DIRECT;
+	c->bumped = true;
+	c->ntxn++;
+	txn_clear(t);
+	buf_free(c->client.out);
+	c->client.out = NULL;
+	side_release_in(&c->client);
+	c->action = NULL;
+	c->deadline = 0;
+	c->state = CONN_REQ_HEAD;
+	c->idle_end = ev_now(c->worker->loop) +
+	              (double)c->conf->client_idle_pconn_timeout / 1000.0;
+}
+
+/* ------------------------------------------------------------------ */
 /* The state machine */
 
 static void
@@ -2946,6 +3505,12 @@ conn_run(struct conn *c)
 		case CONN_TLS_SERVER:
 			conn_tls_server(c);
 			break;
+		case CONN_BUMP_SERVER:
+			conn_bump_server_hs(c);
+			break;
+		case CONN_BUMP_CLIENT:
+			conn_bump_client_hs(c);
+			break;
 		case CONN_REPLY:
 			r = side_flush_out(&c->client);
 			if (r < 0) {
@@ -2955,6 +3520,11 @@ conn_run(struct conn *c)
 				 * Let the client read the reply before the close:
 				 * drain what it still sends, for a bounded time.
 				 */
+				if (c->client.tls_up) {
+					(void)gnutls_bye(c->client.tls,
+					                 GNUTLS_SHUT_WR);
+					c->client.tls_up = false;
+				}
 				shutdown(c->client.fd, SHUT_WR);
 				c->client.shut = true;
 				c->deadline = ev_now(c->worker->loop) +
@@ -3012,6 +3582,9 @@ conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		side->readable = true;
 	if (side == &c->server && c->state == CONN_CONNECTING) {
 		conn_connected(c);
+	} else if (c->state == CONN_BUMP_SERVER ||
+	           c->state == CONN_BUMP_CLIENT) {
+		/* The handshake reads for itself, in conn_run(). */
 	} else if (c->state == CONN_TUNNEL ||
 	           (side == &c->server && c->txn.resp_splice)) {
 		/* Reading is splice(2)'s, in conn_run(). */
@@ -3035,7 +3608,8 @@ conn_timeout(const struct conn *c)
 	case CONN_REQ_HEAD:
 		if (c->client.in == NULL || buf_len(c->client.in) == 0) {
 			left = c->idle_end;
-			if (c->server.fd >= 0 && c->server_idle_end < left)
+			if (c->server.fd >= 0 && !c->bumped &&
+			    c->server_idle_end < left)
 				left = c->server_idle_end;
 			left -= ev_now(c->worker->loop);
 			return left > 0.001 ? left : 0.001;
@@ -3059,6 +3633,8 @@ conn_timeout(const struct conn *c)
 	case CONN_REPLY:
 	case CONN_TLS_HELLO:
 	case CONN_TLS_SERVER:
+	case CONN_BUMP_SERVER:
+	case CONN_BUMP_CLIENT:
 	case CONN_PROXY_HDR:
 		/* The linger after an error reply, request_timeout for a
 		 * ClientHello or a PROXY header, and read_timeout for the
@@ -3071,6 +3647,18 @@ conn_timeout(const struct conn *c)
 		break;
 	}
 	return ms > 0 ? (double)ms / 1000.0 : 0.001;
+}
+
+/*
+ * Records the session decrypted beyond what fitted the buffer wait in
+ * GnuTLS, not in the socket: no EV_READ would come for them.
+ */
+static void
+side_feed_pending(struct ev_loop *loop, struct conn_side *s, int events)
+{
+	if (s->tls != NULL && (events & EV_READ) && s->tls_want == 0 &&
+	    gnutls_record_check_pending(s->tls) > 0)
+		ev_feed_event(loop, &s->io, EV_READ);
 }
 
 static bool
@@ -3158,6 +3746,12 @@ conn_update_watchers(struct ev_loop *loop, struct conn *c)
 		if (c->client.in != NULL && buf_len(c->client.in) > 0)
 			se |= EV_WRITE;
 		break;
+	case CONN_BUMP_SERVER:
+		se |= c->server.tls_want;
+		break;
+	case CONN_BUMP_CLIENT:
+		ce |= c->client.tls_want;
+		break;
 	case CONN_REPLY:
 		if (!c->client.eof)
 			ce |= EV_READ;
@@ -3169,6 +3763,8 @@ conn_update_watchers(struct ev_loop *loop, struct conn *c)
 	}
 	side_watch(loop, &c->client, ce);
 	side_watch(loop, &c->server, se);
+	side_feed_pending(loop, &c->client, ce);
+	side_feed_pending(loop, &c->server, se);
 }
 
 /* After any event: close, or re-arm the timer and the watchers. */
@@ -3229,9 +3825,20 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		c->txn.result = "TCP_MISS_ABORTED";
 		conn_fail(c, CONN_ERR_TIMEOUT);
 		break;
+	case CONN_BUMP_SERVER:
+		conn_tls_abort(c, 504, "ERR_SECURE_CONNECT_FAIL",
+		               "the server's TLS handshake did not finish in "
+		               "time");
+		break;
+	case CONN_BUMP_CLIENT:
+		conn_log(c, LOG_INFO, "the client's TLS handshake did not "
+		                      "finish in time (request_timeout)");
+		c->txn.result = "NONE_NONE";
+		conn_fail(c, CONN_ERR_TIMEOUT);
+		break;
 	case CONN_REQ_HEAD:
 		if ((c->client.in == NULL || buf_len(c->client.in) == 0) &&
-		    ev_now(loop) < c->idle_end) {
+		    ev_now(loop) < c->idle_end && !c->bumped) {
 			/* server_idle_pconn_timeout of the attached server */
 			side_clear(loop, &c->server);
 			free(c->server_key);
@@ -3489,6 +4096,10 @@ conn_close(struct ev_loop *loop, struct conn *c)
 	side_clear(loop, &c->client);
 	side_clear(loop, &c->server);
 	txn_clear(&c->txn);
+	mimic_cert_unref(c->leaf);
+	bump_gen_unref(c->bump_gen);
+	free(c->bump_host);
+	free(c->bump_fail_reason);
 	conf_unref(c->conf);
 	if (c->prev != NULL)
 		c->prev->next = c->next;

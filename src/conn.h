@@ -27,8 +27,10 @@
 #include <time.h>
 
 #include <ev.h>
+#include <gnutls/gnutls.h>
 
 #include "acl.h"
+#include "bump.h"
 #include "http_parse.h"
 #include "http_proxy.h"
 #include "resolve.h"
@@ -37,9 +39,11 @@
 #include "tunnel.h"
 
 struct buf;
+struct bump_gen;
 struct conf;
 struct errpage_lang;
 struct listener;
+struct mimic_cert;
 struct worker;
 
 enum conn_state {
@@ -52,6 +56,8 @@ enum conn_state {
 	CONN_TUNNEL,       /* blind byte tunnel after CONNECT */
 	CONN_TLS_HELLO,    /* ssl_bump step 2: reading the ClientHello */
 	CONN_TLS_SERVER,   /* step 3: ClientHello out, the server's answer in */
+	CONN_BUMP_SERVER,  /* stare or bump: our TLS handshake with the server */
+	CONN_BUMP_CLIENT,  /* bump: our TLS handshake with the client */
 	CONN_REPLY,        /* sending a response of ours, then close */
 	CONN_CLOSING,      /* conn_close() follows */
 };
@@ -81,6 +87,12 @@ struct conn_side {
 	bool               nosplice;
 	bool               pipe_full; /* splice in said EAGAIN with bytes queued */
 	bool               readable;  /* EV_READ came; not yet read to EAGAIN */
+	gnutls_session_t   tls;  /* bumped: records, not bytes; NULL: none */
+	bool               tls_up; /* its handshake is done */
+	struct bump_io     tio;  /* its transport */
+	int                tls_want; /* a handshake waits for EV_READ or
+	                                EV_WRITE */
+	int                tls_err;  /* the GnuTLS error that ended it */
 	uint64_t           nread;
 	uint64_t           nwritten;
 };
@@ -93,6 +105,8 @@ struct txn_tls {
 	int                 action;   /* final enum bump_action; -1: none yet */
 	enum bump_step      decided;  /* the step of the final action */
 	bool                not_tls;  /* on_unsupported_protocol applied */
+	bool                staring;  /* stare at step 2: our own handshake
+	                                 with the server leads to step 3 */
 	bool                step1_pending; /* after http_access's DNS */
 	struct tls_hs_reasm reasm;    /* client at step 2, server at step 3 */
 	uint8_t            *msg;      /* handshake bytes, reassembled */
@@ -181,6 +195,22 @@ struct conn {
 	struct sockaddr_storage orig_dst;    /* SO_ORIGINAL_DST, or PROXY's */
 	struct conn_side        client;
 	struct conn_side        server; /* origin */
+
+	/* Bump: both sides decrypted, HTTP/1.1 inside, the server pinned. */
+	struct bump_gen   *bump_gen; /* reference taken when bumping starts */
+	struct mimic_cert *leaf;     /* what the client is shown */
+	bool               bumped;   /* the client's handshake is done */
+	char              *bump_host; /* SNI, else CONNECT host: the URLs' */
+	bool               bump_host_v6;
+	enum hop_code      bump_hop; /* how the pinned server is reached */
+	uint16_t           bump_port;
+	unsigned           bump_errors; /* what verifying the server found:
+	                                   enum tls_verify_error bits */
+	int                bump_fail;   /* a status for every request: the
+	                                   server could not be used (0: it
+	                                   can) */
+	const char        *bump_fail_code;
+	char              *bump_fail_reason;
 	struct sockaddr_storage server_addr;
 	char                   *server_key; /* "host:port" of an idle server */
 	bool                    server_private; /* never to the shared pool:

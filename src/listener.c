@@ -75,6 +75,7 @@ listener_bind_all(const struct listen_conf *lcs, size_t n, bool reuseport,
 			goto fail;
 		}
 		l->flags = lcs[i].flags;
+		l->index = i;
 		l->fd = bind_one(&lcs[i], reuseport);
 		if (l->fd < 0) {
 			*why = strerror(errno);

@@ -7,6 +7,7 @@
 #define BASCULE_LISTENER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <ev.h>
 
 struct listen_conf;
@@ -17,6 +18,8 @@ struct listener {
 	unsigned                  flags; /* enum listen_flags, copied: the
 	                                    generation that bound it goes
 	                                    away at the next reload */
+	size_t                    index; /* in conf->listeners: a reload
+	                                    keeps the ports and their order */
 	char                     *text; /* "127.0.0.1:3130" */
 	ev_io                     io;
 	ev_timer                  pause; /* resume after EMFILE */

@@ -36,6 +36,7 @@
 
 #include "access_log.h"
 #include "buf.h"
+#include "bump.h"
 #include "ca.h"
 #include "conf.h"
 #include "conn.h"
@@ -219,6 +220,29 @@ read_pid(const struct conf *c)
 	return (pid_t)v;
 }
 
+/*
+ * The TLS of the ssl-bump ports: their CAs and the trust store for
+ * servers.  *out stays NULL when no port can bump.  -1 after logging why.
+ */
+static int
+worker_load_bump(const struct conf *c, struct bump_gen **out)
+{
+	char err[512];
+	bool any = false;
+
+	*out = NULL;
+	for (size_t i = 0; i < c->nlisteners; i++)
+		any |= (c->listeners[i].flags & LISTEN_SSL_BUMP) &&
+		       c->listeners[i].tls_cert != NULL;
+	if (!any)
+		return 0;
+	if ((*out = bump_gen_new(c, err, sizeof(err))) == NULL) {
+		log_msg(LOG_ERR, _("ssl-bump: %s"), err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 run_action(const char *action)
 {
@@ -236,8 +260,13 @@ run_action(const char *action)
 
 	c = load_conf(false);
 	if (strcmp(action, "parse") == 0) {
-		int rc = c != NULL ? 0 : 1;
+		struct bump_gen *bump = NULL;
+		int              rc = c != NULL ? 0 : 1;
 
+		/* The CAs too: a key that does not load stops the start. */
+		if (c != NULL && worker_load_bump(c, &bump) < 0)
+			rc = 1;
+		bump_gen_unref(bump);
 		conf_unref(c);
 		return rc;
 	}
@@ -446,6 +475,7 @@ worker_reload(struct worker *w)
 	struct conf_diag   d = { 0 };
 	struct conf       *c;
 	struct access_log *al;
+	struct bump_gen   *bump = NULL;
 	const char        *why = NULL, *path = NULL;
 
 	notify("RELOADING=1");
@@ -462,6 +492,14 @@ worker_reload(struct worker *w)
 	conf_restart_needed(w->conf, c, &d);
 	print_diag(&d, true);
 	conf_diag_clear(&d);
+	/* Loaded at start with privileges, a CA key may be out of reach now. */
+	if (worker_load_bump(c, &bump) < 0) {
+		log_msg(LOG_ERR, _("reload: keeping the CAs and the trust store "
+		                 "loaded before"));
+	} else {
+		bump_gen_unref(w->bump);
+		w->bump = bump;
+	}
 	if (resolver_configure(w->resolver, c, &why) < 0)
 		log_msg(LOG_ERR, _("reload: resolver: %s"), _(why));
 	al = access_log_open(c, (uid_t)-1, (gid_t)-1, &path);
@@ -547,7 +585,7 @@ worker_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
  */
 static int
 worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
-           bool supervised)
+           struct bump_gen *bump, bool supervised)
 {
 	struct worker *w = &worker;
 	const char    *why = NULL;
@@ -556,6 +594,7 @@ worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
 	w->loop = EV_DEFAULT;
 	w->conf = conf;
 	w->access_log = al;
+	w->bump = bump;
 	w->listeners = ls;
 	worker_update_names(w);
 	w->resolver = resolver_new(w->loop, conf, &why);
@@ -594,6 +633,8 @@ worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
 	}
 	upstream_pool_free(w->pool);
 	peer_health_free(w->peer_health);
+	bump_gen_unref(w->bump);
+	w->bump = NULL;
 	resolver_free(w->resolver);
 	listener_free_all(w->listeners);
 	access_log_close(w->access_log);
@@ -622,6 +663,7 @@ static bool                master_stopping;
 static bool                in_worker; /* this process is a forked worker */
 static struct conf        *master_conf;
 static struct access_log  *master_log; /* opened privileged, inherited */
+static struct bump_gen    *master_bump; /* loaded privileged, inherited */
 static ev_signal           m_sighup, m_sigterm, m_sigint, m_sigusr1;
 
 static void master_child_cb(struct ev_loop *loop, ev_child *w, int revents);
@@ -648,7 +690,9 @@ become_worker(struct child *ch)
 			listener_free_all(children[i].ls);
 	}
 	log_msg(LOG_INFO, _("worker %d started"), ch->index + 1);
-	exit(worker_run(conf_ref(master_conf), ch->ls, master_log, true));
+	exit(worker_run(conf_ref(master_conf), ch->ls, master_log,
+	                master_bump != NULL ? bump_gen_ref(master_bump) : NULL,
+	                true));
 }
 
 static void
@@ -728,6 +772,7 @@ master_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 {
 	struct conf       *c;
 	struct access_log *al;
+	struct bump_gen   *bump;
 	const char        *path = NULL;
 
 	(void)revents;
@@ -751,6 +796,10 @@ master_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 		} else {
 			access_log_close(master_log);
 			master_log = al;
+		}
+		if (worker_load_bump(c, &bump) == 0) {
+			bump_gen_unref(master_bump);
+			master_bump = bump;
 		}
 		conf_unref(master_conf);
 		master_conf = c; /* restarted workers start with it */
@@ -807,6 +856,7 @@ master_run(unsigned nworkers)
 	for (unsigned i = 0; i < nworkers; i++)
 		listener_free_all(children[i].ls);
 	access_log_close(master_log);
+	bump_gen_unref(master_bump);
 	conf_unref(master_conf);
 	return 0;
 }
@@ -819,6 +869,7 @@ serve(void)
 	struct conf         *c;
 	struct listener     *sets[MAX_WORKERS];
 	struct access_log   *al = NULL;
+	struct bump_gen     *bump = NULL;
 	const struct passwd *pw;
 	const char          *what = NULL, *why = NULL, *path = NULL;
 	struct sigaction     sa;
@@ -849,6 +900,11 @@ serve(void)
 	                     pw ? pw->pw_gid : (gid_t)-1, &path);
 	if (al == NULL)
 		fatal(_("access_log %s: %s"), path, strerror(errno));
+	/* CA keys are read while privileged, as the ports are bound. */
+	if (worker_load_bump(c, &bump) < 0) {
+		remove_pid_file();
+		return 1;
+	}
 	drop_privileges(pw);
 	log_msg(LOG_NOTICE,
 	        ngettext("bascule %s started: %zu ports, %u worker",
@@ -856,12 +912,13 @@ serve(void)
 	                 c->workers),
 	        PACKAGE_VERSION, c->nlisteners, c->workers);
 	if (c->workers == 1) { /* ready once its resolver is up */
-		rc = worker_run(c, sets[0], al, false);
+		rc = worker_run(c, sets[0], al, bump, false);
 	} else {
 		for (unsigned i = 0; i < c->workers; i++)
 			children[i].ls = sets[i];
 		master_conf = c;
 		master_log = al;
+		master_bump = bump;
 		notify("READY=1"); /* the workers start under supervision */
 		rc = master_run(c->workers);
 	}

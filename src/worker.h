@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct access_log;
+struct bump_gen;
 struct conf;
 struct conn;
 struct ev_loop;
@@ -25,6 +26,8 @@ struct worker {
 	struct upstream_pool *pool;
 	struct peer_health   *peer_health; /* cache_peer parents that are down */
 	struct access_log    *access_log;
+	struct bump_gen      *bump; /* TLS of conf's ssl-bump ports; NULL:
+	                               none could be loaded */
 	struct listener      *listeners;
 	char                  hostname[256]; /* visible_hostname */
 	char                  via[320];      /* Via field value */

@@ -3,7 +3,7 @@
 # redirects the clients' connections (IPv4 and IPv6) to bascule's
 # intercepting ports; bascule reads the original destination with
 # SO_ORIGINAL_DST and goes there, whatever Host says, and takes TLS
-# through the ssl_bump steps with a CONNECT made up from it.
+# through the ssl_bump steps with a CONNECT made up from it, up to bump.
 if [ -z "${BASCULE_NETNS:-}" ]; then
 	if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null ||
 		! command -v nft >/dev/null || ! unshare --net true 2>/dev/null; then
@@ -16,7 +16,10 @@ fi
 need curl nginx certtool gnutls-cli python3 ip
 ip link set lo up || { fail "no loopback in the namespace"; finish; }
 
-server_cert "$T/tls" good.test blocked.test
+server_cert "$T/tls" good.test blocked.test bump.test
+mkdir "$T/ca"
+"$BASCULE" --init-ca --ca-dir "$T/ca" >/dev/null 2>&1 ||
+	{ fail "--init-ca"; finish; }
 
 origin_start
 # A second origin on 127.0.0.2, which http_access denies as a destination.
@@ -40,19 +43,22 @@ NGINX
 
 HTTP_PORT=$(free_port)
 TLSI_PORT=$(free_port)
-printf '127.0.0.1 localhost good.test blocked.test\n127.0.0.2 elsewhere.test\n' >"$T/hosts"
+printf '127.0.0.1 localhost good.test blocked.test bump.test\n127.0.0.2 elsewhere.test\n' >"$T/hosts"
 bascule_start <<EOF
 http_port 127.0.0.1:$PROXY_PORT
 http_port 127.0.0.1:$HTTP_PORT intercept
 http_port [::1]:$HTTP_PORT intercept
-https_port 127.0.0.1:$TLSI_PORT intercept ssl-bump
+https_port 127.0.0.1:$TLSI_PORT intercept ssl-bump tls-cert=$T/ca/ca.crt tls-key=$T/ca/ca.key
+tls_outgoing_options cafile=$T/tls.pem
 acl blocked ssl::server_name blocked.test
+acl bumped ssl::server_name bump.test
 acl step1 at_step SslBump1
 acl denied_dst dst 127.0.0.2
 http_access deny denied_dst
 http_access allow localhost
 ssl_bump peek step1
 ssl_bump terminate blocked
+ssl_bump bump bumped
 ssl_bump splice all
 EOF
 
@@ -108,6 +114,19 @@ check "gnutls-cli through the intercepting port" grep -q "^hello" "$T/gnutls.out
 code=$(get --cacert "$T/tls.pem" --resolve "blocked.test:$TLS_PORT:127.0.0.1" "https://blocked.test:$TLS_PORT/hello")
 check "intercepted TLS terminated by SNI" [ "$code" = 000 ]
 check "terminate logged" log_has "CONNECT blocked.test:$TLS_PORT .* sni=blocked.test ssl_bump=terminate step=2"
+
+# Intercepted TLS bumped: the certificate is bascule's, the request is seen.
+code=$(get --cacert "$T/ca/ca.crt" --resolve "bump.test:$TLS_PORT:127.0.0.1" "https://bump.test:$TLS_PORT/hello")
+check "intercepted TLS bumped" [ "$code" = 200 ]
+check "the bumped request logged with its https URL" \
+	log_has "TCP_MISS/200 [0-9]+ GET https://bump.test:$TLS_PORT/hello - ORIGINAL_DST/127\.0\.0\.1 "
+check "the fake CONNECT logged as bumped" \
+	log_has "NONE_NONE/200 [0-9]+ CONNECT bump.test:$TLS_PORT - ORIGINAL_DST/127\.0\.0\.1 - sni=bump.test ssl_bump=bump step=2 "
+printf 'GET /hello HTTP/1.1\r\nHost: bump.test\r\nConnection: close\r\n\r\n' |
+	timeout 10 gnutls-cli --x509cafile="$T/ca/ca.crt" --sni-hostname=bump.test \
+		--verify-hostname=bump.test -p "$TLS_PORT" 127.0.0.1 >"$T/gnutls-bump.out" 2>&1
+check "gnutls-cli verifies the mimicked certificate and gets the page" \
+	grep -q "^hello" "$T/gnutls-bump.out"
 
 # A connection straight to an intercepting port has no NAT destination.
 raw_to() { python3 "$E2E/rawclient.py" 127.0.0.1 "$1" "$2"; }

@@ -530,8 +530,9 @@ static const struct {
 	                "terminate"),
 	BAD("ssl_bump allow all", "ssl_bump: expected peek, stare, splice, "
 	                          "bump or terminate, not 'allow'"),
-	BAD("ssl_bump bump all", "ssl_bump bump is not supported yet"),
-	BAD("ssl_bump stare all", "ssl_bump stare is not supported yet"),
+	BAD("http_port 3131 generate-host-certificates=off",
+	    "http_port: generate-host-certificates=off is not supported: "
+	    "bumped connections always get mimicked certificates"),
 	BAD("ssl_bump splice", "ssl_bump: splice needs at least one acl"),
 	BAD("ssl_bump peek nosuchacl", "ssl_bump: unknown acl 'nosuchacl'"),
 	BAD("on_unsupported_protocol deny all",
@@ -804,7 +805,7 @@ test_ssl_bump(void)
 	c = conf_load_string(
 	        "b.conf",
 	        "http_port 127.0.0.1:3128 ssl-bump tls-cert=/e/ca.crt "
-	        "tls-key=/e/ca.key generate-host-certificates=off "
+	        "tls-key=/e/ca.key generate-host-certificates=on "
 	        "dynamic_cert_mem_cache_size=16MB\n"
 	        "http_port 127.0.0.1:3129 ssl-bump\n"
 	        "http_port 127.0.0.1:3130 intercept require-proxy-header\n"
@@ -828,7 +829,7 @@ test_ssl_bump(void)
 	ok(strcmp(c->listeners[0].tls_cert, "/e/ca.crt") == 0 &&
 	           strcmp(c->listeners[0].tls_key, "/e/ca.key") == 0,
 	   "tls-cert and tls-key");
-	ok(!c->listeners[0].generate_host_certificates &&
+	ok(c->listeners[0].generate_host_certificates &&
 	           c->listeners[0].dynamic_cert_mem_cache_size == 16u << 20,
 	   "certificate generation options");
 	ok(c->listeners[1].tls_cert == NULL &&
@@ -1277,15 +1278,28 @@ test_cert_error(void)
 	              "acl e ssl_error certHasExpired\n"
 	              "ssl_bump terminate e",
 	              &d);
-	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 2 &&
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 1 &&
 	           strcmp(d.v[0].text,
 	                  "test.conf:2: http_access: ssl_error acl "
 	                  "'ssl::certUntrusted' matches only in "
-	                  "sslproxy_cert_error") == 0 &&
-	           strcmp(d.v[1].text,
-	                  "test.conf:4: ssl_bump: ssl_error acl 'e' matches "
-	                  "only in sslproxy_cert_error") == 0,
-	   "an ssl_error acl elsewhere: a warning");
+	                  "sslproxy_cert_error and ssl_bump") == 0,
+	   "an ssl_error acl elsewhere than ssl_bump: a warning");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("http_port 127.0.0.1:3131 ssl-bump\n"
+	              "http_port 127.0.0.1:3132 ssl-bump tls-cert=/e/ca.crt "
+	              "tls-key=/e/ca.key\n"
+	              "ssl_bump peek all\n"
+	              "ssl_bump stare all\n"
+	              "ssl_bump bump all",
+	              &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 1 &&
+	           strcmp(d.v[0].text,
+	                  "test.conf:5: ssl_bump stare: 127.0.0.1:3131 has "
+	                  "no tls-cert= and tls-key=: its connections are "
+	                  "terminated instead") == 0,
+	   "bump or stare with an ssl-bump port without a CA: a warning");
 	conf_unref(c);
 	conf_diag_clear(&d);
 }

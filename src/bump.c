@@ -1,0 +1,495 @@
+/*
+ * bump: the GnuTLS sessions of a bumped connection (see bump.h).
+ *
+ * The server's chain is verified by bascule itself, after the handshake,
+ * with a trust list (gnutls_x509_trust_list_verify_crt2()), rather than
+ * inside the handshake: a failure must not end the handshake, because the
+ * client is then shown the failure through a mimicked certificate of an
+ * untrusted issuer (DESIGN.md, "Certificates"), and sslproxy_cert_error
+ * may allow it.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "bump.h"
+#include "conf.h"
+#include "i18n.h"
+#include "mimic.h"
+#include "tls_verify.h"
+
+#define CHAIN_MAX 16 /* certificates of a server chain we look at */
+
+struct bump_gen {
+	unsigned                         refs;
+	gnutls_certificate_credentials_t server_cred; /* we are the client */
+	gnutls_certificate_credentials_t client_cred; /* we are the server */
+	gnutls_x509_trust_list_t         trust;
+	gnutls_x509_crt_t               *inter; /* foreign intermediates */
+	unsigned                         ninter;
+	bool                             dont_verify;
+	bool                             dont_verify_domain;
+	char                             priority_extra[64]; /* "-VERS-..." */
+	size_t                           nports;
+	struct mimic                   **mimics; /* by listener; NULL: no CA */
+};
+
+static const gnutls_datum_t alpn_http11 = {
+	(unsigned char *)"http/1.1", 8,
+};
+
+/* ------------------------------------------------------------------ */
+/* Transport */
+
+int
+bump_io_preload(struct bump_io *io, const uint8_t *p, size_t len)
+{
+	bump_io_clear(io);
+	if (len == 0)
+		return 0;
+	if ((io->pre = malloc(len)) == NULL)
+		return -1;
+	memcpy(io->pre, p, len);
+	io->pre_len = len;
+	return 0;
+}
+
+void
+bump_io_clear(struct bump_io *io)
+{
+	free(io->pre);
+	io->pre = NULL;
+	io->pre_len = io->pre_off = 0;
+}
+
+static ssize_t
+bump_pull(gnutls_transport_ptr_t ptr, void *data, size_t size)
+{
+	struct bump_io *io = ptr;
+	ssize_t         n;
+
+	if (io->pre != NULL) {
+		size_t left = io->pre_len - io->pre_off;
+
+		n = (ssize_t)(left < size ? left : size);
+		memcpy(data, io->pre + io->pre_off, (size_t)n);
+		io->pre_off += (size_t)n;
+		if (io->pre_off == io->pre_len)
+			bump_io_clear(io);
+		return n;
+	}
+	do
+		n = recv(io->fd, data, size, 0);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+/* GnuTLS hands its records over in pieces: one sendmsg(2) for them. */
+static ssize_t
+bump_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	struct bump_io *io = ptr;
+	struct msghdr   msg;
+	ssize_t         n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = (struct iovec *)(uintptr_t)iov;
+	msg.msg_iovlen = (size_t)iovcnt;
+	do
+		n = sendmsg(io->fd, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static void
+bump_transport(gnutls_session_t s, struct bump_io *io)
+{
+	gnutls_transport_set_ptr(s, io);
+	gnutls_transport_set_pull_function(s, bump_pull);
+	gnutls_transport_set_vec_push_function(s, bump_push);
+	/* The loop's timers bound the handshake, not GnuTLS. */
+	gnutls_handshake_set_timeout(s, GNUTLS_INDEFINITE_TIMEOUT);
+}
+
+/* ------------------------------------------------------------------ */
+/* Credentials */
+
+/* The leaf the session was made for (gnutls_session_get_ptr()). */
+static int
+retrieve_leaf(gnutls_session_t s, const gnutls_datum_t *req_ca_rdn,
+              int nreqs, const gnutls_pk_algorithm_t *pk_algos,
+              int pk_algos_length, gnutls_pcert_st **pcert,
+              unsigned int *pcert_length, gnutls_privkey_t *privkey)
+{
+	struct mimic_cert *leaf = gnutls_session_get_ptr(s);
+
+	(void)req_ca_rdn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)pk_algos_length;
+	if (leaf == NULL)
+		return -1;
+	*pcert = mimic_cert_chain(leaf, pcert_length);
+	*privkey = mimic_cert_key(leaf);
+	return 0;
+}
+
+static int
+load_intermediates(struct bump_gen *g, const char *path, char *err,
+                   size_t errsz)
+{
+	gnutls_datum_t pem = { NULL, 0 };
+	int            r;
+
+	if ((r = gnutls_load_file(path, &pem)) < 0) {
+		snprintf(err, errsz, _("%s: %s"), path, gnutls_strerror(r));
+		return -1;
+	}
+	r = gnutls_x509_crt_list_import2(&g->inter, &g->ninter, &pem,
+	                                 GNUTLS_X509_FMT_PEM, 0);
+	gnutls_free(pem.data);
+	if (r < 0) {
+		snprintf(err, errsz, _("%s: %s"), path, gnutls_strerror(r));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load_trust(struct bump_gen *g, const struct conf *cf, char *err, size_t errsz)
+{
+	const struct tls_outgoing *o = &cf->tls_outgoing;
+	int                        r;
+
+	if ((r = gnutls_x509_trust_list_init(&g->trust, 0)) < 0)
+		goto fail;
+	/* Without ca-certificates there is no system store: then only the
+	 * cafile= anchors are trusted, and every other server fails. */
+	if (o->default_ca)
+		(void)gnutls_x509_trust_list_add_system_trust(g->trust, 0, 0);
+	for (size_t i = 0; o->cafiles != NULL && o->cafiles[i] != NULL; i++) {
+		r = gnutls_x509_trust_list_add_trust_file(
+		        g->trust, o->cafiles[i], NULL, GNUTLS_X509_FMT_PEM, 0, 0);
+		if (r < 0) {
+			snprintf(err, errsz, _("tls_outgoing_options cafile=%s: %s"),
+			    o->cafiles[i], gnutls_strerror(r));
+			return -1;
+		}
+	}
+	if (o->capath != NULL &&
+	    (r = gnutls_x509_trust_list_add_trust_dir(
+	             g->trust, o->capath, NULL, GNUTLS_X509_FMT_PEM, 0, 0)) < 0) {
+		snprintf(err, errsz, _("tls_outgoing_options capath=%s: %s"),
+		    o->capath, gnutls_strerror(r));
+		return -1;
+	}
+	return 0;
+fail:
+	snprintf(err, errsz, "%s", gnutls_strerror(r));
+	return -1;
+}
+
+struct bump_gen *
+bump_gen_new(const struct conf *cf, char *err, size_t errsz)
+{
+	struct bump_gen *g = calloc(1, sizeof(*g));
+	int              r;
+
+	if (g == NULL)
+		goto nomem;
+	g->refs = 1;
+	g->nports = cf->nlisteners;
+	g->mimics = calloc(cf->nlisteners + 1, sizeof(*g->mimics));
+	if (g->mimics == NULL)
+		goto nomem;
+	if ((r = gnutls_certificate_allocate_credentials(&g->server_cred)) < 0 ||
+	    (r = gnutls_certificate_allocate_credentials(&g->client_cred)) < 0) {
+		snprintf(err, errsz, "%s", gnutls_strerror(r));
+		goto fail;
+	}
+	gnutls_certificate_set_retrieve_function2(g->client_cred, retrieve_leaf);
+	if (load_trust(g, cf, err, errsz) < 0)
+		goto fail;
+	if (cf->sslproxy_foreign_intermediate_certs != NULL &&
+	    load_intermediates(g, cf->sslproxy_foreign_intermediate_certs, err, errsz) < 0)
+		goto fail;
+	g->dont_verify = cf->tls_outgoing.dont_verify_peer;
+	g->dont_verify_domain = cf->tls_outgoing.dont_verify_domain;
+	switch (cf->tls_outgoing.min_version) {
+	case 0x0302:
+		strcpy(g->priority_extra, "-VERS-TLS1.0");
+		break;
+	case 0x0303:
+		strcpy(g->priority_extra, "-VERS-TLS1.0:-VERS-TLS1.1");
+		break;
+	case 0x0304:
+		strcpy(g->priority_extra,
+		       "-VERS-TLS1.0:-VERS-TLS1.1:-VERS-TLS1.2");
+		break;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < cf->nlisteners; i++) {
+		const struct listen_conf *l = &cf->listeners[i];
+		char                      why[512];
+
+		if (l->tls_cert == NULL || !(l->flags & LISTEN_SSL_BUMP))
+			continue;
+		g->mimics[i] = mimic_new(l->tls_cert, l->tls_key,
+		                         l->dynamic_cert_mem_cache_size, why,
+		                         sizeof(why));
+		if (g->mimics[i] == NULL) {
+			snprintf(err, errsz, _("%s: %s"), l->where, why);
+			goto fail;
+		}
+	}
+	return g;
+nomem:
+	snprintf(err, errsz, "%s", _("out of memory"));
+fail:
+	bump_gen_unref(g);
+	return NULL;
+}
+
+struct bump_gen *
+bump_gen_ref(struct bump_gen *g)
+{
+	g->refs++;
+	return g;
+}
+
+void
+bump_gen_unref(struct bump_gen *g)
+{
+	if (g == NULL || --g->refs > 0)
+		return;
+	for (size_t i = 0; g->mimics != NULL && i < g->nports; i++)
+		mimic_free(g->mimics[i]);
+	free(g->mimics);
+	for (unsigned i = 0; i < g->ninter; i++)
+		gnutls_x509_crt_deinit(g->inter[i]);
+	gnutls_free(g->inter);
+	if (g->trust != NULL)
+		gnutls_x509_trust_list_deinit(g->trust, 1);
+	if (g->server_cred != NULL)
+		gnutls_certificate_free_credentials(g->server_cred);
+	if (g->client_cred != NULL)
+		gnutls_certificate_free_credentials(g->client_cred);
+	free(g);
+}
+
+struct mimic *
+bump_gen_mimic(const struct bump_gen *g, size_t port)
+{
+	return port < g->nports ? g->mimics[port] : NULL;
+}
+
+bool
+bump_gen_dont_verify(const struct bump_gen *g)
+{
+	return g->dont_verify;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sessions */
+
+int
+bump_server_session(struct bump_gen *g, struct bump_io *io, const char *sni,
+                    gnutls_session_t *out)
+{
+	gnutls_session_t s;
+	int              r;
+
+	*out = NULL;
+	if ((r = gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
+	                                 GNUTLS_NO_SIGNAL)) < 0)
+		return r;
+	if (g->priority_extra[0] != '\0')
+		r = gnutls_set_default_priority_append(s, g->priority_extra,
+		                                       NULL, 0);
+	else
+		r = gnutls_set_default_priority(s);
+	if (r < 0 ||
+	    (r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE,
+	                                g->server_cred)) < 0 ||
+	    (r = gnutls_alpn_set_protocols(s, &alpn_http11, 1, 0)) < 0 ||
+	    (sni != NULL &&
+	     (r = gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni,
+	                                 strlen(sni))) < 0)) {
+		gnutls_deinit(s);
+		return r;
+	}
+	bump_transport(s, io);
+	*out = s;
+	return 0;
+}
+
+int
+bump_client_session(struct bump_gen *g, struct bump_io *io,
+                    struct mimic_cert *leaf, gnutls_session_t *out)
+{
+	gnutls_session_t s;
+	int              r;
+
+	*out = NULL;
+	if ((r = gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NONBLOCK |
+	                                 GNUTLS_NO_SIGNAL)) < 0)
+		return r;
+	if ((r = gnutls_set_default_priority(s)) < 0 ||
+	    (r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE,
+	                                g->client_cred)) < 0 ||
+	    (r = gnutls_alpn_set_protocols(s, &alpn_http11, 1, 0)) < 0) {
+		gnutls_deinit(s);
+		return r;
+	}
+	gnutls_certificate_server_set_request(s, GNUTLS_CERT_IGNORE);
+	gnutls_session_set_ptr(s, leaf);
+	bump_transport(s, io);
+	*out = s;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Verification */
+
+/* Is one of the chain's certificates already c? */
+static bool
+chain_has(gnutls_x509_crt_t *chain, unsigned n, gnutls_x509_crt_t c)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (gnutls_x509_crt_equals(chain[i], c))
+			return true;
+	return false;
+}
+
+/*
+ * Appends the foreign intermediates that issued the end of the chain, as
+ * long as the end is not issued by a trust anchor: a server that forgot
+ * its intermediates verifies as if it had sent them.
+ */
+static unsigned
+chain_complete(struct bump_gen *g, gnutls_x509_crt_t *chain, unsigned n)
+{
+	while (n < CHAIN_MAX && g->ninter > 0) {
+		gnutls_x509_crt_t last = chain[n - 1], issuer = NULL;
+		unsigned          i;
+
+		if (gnutls_x509_crt_check_issuer(last, last) ||
+		    gnutls_x509_trust_list_get_issuer(g->trust, last, &issuer,
+		                                      0) == 0)
+			break;
+		for (i = 0; i < g->ninter; i++)
+			if (gnutls_x509_crt_check_issuer(last, g->inter[i]) &&
+			    !chain_has(chain, n, g->inter[i]))
+				break;
+		if (i == g->ninter)
+			break;
+		chain[n++] = g->inter[i]; /* borrowed: not freed by the caller */
+	}
+	return n;
+}
+
+/* What GnuTLS's SIGNER_NOT_FOUND was, in Squid's finer words. */
+static enum tls_verify_chain
+chain_kind(gnutls_x509_crt_t *chain, unsigned n)
+{
+	if (n == 1 && gnutls_x509_crt_check_issuer(chain[0], chain[0]))
+		return TLS_VERIFY_CHAIN_SELF_SIGNED_LEAF;
+	if (n > 1 && gnutls_x509_crt_check_issuer(chain[n - 1], chain[n - 1]))
+		return TLS_VERIFY_CHAIN_SELF_SIGNED_ROOT;
+	return TLS_VERIFY_CHAIN_ISSUED;
+}
+
+int
+bump_verify_server(struct bump_gen *g, gnutls_session_t s, const char *host,
+                   unsigned *errors, gnutls_x509_crt_t *leaf)
+{
+	const gnutls_datum_t *der;
+	gnutls_x509_crt_t     chain[CHAIN_MAX];
+	gnutls_typed_vdata_st vd[2];
+	unsigned char         ip[16];
+	unsigned              n = 0, sent, nvd = 0, full, status = 0;
+	int                   r = 0;
+
+	*errors = 0;
+	*leaf = NULL;
+	der = gnutls_certificate_get_peers(s, &sent);
+	if (der == NULL || sent == 0) {
+		*errors = tls_verify_errors(GNUTLS_CERT_INVALID |
+		                                    GNUTLS_CERT_SIGNER_NOT_FOUND,
+		                            false);
+		return 0;
+	}
+	if (sent > CHAIN_MAX)
+		sent = CHAIN_MAX;
+	for (n = 0; n < sent; n++) {
+		if ((r = gnutls_x509_crt_init(&chain[n])) < 0)
+			goto out;
+		if ((r = gnutls_x509_crt_import(chain[n], &der[n],
+		                                GNUTLS_X509_FMT_DER)) < 0) {
+			gnutls_x509_crt_deinit(chain[n]);
+			goto out;
+		}
+	}
+	vd[nvd].type = GNUTLS_DT_KEY_PURPOSE_OID;
+	vd[nvd].data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER;
+	vd[nvd++].size = 0;
+	if (g->dont_verify_domain) {
+		/* flags=DONT_VERIFY_DOMAIN: any name */
+	} else if (inet_pton(AF_INET, host, ip) == 1 ||
+	           inet_pton(AF_INET6, host, ip) == 1) {
+		vd[nvd].type = GNUTLS_DT_IP_ADDRESS;
+		vd[nvd].data = ip;
+		vd[nvd++].size = strchr(host, ':') != NULL ? 16 : 4;
+	} else {
+		vd[nvd].type = GNUTLS_DT_DNS_HOSTNAME;
+		vd[nvd].data = (unsigned char *)host;
+		vd[nvd++].size = 0;
+	}
+	full = chain_complete(g, chain, n);
+	r = gnutls_x509_trust_list_verify_crt2(g->trust, chain, full, vd, nvd,
+	                                       0, &status, NULL);
+	if (r >= 0 && status != 0)
+		*errors = tls_verify_self_signed(tls_verify_errors(status, false),
+		                                 chain_kind(chain, full));
+out:
+	if (n > 0 && r >= 0) {
+		*leaf = chain[0];
+		for (unsigned i = 1; i < n; i++)
+			gnutls_x509_crt_deinit(chain[i]);
+	} else {
+		for (unsigned i = 0; i < n; i++)
+			gnutls_x509_crt_deinit(chain[i]);
+	}
+	return r < 0 ? r : 0;
+}
+
+void
+bump_errors_text(unsigned errors, char *out, size_t outsz)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (unsigned bit = 1; bit != 0 && len < outsz; bit <<= 1) {
+		const char *name = (errors & bit) ? tls_verify_error_name(bit)
+		                                  : NULL;
+		int         n;
+
+		if (name == NULL)
+			continue;
+		n = snprintf(out + len, outsz - len, "%s%s", len > 0 ? ", " : "",
+		             name);
+		if (n < 0 || (size_t)n >= outsz - len)
+			return;
+		len += (size_t)n;
+	}
+}

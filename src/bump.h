@@ -1,0 +1,98 @@
+/*
+ * bump: the GnuTLS sessions of a bumped connection, one on each side.
+ *
+ * Towards the server bascule is a TLS client that verifies the server as a
+ * browser would (tls_outgoing_options); towards the client it is a TLS
+ * server that presents a leaf mimicked from the server's certificate and
+ * signed by the port's CA (src/mimic.c).  Both sessions run non-blocking
+ * over the connection's own sockets: this module sets them up, and
+ * conn.c drives the handshakes and the records from its event loop.
+ *
+ * A struct bump_gen is what one worker needs for one configuration
+ * generation: the trust store for servers, and per ssl-bump port the
+ * signing context and the credentials that hand out its leaves.
+ * Connections hold a reference, so a reload never pulls a context from
+ * under a handshake.
+ */
+#ifndef BASCULE_BUMP_H
+#define BASCULE_BUMP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+struct conf;
+struct mimic;
+struct mimic_cert;
+
+/*
+ * The transport under a session: the socket, and bytes already read from
+ * it before TLS started (the ClientHello that step 2 parsed), which the
+ * session reads first.  pre is owned, freed once consumed.
+ */
+struct bump_io {
+	int      fd;
+	uint8_t *pre;
+	size_t   pre_len;
+	size_t   pre_off;
+};
+
+struct bump_gen;
+
+/*
+ * Loads, for the ports of cf that have tls-cert= and tls-key=, their CAs,
+ * and the trust store for servers.  NULL with a message in err on failure
+ * (a CA that does not load names its port).
+ */
+struct bump_gen *bump_gen_new(const struct conf *cf, char *err, size_t errsz);
+struct bump_gen *bump_gen_ref(struct bump_gen *g);
+void             bump_gen_unref(struct bump_gen *g); /* accepts NULL */
+
+/* The signing context of cf->listeners[port]; NULL: the port has no CA. */
+struct mimic *bump_gen_mimic(const struct bump_gen *g, size_t port);
+
+/*
+ * Takes the bytes already read for the session: they are copied, and the
+ * session reads them before the socket.  -1 on ENOMEM.
+ */
+int bump_io_preload(struct bump_io *io, const uint8_t *p, size_t len);
+void bump_io_clear(struct bump_io *io);
+
+/*
+ * A client session towards a server: server name sni (a host name; NULL
+ * for none, as for an IP address), ALPN http/1.1 only, the protocol
+ * versions tls_outgoing_options allows.  GNUTLS error code or 0.
+ */
+int bump_server_session(struct bump_gen *g, struct bump_io *io,
+                        const char *sni, gnutls_session_t *out);
+
+/*
+ * A server session towards a client that presents leaf (the session keeps
+ * no reference: the caller keeps leaf alive as long as the session).
+ */
+int bump_client_session(struct bump_gen *g, struct bump_io *io,
+                        struct mimic_cert *leaf, gnutls_session_t *out);
+
+/*
+ * Verifies the server of a finished handshake for host (a name or an IP
+ * literal; not checked with flags=DONT_VERIFY_DOMAIN): *errors gets what
+ * is wrong, a mask of enum tls_verify_error (tls_verify.h), 0 when the
+ * chain is trusted and names host.  The chain is completed from
+ * sslproxy_foreign_intermediate_certs when the server left intermediates
+ * out.  *leaf gets the server's certificate (NULL if it sent none), which
+ * the caller frees.  GNUTLS error code or 0.
+ */
+int bump_verify_server(struct bump_gen *g, gnutls_session_t s,
+                       const char *host, unsigned *errors,
+                       gnutls_x509_crt_t *leaf);
+
+/* verify_peer is off (tls_outgoing_options flags=DONT_VERIFY_PEER). */
+bool bump_gen_dont_verify(const struct bump_gen *g);
+
+/* Squid's names of the errors, comma separated, for logs and pages. */
+void bump_errors_text(unsigned errors, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,258 @@
+#!/bin/sh
+# Bump: ssl_bump bump and stare, with a CA made by bascule --init-ca.
+# nginx is the TLS origin (a chain root -> intermediate -> leaf, served
+# whole, without its intermediate, and a self-signed stranger); curl,
+# and openssl s_client are the clients; a second bascule is the
+# parent proxy that bumped traffic leaves through.
+. "${srcdir:-.}/e2e/lib.sh"
+need curl nginx certtool openssl
+
+# The origins' PKI: root, intermediate, leaves.
+ca_cert() { # PREFIX CN [SIGNER]: a CA certificate PREFIX.pem and its key
+	certtool --generate-privkey --key-type=ecdsa --outfile "$1.key" \
+		>/dev/null 2>&1
+	printf 'cn = "%s"\nca\ncert_signing_key\nexpiration_days = 30\n' "$2" \
+		>"$1.tmpl"
+	if [ $# -eq 2 ]; then
+		certtool --generate-self-signed --load-privkey "$1.key" \
+			--template "$1.tmpl" --outfile "$1.pem" >/dev/null 2>&1
+	else
+		certtool --generate-certificate --load-privkey "$1.key" \
+			--load-ca-certificate "$3.pem" --load-ca-privkey "$3.key" \
+			--template "$1.tmpl" --outfile "$1.pem" >/dev/null 2>&1
+	fi
+}
+leaf_cert() { # PREFIX SIGNER NAME...: a server certificate for the NAMEs
+	p=$1 signer=$2
+	shift 2
+	certtool --generate-privkey --key-type=ecdsa --outfile "$p.key" \
+		>/dev/null 2>&1
+	{
+		echo "cn = \"$1\""
+		for n in "$@"; do echo "dns_name = \"$n\""; done
+		echo "tls_www_server"
+		echo "expiration_days = 30"
+	} >"$p.tmpl"
+	certtool --generate-certificate --load-privkey "$p.key" \
+		--load-ca-certificate "$signer.pem" --load-ca-privkey "$signer.key" \
+		--template "$p.tmpl" --outfile "$p.pem" >/dev/null 2>&1
+}
+ca_cert "$T/root" "Test Root"
+ca_cert "$T/inter" "Test Intermediate" "$T/root"
+leaf_cert "$T/good" "$T/inter" good.test stare.test splice.test bare.test \
+	first.test far.test
+cat "$T/good.pem" "$T/inter.pem" >"$T/good-chain.pem"
+server_cert "$T/evil" evil.test
+server_cert "$T/lab" lab.test
+
+# The bumping CA, as the package makes it.
+mkdir "$T/ca"
+"$BASCULE" --init-ca --ca-dir "$T/ca" >/dev/null 2>&1
+check "--init-ca made the bumping CA" [ -s "$T/ca/ca.crt" ]
+
+# -k parse loads the CA: a certificate that is no CA stops it.
+printf 'http_port 127.0.0.1:9 ssl-bump tls-cert=%s tls-key=%s\n' \
+	"$T/good.pem" "$T/good.key" >"$T/notca.conf"
+"$BASCULE" -k parse -f "$T/notca.conf" >"$T/notca.out" 2>&1
+check "-k parse: a tls-cert= that is no CA is an error" [ $? -eq 1 ]
+check "-k parse: the error names the port and the file" \
+	grep -q "notca.conf:1: .*good.pem: not a CA certificate" "$T/notca.out"
+
+TLS_PORT=$(free_port)
+nginx_run "$TLS_PORT" <<NGINX
+	ssl_protocols TLSv1.2 TLSv1.3;
+	server {
+		listen 127.0.0.1:$TLS_PORT ssl default_server;
+		server_name good.test stare.test splice.test;
+		ssl_certificate $T/good-chain.pem;
+		ssl_certificate_key $T/good.key;
+		root $T/www;
+		location /echo-host { return 200 "host \$host\n"; }
+	}
+	server {
+		listen 127.0.0.1:$TLS_PORT ssl;
+		server_name bare.test;
+		ssl_certificate $T/good.pem;
+		ssl_certificate_key $T/good.key;
+		root $T/www;
+	}
+	server {
+		listen 127.0.0.1:$TLS_PORT ssl;
+		server_name lab.test;
+		ssl_certificate $T/lab.pem;
+		ssl_certificate_key $T/lab.key;
+		root $T/www;
+	}
+	server {
+		listen 127.0.0.1:$TLS_PORT ssl;
+		server_name evil.test;
+		ssl_certificate $T/evil.pem;
+		ssl_certificate_key $T/evil.key;
+		root $T/www;
+	}
+NGINX
+DEAD_PORT=$(free_port)
+
+printf '127.0.0.1 localhost good.test stare.test splice.test bare.test evil.test lab.test first.test far.test\n' >"$T/hosts"
+bascule_start <<EOF
+http_port 127.0.0.1:$PROXY_PORT ssl-bump tls-cert=$T/ca/ca.crt tls-key=$T/ca/ca.key
+tls_outgoing_options cafile=$T/root.pem
+sslproxy_foreign_intermediate_certs $T/inter.pem
+acl step1 at_step SslBump1
+acl step2 at_step SslBump2
+acl first dstdomain first.test
+acl stare_name ssl::server_name stare.test
+acl splice_name ssl::server_name splice.test
+acl put method PUT
+acl lab dstdomain lab.test
+acl self_signed ssl_error ssl::certSelfSigned
+sslproxy_cert_error allow lab self_signed
+sslproxy_cert_error deny all
+http_access deny put
+http_access allow localhost
+ssl_bump bump first
+ssl_bump peek step1
+ssl_bump splice splice_name
+ssl_bump stare step2 stare_name
+ssl_bump bump all
+EOF
+
+pcurl() { curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" --cacert "$T/ca/ca.crt" "$@"; }
+issuer() { # HOST [PROXY_PORT]: the issuer CN of what the client is shown
+	echo | timeout 10 openssl s_client -proxy "127.0.0.1:${2:-$PROXY_PORT}" \
+		-connect "$1:$TLS_PORT" -servername "$1" 2>/dev/null |
+		openssl x509 -noout -issuer -nameopt multiline 2>/dev/null |
+		sed -n 's/^ *commonName *= *//p'
+}
+serial() {
+	echo | timeout 10 openssl s_client -proxy "127.0.0.1:$PROXY_PORT" \
+		-connect "$1:$TLS_PORT" -servername "$1" 2>/dev/null |
+		openssl x509 -noout -serial 2>/dev/null
+}
+ca_cn=$(openssl x509 -in "$T/ca/ca.crt" -noout -subject -nameopt multiline |
+	sed -n 's/^ *commonName *= *//p')
+
+# Peek at step 1, bump at step 2: the page, behind a mimicked certificate.
+body=$(pcurl "https://good.test:$TLS_PORT/hello")
+check "bumped: the page arrives" [ "$body" = hello ]
+check "bumped: the CONNECT is logged as bumped at step 2" \
+	log_has "NONE_NONE/200 [0-9]+ CONNECT good.test:$TLS_PORT - HIER_DIRECT/127\.0\.0\.1 - sni=good.test ssl_bump=bump step=2 "
+check "bumped: the request inside is logged with its https URL" \
+	log_has "TCP_MISS/200 [0-9]+ GET https://good.test:$TLS_PORT/hello - HIER_DIRECT/127\.0\.0\.1 text/plain"
+check "bumped: the client is shown bascule's CA as issuer" \
+	[ "$(issuer good.test)" = "$ca_cn" ]
+s1=$(serial good.test)
+s2=$(serial good.test)
+check "the mimicked certificate is the same each time" \
+	sh -c "[ -n '$s1' ] && [ '$s1' = '$s2' ]"
+subj=$(echo | timeout 10 openssl s_client -proxy "127.0.0.1:$PROXY_PORT" \
+	-connect "good.test:$TLS_PORT" -servername good.test 2>/dev/null |
+	openssl x509 -noout -ext subjectAltName 2>/dev/null | tr -d ' \n')
+check "the origin's names are copied" \
+	sh -c "echo '$subj' | grep -q 'DNS:good.test,DNS:stare.test'"
+
+# Keep-alive inside the bump: one CONNECT, two requests, one handshake.
+: >"$T/access.log"
+out=$(pcurl "https://good.test:$TLS_PORT/hello" "https://good.test:$TLS_PORT/echo-host")
+check "two requests on one bumped connection" \
+	sh -c "[ \"\$(echo '$out' | tr '\n' ' ')\" = 'hello host good.test ' ]"
+check "both logged" log_has "GET https://good.test:$TLS_PORT/echo-host "
+check "under one CONNECT" \
+	[ "$(grep -c "CONNECT good.test:$TLS_PORT" "$T/access.log")" = 1 ]
+
+# A request body goes through; nginx refuses POST to a file with 405.
+code=$(pcurl -o /dev/null -w '%{http_code}' -d 'a=b' "https://good.test:$TLS_PORT/hello")
+check "a POST inside the bump reaches the origin" [ "$code" = 405 ]
+
+# http_access applies to every request inside the bump.
+code=$(pcurl -o "$T/put.html" -w '%{http_code}' -X PUT -d x "https://good.test:$TLS_PORT/hello")
+check "http_access denies inside the bump: 403" [ "$code" = 403 ]
+check "the denial is an error page over TLS" grep -q ERR_ACCESS_DENIED "$T/put.html"
+check "the denial is logged with the https URL" \
+	log_has "TCP_DENIED/403 [0-9]+ PUT https://good.test:$TLS_PORT/hello "
+
+# A server that omits its intermediate: completed from the local bundle.
+body=$(pcurl "https://bare.test:$TLS_PORT/hello")
+check "the missing intermediate comes from sslproxy_foreign_intermediate_certs" \
+	[ "$body" = hello ]
+
+# An untrusted server: the client sees an untrusted issuer, and an error
+# page when it goes on anyway.
+pcurl -o /dev/null "https://evil.test:$TLS_PORT/hello" 2>"$T/evil.err"
+check "untrusted server: curl refuses the mimicked certificate" \
+	grep -qi "certificate" "$T/evil.err"
+check "untrusted server: signed by the untrusted issuer" \
+	[ "$(issuer evil.test)" = "bascule untrusted issuer" ]
+code=$(pcurl -k -o "$T/evil.html" -w '%{http_code}' "https://evil.test:$TLS_PORT/hello")
+check "untrusted server: 503 when the client goes on" [ "$code" = 503 ]
+check "untrusted server: ERR_SECURE_CONNECT_FAIL names the reason" \
+	sh -c "grep -q ERR_SECURE_CONNECT_FAIL '$T/evil.html' && grep -q 'X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT' '$T/evil.html'"
+check "untrusted server: logged" errlog_has "the certificate of evil.test is not trusted"
+
+# sslproxy_cert_error lets one self-signed lab server through.
+body=$(pcurl "https://lab.test:$TLS_PORT/hello")
+check "sslproxy_cert_error allows the lab's self-signed certificate" [ "$body" = hello ]
+check "the lab is shown a certificate of bascule's CA" \
+	[ "$(issuer lab.test)" = "$ca_cn" ]
+check "the allowed error is logged" \
+	errlog_has "server lab.test: .*X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT \(allowed by sslproxy_cert_error\)"
+
+# A server that is down: the error page comes over TLS, not a reset.
+code=$(pcurl -o "$T/down.html" -w '%{http_code}' "https://good.test:$DEAD_PORT/hello")
+check "server down: 502 inside the bump" [ "$code" = 502 ]
+check "server down: ERR_CONNECT_FAIL" grep -q ERR_CONNECT_FAIL "$T/down.html"
+
+# Stare at step 2: bascule's own handshake, the certificate's names at step 3.
+body=$(pcurl "https://stare.test:$TLS_PORT/hello")
+check "stare then bump" [ "$body" = hello ]
+check "stare: decided at step 3" \
+	log_has "CONNECT stare.test:$TLS_PORT - HIER_DIRECT/127\.0\.0\.1 - sni=stare.test ssl_bump=bump step=3 "
+
+# Splice by name still leaves the origin's certificate alone.
+check "splice by name: the origin's chain" \
+	[ "$(issuer splice.test)" = "Test Intermediate" ]
+
+# Bump at step 1 (the rule before any peek): ClientHello first, then the same.
+body=$(pcurl "https://first.test:$TLS_PORT/hello")
+check "bump at step 1" [ "$body" = hello ]
+check "bump at step 1: logged at step 1" \
+	log_has "CONNECT first.test:$TLS_PORT - HIER_DIRECT/127\.0\.0\.1 - sni=first.test ssl_bump=bump step=1 "
+
+# The client refuses bascule's CA: logged, nothing else harmed.
+curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" -o /dev/null \
+	"https://good.test:$TLS_PORT/hello" 2>/dev/null
+check "a client that refuses the CA is logged" errlog_has "TLS with the client failed"
+body=$(pcurl "https://good.test:$TLS_PORT/hello")
+check "and the next client is served" [ "$body" = hello ]
+
+# Through a parent: bascule sends its own CONNECT, TLS runs inside it.
+PARENT_PORT=$(free_port)
+CHILD_PORT=$PROXY_PORT
+PROXY_PORT=$PARENT_PORT
+BASCULE_NAME=parent bascule_start <<EOF
+http_port 127.0.0.1:$PARENT_PORT
+http_access allow localhost
+EOF
+PROXY_PORT=$(free_port)
+BASCULE_NAME=child bascule_start <<EOF
+http_port 127.0.0.1:$PROXY_PORT ssl-bump tls-cert=$T/ca/ca.crt tls-key=$T/ca/ca.key
+tls_outgoing_options cafile=$T/root.pem
+cache_peer 127.0.0.1 parent $PARENT_PORT 0 no-query name=up
+never_direct allow all
+acl step1 at_step SslBump1
+http_access allow localhost
+ssl_bump peek step1
+ssl_bump bump all
+EOF
+body=$(pcurl "https://far.test:$TLS_PORT/echo-host")
+check "bumped through a parent" [ "$body" = "host far.test" ]
+check "the parent saw a CONNECT" \
+	file_has "TCP_TUNNEL/200 [0-9]+ CONNECT far.test:$TLS_PORT " "$T/parent.access.log"
+check "the child logs the request through the parent" \
+	file_has "TCP_MISS/200 [0-9]+ GET https://far.test:$TLS_PORT/echo-host - FIRSTUP_PARENT/127\.0\.0\.1 " "$T/child.access.log"
+pcurl -o /dev/null "https://bare.test:$TLS_PORT/hello" 2>"$T/bare.err"
+check "without the local bundle, a missing intermediate fails" \
+	grep -qi "certificate" "$T/bare.err"
+PROXY_PORT=$CHILD_PORT
+
+finish
