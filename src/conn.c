@@ -3551,9 +3551,14 @@ conn_read_side(struct conn *c, struct conn_side *s)
 		/* Discard what the client still sends after our reply. */
 		uint8_t sink[4096];
 
-		do
-			n = read(s->fd, sink, sizeof(sink));
-		while (n < 0 && errno == EINTR);
+		/* Through the session: records it already decrypted have no
+		 * EV_READ left, side_feed_pending() brings us back for them. */
+		if (s->tls != NULL)
+			n = side_recv_tls(s, sink, sizeof(sink));
+		else
+			do
+				n = read(s->fd, sink, sizeof(sink));
+			while (n < 0 && errno == EINTR);
 		if (n == 0 || (n < 0 && errno != EAGAIN))
 			s->eof = true;
 		return;

@@ -171,6 +171,23 @@ check "the denial is an error page over TLS" grep -q ERR_ACCESS_DENIED "$T/put.h
 check "the denial is logged with the https URL" \
 	log_has "TCP_DENIED/403 [0-9]+ PUT https://good.test:$TLS_PORT/hello "
 
+# A head too large for the buffer leaves decrypted bytes in GnuTLS; its
+# client keeps the connection open after the 431.  The worker serves
+# others meanwhile (CONN_REPLY used to drain the socket, not the session,
+# and side_feed_pending() fed EV_READ for ever: one client froze the loop).
+python3 "$E2E/tlsclient.py" "$PROXY_PORT" good.test "$TLS_PORT" \
+	--cafile "$T/ca/ca.crt" --timeout 10 --hold 4 \
+	--send 'GET /hello HTTP/1.1\r\nHost: good.test\r\nX-Pad: ' \
+	--pad 100000 >"$T/bighead.out" 2>&1 &
+bighead=$!
+sleep 1
+body=$(curl -sS --max-time 3 -x "http://127.0.0.1:$PROXY_PORT" \
+	--cacert "$T/ca/ca.crt" "https://good.test:$TLS_PORT/hello")
+check "a client lingering after a 431 inside the bump stalls nobody" \
+	[ "$body" = hello ]
+wait "$bighead"
+check "and it got its 431 over TLS" grep -q '^status 431' "$T/bighead.out"
+
 # A server that omits its intermediate: completed from the local bundle.
 body=$(pcurl "https://bare.test:$TLS_PORT/hello")
 check "the missing intermediate comes from sslproxy_foreign_intermediate_certs" \

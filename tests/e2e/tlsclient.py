@@ -9,6 +9,10 @@ bytes pass through memory BIOs, so the ClientHello can be written in
 pieces (--split N bytes at a time) or re-framed into several TLS records
 (--records N; RFC 8446 5.1 lets a handshake message span records).
 
+--send TEXT (Python escapes) and --pad N (N bytes "a") replace the GET:
+each is one write, so one record or more; --hold S waits S seconds
+before reading the answer, keeping the connection open.
+
 Prints "status CODE", "body TEXT", "cert SHA256" (the server certificate
 as the client saw it) and "version TLSv1.x"; exits 1 with "error: ..."
 on failure.  Every wait is bounded by --timeout.
@@ -53,6 +57,12 @@ def main():
     ap.add_argument("--records", type=int, default=1)
     ap.add_argument("--max-version", choices=["1.2", "1.3"])
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--send", dest="writes", action="append",
+                    type=lambda s: s.encode("latin-1").decode(
+                        "unicode_escape").encode("latin-1"))
+    ap.add_argument("--pad", dest="writes", action="append",
+                    type=lambda n: b"a" * int(n))
+    ap.add_argument("--hold", type=float, default=0.0)
     args = ap.parse_args()
 
     sock = socket.create_connection(("127.0.0.1", args.proxy_port),
@@ -116,10 +126,14 @@ def main():
         pump(tls.do_handshake)
         flush()
         der = tls.getpeercert(binary_form=True)
-        pump(lambda: tls.write(b"GET /hello HTTP/1.1\r\nHost: %s\r\n"
-                               b"Connection: close\r\n\r\n" %
-                               args.host.encode()))
-        flush()
+        writes = args.writes or [b"GET /hello HTTP/1.1\r\nHost: %s\r\n"
+                                 b"Connection: close\r\n\r\n" %
+                                 args.host.encode()]
+        for w in writes:
+            pump(lambda: tls.write(w))
+            flush()
+        time.sleep(args.hold)
+        deadline = time.monotonic() + args.timeout
         response = b""
         while True:
             try:
