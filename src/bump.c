@@ -38,7 +38,7 @@ struct bump_gen {
 	unsigned                         ninter;
 	bool                             dont_verify;
 	bool                             dont_verify_domain;
-	char                             priority_extra[64]; /* "-VERS-..." */
+	const char                      *priority_extra; /* "-VERS-..." */
 	size_t                           nports;
 	struct mimic                   **mimics; /* by listener; NULL: no CA */
 };
@@ -220,20 +220,20 @@ bump_gen_new(const struct conf *cf, char *err, size_t errsz)
 	if (load_trust(g, cf, err, errsz) < 0)
 		goto fail;
 	if (cf->sslproxy_foreign_intermediate_certs != NULL &&
-	    load_intermediates(g, cf->sslproxy_foreign_intermediate_certs, err, errsz) < 0)
+	    load_intermediates(g, cf->sslproxy_foreign_intermediate_certs, err,
+	                       errsz) < 0)
 		goto fail;
 	g->dont_verify = cf->tls_outgoing.dont_verify_peer;
 	g->dont_verify_domain = cf->tls_outgoing.dont_verify_domain;
 	switch (cf->tls_outgoing.min_version) {
 	case 0x0302:
-		strcpy(g->priority_extra, "-VERS-TLS1.0");
+		g->priority_extra = "-VERS-TLS1.0";
 		break;
 	case 0x0303:
-		strcpy(g->priority_extra, "-VERS-TLS1.0:-VERS-TLS1.1");
+		g->priority_extra = "-VERS-TLS1.0:-VERS-TLS1.1";
 		break;
 	case 0x0304:
-		strcpy(g->priority_extra,
-		       "-VERS-TLS1.0:-VERS-TLS1.1:-VERS-TLS1.2");
+		g->priority_extra = "-VERS-TLS1.0:-VERS-TLS1.1:-VERS-TLS1.2";
 		break;
 	default:
 		break;
@@ -313,7 +313,7 @@ bump_server_session(struct bump_gen *g, struct bump_io *io, const char *sni,
 	if ((r = gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
 	                                 GNUTLS_NO_SIGNAL)) < 0)
 		return r;
-	if (g->priority_extra[0] != '\0')
+	if (g->priority_extra != NULL)
 		r = gnutls_set_default_priority_append(s, g->priority_extra,
 		                                       NULL, 0);
 	else

@@ -247,8 +247,9 @@ side_has_room(const struct conn_side *s)
 static ssize_t
 side_recv_tls(struct conn_side *s, uint8_t *p, size_t room)
 {
-	size_t  got = 0;
-	ssize_t n;
+	size_t   got = 0;
+	ssize_t  n;
+	unsigned warnings = 0;
 
 	while (got < room) {
 		n = gnutls_record_recv(s->tls, p + got, room - got);
@@ -258,8 +259,9 @@ side_recv_tls(struct conn_side *s, uint8_t *p, size_t room)
 				break;
 			continue;
 		}
-		if (n == GNUTLS_E_INTERRUPTED)
-			continue;
+		if (n == GNUTLS_E_INTERRUPTED ||
+		    (n == GNUTLS_E_WARNING_ALERT_RECEIVED && ++warnings < 16))
+			continue; /* a warning is no end; a flood of them is */
 		if (n == GNUTLS_E_REHANDSHAKE) {
 			/* No renegotiation inside a bump (RFC 5746 4.5). */
 			(void)gnutls_alert_send(s->tls, GNUTLS_AL_WARNING,
@@ -679,14 +681,17 @@ conn_acl_ctx(const struct conn *c, struct acl_ctx *ctx,
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->src = (const struct sockaddr *)&c->client_addr;
 	/* Intercepted: the only destination there is, whatever Host says;
-	 * bumped: the server the connection is pinned to. */
-	if (c->bumped)
+	 * bumped: the server the connection is pinned to, unknown behind a
+	 * parent's tunnel. */
+	if (c->bumped && c->bump_hop >= HOP_FIRSTUP_PARENT)
+		ctx->dst_unknown = true;
+	else if (c->bumped)
 		ctx->dst = (const struct sockaddr *)&c->server_addr;
 	else if (c->intercepted)
 		ctx->dst = (const struct sockaddr *)&c->orig_dst;
 	else
 		ctx->dst = (const struct sockaddr *)dst;
-	ctx->dst_unknown = t->origin_unknown;
+	ctx->dst_unknown |= t->origin_unknown;
 	ctx->method = t->method;
 	ctx->host = t->target.host;
 	ctx->port = t->target.port;
@@ -3567,6 +3572,10 @@ conn_read_side(struct conn *c, struct conn_side *s)
 	                                    : SERVER_BUF_SIZE);
 	if (n != -2)
 		return;
+	if (s->tls_err != 0) /* EPROTO says less than GnuTLS */
+		conn_log(c, LOG_INFO, "TLS from the %s: %s",
+		         s == &c->client ? "client" : "server",
+		         gnutls_strerror(s->tls_err));
 	if (s == &c->client) {
 		conn_log(c, LOG_INFO, "read client: %s", strerror(errno));
 		conn_fail(c, CONN_ERR_CLIENT_IO);
