@@ -29,6 +29,13 @@
 
 #define CHAIN_MAX 16 /* certificates of a server chain we look at */
 
+/* A port's signing CA; generations share it when a reload cannot read it. */
+struct bump_ca {
+	unsigned      refs;
+	struct mimic *mimic;
+	char         *cert, *key; /* the paths it was loaded from */
+};
+
 struct bump_gen {
 	unsigned                         refs;
 	gnutls_certificate_credentials_t server_cred; /* we are the client */
@@ -40,7 +47,7 @@ struct bump_gen {
 	bool                             dont_verify_domain;
 	const char                      *priority_extra; /* "-VERS-..." */
 	size_t                           nports;
-	struct mimic                   **mimics; /* by listener; NULL: no CA */
+	struct bump_ca                 **cas; /* by listener; NULL: no CA */
 };
 
 static const gnutls_datum_t alpn_http11 = {
@@ -198,8 +205,36 @@ fail:
 	return -1;
 }
 
+static void
+ca_unref(struct bump_ca *ca)
+{
+	if (ca == NULL || --ca->refs > 0)
+		return;
+	mimic_free(ca->mimic);
+	free(ca->cert);
+	free(ca->key);
+	free(ca);
+}
+
+/* The CA prev loaded for the same files as l's, with a new reference. */
+static struct bump_ca *
+ca_from(const struct bump_gen *prev, const struct listen_conf *l)
+{
+	for (size_t i = 0; prev != NULL && i < prev->nports; i++) {
+		struct bump_ca *ca = prev->cas[i];
+
+		if (ca != NULL && strcmp(ca->cert, l->tls_cert) == 0 &&
+		    strcmp(ca->key, l->tls_key) == 0) {
+			ca->refs++;
+			return ca;
+		}
+	}
+	return NULL;
+}
+
 struct bump_gen *
-bump_gen_new(const struct conf *cf, char *err, size_t errsz)
+bump_gen_new(const struct conf *cf, const struct bump_gen *prev, char *err,
+             size_t errsz, char *warn, size_t warnsz)
 {
 	struct bump_gen *g = calloc(1, sizeof(*g));
 	int              r;
@@ -208,8 +243,8 @@ bump_gen_new(const struct conf *cf, char *err, size_t errsz)
 		goto nomem;
 	g->refs = 1;
 	g->nports = cf->nlisteners;
-	g->mimics = calloc(cf->nlisteners + 1, sizeof(*g->mimics));
-	if (g->mimics == NULL)
+	g->cas = calloc(cf->nlisteners + 1, sizeof(*g->cas));
+	if (g->cas == NULL)
 		goto nomem;
 	if ((r = gnutls_certificate_allocate_credentials(&g->server_cred)) < 0 ||
 	    (r = gnutls_certificate_allocate_credentials(&g->client_cred)) < 0) {
@@ -240,17 +275,33 @@ bump_gen_new(const struct conf *cf, char *err, size_t errsz)
 	}
 	for (size_t i = 0; i < cf->nlisteners; i++) {
 		const struct listen_conf *l = &cf->listeners[i];
+		struct mimic             *m;
 		char                      why[512];
 
 		if (l->tls_cert == NULL || !(l->flags & LISTEN_SSL_BUMP))
 			continue;
-		g->mimics[i] = mimic_new(l->tls_cert, l->tls_key,
-		                         l->dynamic_cert_mem_cache_size, why,
-		                         sizeof(why));
-		if (g->mimics[i] == NULL) {
+		m = mimic_new(l->tls_cert, l->tls_key,
+		              l->dynamic_cert_mem_cache_size, why, sizeof(why));
+		if (m == NULL && (g->cas[i] = ca_from(prev, l)) != NULL) {
+			snprintf(warn, warnsz,
+			         _("%s: %s: keeping the CA loaded before"),
+			         l->where, why);
+			continue;
+		}
+		if (m == NULL) {
 			snprintf(err, errsz, _("%s: %s"), l->where, why);
 			goto fail;
 		}
+		if ((g->cas[i] = calloc(1, sizeof(*g->cas[i]))) == NULL) {
+			mimic_free(m);
+			goto nomem;
+		}
+		g->cas[i]->refs = 1;
+		g->cas[i]->mimic = m;
+		g->cas[i]->cert = strdup(l->tls_cert);
+		g->cas[i]->key = strdup(l->tls_key);
+		if (g->cas[i]->cert == NULL || g->cas[i]->key == NULL)
+			goto nomem;
 	}
 	return g;
 nomem:
@@ -272,9 +323,9 @@ bump_gen_unref(struct bump_gen *g)
 {
 	if (g == NULL || --g->refs > 0)
 		return;
-	for (size_t i = 0; g->mimics != NULL && i < g->nports; i++)
-		mimic_free(g->mimics[i]);
-	free(g->mimics);
+	for (size_t i = 0; g->cas != NULL && i < g->nports; i++)
+		ca_unref(g->cas[i]);
+	free(g->cas);
 	for (unsigned i = 0; i < g->ninter; i++)
 		gnutls_x509_crt_deinit(g->inter[i]);
 	gnutls_free(g->inter);
@@ -290,7 +341,8 @@ bump_gen_unref(struct bump_gen *g)
 struct mimic *
 bump_gen_mimic(const struct bump_gen *g, size_t port)
 {
-	return port < g->nports ? g->mimics[port] : NULL;
+	return port < g->nports && g->cas[port] != NULL ? g->cas[port]->mimic
+	                                                : NULL;
 }
 
 bool

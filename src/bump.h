@@ -45,9 +45,14 @@ struct bump_gen;
 /*
  * Loads, for the ports of cf that have tls-cert= and tls-key=, their CAs,
  * and the trust store for servers.  NULL with a message in err on failure
- * (a CA that does not load names its port).
+ * (a CA that does not load names its port).  A CA that no longer loads
+ * (its key is read at start, with privileges; a reload runs without) is
+ * taken from prev, the running generation, when it was loaded from the
+ * same files: warn then says so.
  */
-struct bump_gen *bump_gen_new(const struct conf *cf, char *err, size_t errsz);
+struct bump_gen *bump_gen_new(const struct conf *cf,
+                              const struct bump_gen *prev, char *err,
+                              size_t errsz, char *warn, size_t warnsz);
 struct bump_gen *bump_gen_ref(struct bump_gen *g);
 void             bump_gen_unref(struct bump_gen *g); /* accepts NULL */
 

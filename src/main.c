@@ -225,9 +225,10 @@ read_pid(const struct conf *c)
  * servers.  *out stays NULL when no port can bump.  -1 after logging why.
  */
 static int
-worker_load_bump(const struct conf *c, struct bump_gen **out)
+worker_load_bump(const struct conf *c, const struct bump_gen *prev,
+                 struct bump_gen **out)
 {
-	char err[512];
+	char err[512], warn[512] = "";
 	bool any = false;
 
 	*out = NULL;
@@ -236,10 +237,13 @@ worker_load_bump(const struct conf *c, struct bump_gen **out)
 		       c->listeners[i].tls_cert != NULL;
 	if (!any)
 		return 0;
-	if ((*out = bump_gen_new(c, err, sizeof(err))) == NULL) {
+	*out = bump_gen_new(c, prev, err, sizeof(err), warn, sizeof(warn));
+	if (*out == NULL) {
 		log_msg(LOG_ERR, _("ssl-bump: %s"), err);
 		return -1;
 	}
+	if (warn[0] != '\0')
+		log_msg(LOG_WARNING, _("ssl-bump: %s"), warn);
 	return 0;
 }
 
@@ -264,7 +268,7 @@ run_action(const char *action)
 		int              rc = c != NULL ? 0 : 1;
 
 		/* The CAs too: a key that does not load stops the start. */
-		if (c != NULL && worker_load_bump(c, &bump) < 0)
+		if (c != NULL && worker_load_bump(c, NULL, &bump) < 0)
 			rc = 1;
 		bump_gen_unref(bump);
 		conf_unref(c);
@@ -493,7 +497,7 @@ worker_reload(struct worker *w)
 	print_diag(&d, true);
 	conf_diag_clear(&d);
 	/* Loaded at start with privileges, a CA key may be out of reach now. */
-	if (worker_load_bump(c, &bump) < 0) {
+	if (worker_load_bump(c, w->bump, &bump) < 0) {
 		log_msg(LOG_ERR, _("reload: keeping the CAs and the trust store "
 		                 "loaded before"));
 	} else {
@@ -797,7 +801,7 @@ master_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 			access_log_close(master_log);
 			master_log = al;
 		}
-		if (worker_load_bump(c, &bump) == 0) {
+		if (worker_load_bump(c, master_bump, &bump) == 0) {
 			bump_gen_unref(master_bump);
 			master_bump = bump;
 		}
@@ -901,7 +905,7 @@ serve(void)
 	if (al == NULL)
 		fatal(_("access_log %s: %s"), path, strerror(errno));
 	/* CA keys are read while privileged, as the ports are bound. */
-	if (worker_load_bump(c, &bump) < 0) {
+	if (worker_load_bump(c, NULL, &bump) < 0) {
 		remove_pid_file();
 		return 1;
 	}

@@ -235,6 +235,17 @@ check "bump at step 1" [ "$body" = hello ]
 check "bump at step 1: logged at step 1" \
 	log_has "CONNECT first.test:$TLS_PORT - HIER_DIRECT/127\.0\.0\.1 - sni=first.test ssl_bump=bump step=1 "
 
+# A reload: run as root, bascule has dropped to nobody and can no longer
+# read the CA key (0600 root): it keeps the CA it loaded at start.
+if [ "$(id -u)" = 0 ]; then
+	kill -HUP "$BASCULE_PID"
+	check "reload: the unreadable CA is kept" \
+		errlog_has "ca.key: .*keeping the CA loaded before"
+	check "reload: done" errlog_has "reloaded "
+fi
+body=$(pcurl "https://good.test:$TLS_PORT/hello")
+check "bumping goes on after the reload" [ "$body" = hello ]
+
 # The client refuses bascule's CA: logged, nothing else harmed.
 curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" -o /dev/null \
 	"https://good.test:$TLS_PORT/hello" 2>/dev/null
