@@ -12,8 +12,12 @@ Used by bench/tls; Python 3 standard library only.
 PROXY, ORIGIN and SINK are ports on 127.0.0.1; PROXY 0 means no proxy
 (straight to the origin). Through a proxy every connection starts with
 "CONNECT 127.0.0.1:ORIGIN HTTP/1.1" and needs a 200 with nothing after the
-blank line. TLS is 1.3 only, with SNI, and the origin's certificate is
-verified against CAFILE for the name SNI.
+blank line. TLS is 1.3 only, with SNI, and the certificate the client is
+shown is verified against CAFILE, and nothing else, for the name SNI:
+straight or through a tunnel that is the origin's, so CAFILE is the
+origin's CA; through a proxy that bumps it is one the proxy mimicked, so
+CAFILE is the proxy's CA. Either way a connection that was not handled as
+expected (bumped instead of spliced, or the reverse) fails verification.
 
 check: one connection, one "GET /hello"; exit 0 if the body is "hello".
 
