@@ -3213,6 +3213,20 @@ side_handshake(struct conn_side *s)
 	return 1;
 }
 
+/* What a side read before its session starts is the session's to read. */
+static int
+side_preload(struct conn *c, struct conn_side *s)
+{
+	if (s->in == NULL || buf_len(s->in) == 0)
+		return 0;
+	if (bump_io_preload(&s->tio, buf_data(s->in), buf_len(s->in)) < 0) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return -1;
+	}
+	buf_consume(s->in, buf_len(s->in));
+	return 0;
+}
+
 /* Connected (directly, or through a parent's tunnel): our ClientHello. */
 static void
 conn_bump_server(struct conn *c)
@@ -3227,14 +3241,8 @@ conn_bump_server(struct conn *c)
 	if (sni == NULL && !hostname_is_ip(t->target.host))
 		sni = t->target.host; /* RFC 6066 3: never an address */
 	/* Bytes behind a parent's 2xx are the server's: the session's. */
-	if (c->server.in != NULL && buf_len(c->server.in) > 0) {
-		if (bump_io_preload(&c->server.tio, buf_data(c->server.in),
-		                    buf_len(c->server.in)) < 0) {
-			conn_fail(c, CONN_ERR_NOMEM);
-			return;
-		}
-		buf_consume(c->server.in, buf_len(c->server.in));
-	}
+	if (side_preload(c, &c->server) < 0)
+		return;
 	r = bump_server_session(c->bump_gen, &c->server.tio, sni,
 	                        &c->server.tls);
 	if (r < 0) {
@@ -3254,14 +3262,8 @@ conn_bump_client(struct conn *c)
 {
 	int r;
 
-	if (c->client.in != NULL && buf_len(c->client.in) > 0) {
-		if (bump_io_preload(&c->client.tio, buf_data(c->client.in),
-		                    buf_len(c->client.in)) < 0) {
-			conn_fail(c, CONN_ERR_NOMEM);
-			return;
-		}
-		buf_consume(c->client.in, buf_len(c->client.in));
-	}
+	if (side_preload(c, &c->client) < 0)
+		return;
 	r = bump_client_session(c->bump_gen, &c->client.tio, c->leaf,
 	                        &c->client.tls);
 	if (r < 0) {
