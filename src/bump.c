@@ -21,6 +21,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "aia_parse.h"
 #include "bump.h"
 #include "conf.h"
 #include "i18n.h"
@@ -423,29 +424,41 @@ chain_has(gnutls_x509_crt_t *chain, unsigned n, gnutls_x509_crt_t c)
 	return false;
 }
 
+/* A certificate of cands that issued last and is not in the chain yet. */
+static gnutls_x509_crt_t
+chain_issuer_in(gnutls_x509_crt_t *cands, unsigned ncands,
+                gnutls_x509_crt_t last, gnutls_x509_crt_t *chain, unsigned n)
+{
+	for (unsigned i = 0; i < ncands; i++)
+		if (gnutls_x509_crt_check_issuer(last, cands[i]) &&
+		    !chain_has(chain, n, cands[i]))
+			return cands[i];
+	return NULL;
+}
+
 /*
- * Appends the foreign intermediates that issued the end of the chain, as
- * long as the end is not issued by a trust anchor: a server that forgot
- * its intermediates verifies as if it had sent them.
+ * Appends the foreign intermediates, then the extra certificates (fetched
+ * from caIssuers URLs), that issued the end of the chain, as long as the
+ * end is not issued by a trust anchor: a server that forgot its
+ * intermediates verifies as if it had sent them.
  */
 static unsigned
-chain_complete(struct bump_gen *g, gnutls_x509_crt_t *chain, unsigned n)
+chain_complete(struct bump_gen *g, gnutls_x509_crt_t *extra, unsigned nextra,
+               gnutls_x509_crt_t *chain, unsigned n)
 {
-	while (n < CHAIN_MAX && g->ninter > 0) {
+	while (n < CHAIN_MAX && g->ninter + nextra > 0) {
 		gnutls_x509_crt_t last = chain[n - 1], issuer = NULL;
-		unsigned          i;
 
 		if (gnutls_x509_crt_check_issuer(last, last) ||
 		    gnutls_x509_trust_list_get_issuer(g->trust, last, &issuer,
 		                                      0) == 0)
 			break;
-		for (i = 0; i < g->ninter; i++)
-			if (gnutls_x509_crt_check_issuer(last, g->inter[i]) &&
-			    !chain_has(chain, n, g->inter[i]))
-				break;
-		if (i == g->ninter)
+		issuer = chain_issuer_in(g->inter, g->ninter, last, chain, n);
+		if (issuer == NULL)
+			issuer = chain_issuer_in(extra, nextra, last, chain, n);
+		if (issuer == NULL)
 			break;
-		chain[n++] = g->inter[i]; /* borrowed: not freed by the caller */
+		chain[n++] = issuer; /* borrowed: not freed by the caller */
 	}
 	return n;
 }
@@ -463,7 +476,9 @@ chain_kind(gnutls_x509_crt_t *chain, unsigned n)
 
 int
 bump_verify_server(struct bump_gen *g, gnutls_session_t s, const char *host,
-                   unsigned *errors, gnutls_x509_crt_t *leaf)
+                   gnutls_x509_crt_t *extra, unsigned nextra,
+                   unsigned *errors, gnutls_x509_crt_t *leaf, char *aia_url,
+                   size_t aia_urlsz)
 {
 	const gnutls_datum_t *der;
 	gnutls_x509_crt_t     chain[CHAIN_MAX];
@@ -474,6 +489,8 @@ bump_verify_server(struct bump_gen *g, gnutls_session_t s, const char *host,
 
 	*errors = 0;
 	*leaf = NULL;
+	if (aia_url != NULL && aia_urlsz > 0)
+		aia_url[0] = '\0';
 	der = gnutls_certificate_get_peers(s, &sent);
 	if (der == NULL || sent == 0) {
 		*errors = tls_verify_errors(GNUTLS_CERT_INVALID |
@@ -507,12 +524,16 @@ bump_verify_server(struct bump_gen *g, gnutls_session_t s, const char *host,
 		vd[nvd].data = (unsigned char *)host;
 		vd[nvd++].size = 0;
 	}
-	full = chain_complete(g, chain, n);
+	full = chain_complete(g, extra, nextra, chain, n);
 	r = gnutls_x509_trust_list_verify_crt2(g->trust, chain, full, vd, nvd,
 	                                       0, &status, NULL);
 	if (r >= 0 && status != 0)
 		*errors = tls_verify_self_signed(tls_verify_errors(status, false),
 		                                 chain_kind(chain, full));
+	/* RFC 5280 4.2.2.1: where the issuer of the chain's end is published */
+	if ((*errors & TLS_VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) &&
+	    aia_url != NULL)
+		(void)aia_crt_issuer_url(chain[full - 1], aia_url, aia_urlsz);
 out:
 	if (n > 0 && r >= 0) {
 		*leaf = chain[0];

@@ -86,13 +86,19 @@ int bump_client_session(struct bump_gen *g, struct bump_io *io,
  * literal; not checked with flags=DONT_VERIFY_DOMAIN): *errors gets what
  * is wrong, a mask of enum tls_verify_error (tls_verify.h), 0 when the
  * chain is trusted and names host.  The chain is completed from
- * sslproxy_foreign_intermediate_certs when the server left intermediates
- * out.  *leaf gets the server's certificate (NULL if it sent none), which
- * the caller frees.  GNUTLS error code or 0.
+ * sslproxy_foreign_intermediate_certs, then from extra[0..nextra) (issuers
+ * fetched from caIssuers URLs, borrowed), when the server left
+ * intermediates out.  When an issuer is still missing
+ * (TLS_VERIFY_UNABLE_TO_GET_ISSUER_CERT_LOCALLY), aia_url (if not NULL)
+ * gets the caIssuers URL of the completed chain's end, "" if it has none.
+ * *leaf gets the server's certificate (NULL if it sent none), which the
+ * caller frees.  GNUTLS error code or 0.
  */
 int bump_verify_server(struct bump_gen *g, gnutls_session_t s,
-                       const char *host, unsigned *errors,
-                       gnutls_x509_crt_t *leaf);
+                       const char *host, gnutls_x509_crt_t *extra,
+                       unsigned nextra, unsigned *errors,
+                       gnutls_x509_crt_t *leaf, char *aia_url,
+                       size_t aia_urlsz);
 
 /* verify_peer is off (tls_outgoing_options flags=DONT_VERIFY_PEER). */
 bool bump_gen_dont_verify(const struct bump_gen *g);

@@ -30,6 +30,7 @@
 
 #include "access_log.h"
 #include "acl.h"
+#include "aia.h"
 #include "buf.h"
 #include "bump.h"
 #include "conf.h"
@@ -3366,6 +3367,77 @@ conn_cert_error_allowed(struct conn *c)
 	                    &rule, &need_dst) == ACCESS_ALLOW;
 }
 
+static void conn_bump_verified(struct conn *c);
+
+/* CONN_BUMP_AIA: a caIssuers fetch is over: verify again. */
+static void
+conn_aia_cb(struct aia_req *req)
+{
+	struct conn *c = req->data;
+
+	if (req->error != NULL)
+		conn_log(c, LOG_DEBUG, "AIA: %s", req->error);
+	conn_bump_verified(c);
+	if (c->state != CONN_CLOSING)
+		conn_run(c);
+	conn_after(c->worker->loop, c);
+}
+
+/*
+ * Verifies the server with the issuers that caIssuers URLs brought so far,
+ * and while the chain's end lacks its issuer, fetches it from the URL in
+ * the end (RFC 5280 4.2.2.1).  1: *errors and *cert are final; 0: a fetch
+ * is under way (CONN_BUMP_AIA), and conn_aia_cb() comes back.
+ */
+static int
+conn_bump_verify(struct conn *c, unsigned *errors, gnutls_x509_crt_t *cert)
+{
+	gnutls_x509_crt_t extra[AIA_EXTRA_MAX];
+	char              url[AIA_URL_MAX], esc[256];
+	unsigned          n;
+	uint64_t          ms;
+
+	for (;;) {
+		n = aia_req_certs(&c->aia, extra, AIA_EXTRA_MAX);
+		if (bump_verify_server(c->bump_gen, c->server.tls, c->bump_host,
+		                       extra, n, errors, cert, url,
+		                       sizeof(url)) < 0) {
+			*errors |= TLS_VERIFY_CERT_UNTRUSTED;
+			return 1;
+		}
+		if (url[0] == '\0' || c->worker->aia == NULL ||
+		    bump_gen_dont_verify(c->bump_gen))
+			return 1;
+		log_escape(url, strlen(url), esc, sizeof(esc));
+		c->aia.cb = conn_aia_cb;
+		c->aia.data = c;
+		switch (aia_start(c->worker->aia, &c->aia, url,
+		                  c->conf->connect_timeout,
+		                  c->conf->read_timeout)) {
+		case AIA_DONE:
+			conn_log(c, LOG_DEBUG, "issuer from %s (AIA, cached)",
+			         esc);
+			break;
+		case AIA_PENDING:
+			conn_log(c, LOG_DEBUG, "issuer missing: %s (AIA)", esc);
+			gnutls_x509_crt_deinit(*cert);
+			*cert = NULL;
+			c->action = "fetching a missing issuer (AIA)";
+			/* a backstop: the fetch has timers of its own */
+			ms = c->conf->connect_timeout + c->conf->read_timeout;
+			c->deadline = ev_now(c->worker->loop) + 1.0 +
+			              (double)ms / 1000.0;
+			c->state = CONN_BUMP_AIA;
+			return 0;
+		case AIA_FAILED:
+			conn_log(c, LOG_DEBUG, "AIA %s: %s", esc, c->aia.error);
+			return 1;
+		}
+		gnutls_x509_crt_deinit(*cert);
+		*cert = NULL;
+	}
+}
+
 /* Our handshake with the server is done: verify, step 3, mimic. */
 static void
 conn_bump_verified(struct conn *c)
@@ -3379,9 +3451,10 @@ conn_bump_verified(struct conn *c)
 
 	t->tls.version = tls_wire_version(c->server.tls);
 	conn_bump_cert_names(c);
-	if (bump_verify_server(c->bump_gen, c->server.tls, c->bump_host,
-	                       &errors, &cert) < 0)
-		errors |= TLS_VERIFY_CERT_UNTRUSTED;
+	if (conn_bump_verify(c, &errors, &cert) == 0)
+		return; /* CONN_BUMP_AIA */
+	aia_req_clear(&c->aia); /* what it fetched is needed no more */
+	c->action = "in a TLS handshake with the server";
 	c->bump_errors = errors;
 	bump_errors_text(errors, text, sizeof(text));
 	if (errors != 0 && bump_gen_dont_verify(c->bump_gen))
@@ -3515,6 +3588,8 @@ conn_run(struct conn *c)
 		case CONN_BUMP_SERVER:
 			conn_bump_server_hs(c);
 			break;
+		case CONN_BUMP_AIA:
+			break; /* conn_aia_cb() */
 		case CONN_BUMP_CLIENT:
 			conn_bump_client_hs(c);
 			break;
@@ -3650,6 +3725,7 @@ conn_timeout(const struct conn *c)
 	case CONN_TLS_HELLO:
 	case CONN_TLS_SERVER:
 	case CONN_BUMP_SERVER:
+	case CONN_BUMP_AIA:
 	case CONN_BUMP_CLIENT:
 	case CONN_PROXY_HDR:
 		/* The linger after an error reply, request_timeout for a
@@ -3765,6 +3841,8 @@ conn_update_watchers(struct ev_loop *loop, struct conn *c)
 	case CONN_BUMP_SERVER:
 		se |= c->server.tls_want;
 		break;
+	case CONN_BUMP_AIA:
+		break; /* both sides wait for the issuer */
 	case CONN_BUMP_CLIENT:
 		ce |= c->client.tls_want;
 		break;
@@ -3845,6 +3923,14 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_tls_abort(c, 504, "ERR_SECURE_CONNECT_FAIL",
 		               "the server's TLS handshake did not finish in "
 		               "time");
+		break;
+	case CONN_BUMP_AIA:
+		conn_log(c, LOG_INFO, "the missing issuer did not arrive in "
+		                      "time (AIA)");
+		aia_cancel(&c->aia);
+		conn_bump_verified(c);
+		if (c->state != CONN_CLOSING && c->state != CONN_REPLY)
+			conn_run(c); /* the client's handshake */
 		break;
 	case CONN_BUMP_CLIENT:
 		conn_log(c, LOG_INFO, "the client's TLS handshake did not "
@@ -4108,6 +4194,7 @@ conn_close(struct ev_loop *loop, struct conn *c)
 	ev_timer_stop(loop, &c->idle);
 	ev_timer_stop(loop, &c->lifetime);
 	resolve_cancel(&c->resolve);
+	aia_req_clear(&c->aia);
 	conn_release_server(c);
 	side_clear(loop, &c->client);
 	side_clear(loop, &c->server);

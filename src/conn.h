@@ -12,10 +12,13 @@
  * its ClientHello; a second "peek" leads through CONN_RESOLVING and
  * CONN_CONNECTING to CONN_TLS_SERVER, which forwards the ClientHello and
  * reads the server's answer; "splice" ends in CONN_TUNNEL with every byte
- * as it was, "terminate" in CONN_CLOSING.  Through a cache_peer parent,
- * a tunnel passes CONN_PEER_CONNECT (our CONNECT, the parent's 2xx) after
- * CONN_CONNECTING.  A conn owns its descriptors, watchers, timers, buffers
- * and access-log record, and holds a reference to the configuration
+ * as it was, "terminate" in CONN_CLOSING.  "stare" and "bump" run our own
+ * handshake with the server in CONN_BUMP_SERVER; a chain that lacks an
+ * issuer waits in CONN_BUMP_AIA for its caIssuers URL (src/aia.c), then
+ * the client's handshake runs in CONN_BUMP_CLIENT.  Through a cache_peer
+ * parent, a tunnel passes CONN_PEER_CONNECT (our CONNECT, the parent's 2xx)
+ * after CONN_CONNECTING.  A conn owns its descriptors, watchers, timers,
+ * buffers and access-log record, and holds a reference to the configuration
  * generation it was accepted under.
  */
 #ifndef BASCULE_CONN_H
@@ -30,6 +33,7 @@
 #include <gnutls/gnutls.h>
 
 #include "acl.h"
+#include "aia.h"
 #include "bump.h"
 #include "http_parse.h"
 #include "http_proxy.h"
@@ -57,6 +61,7 @@ enum conn_state {
 	CONN_TLS_HELLO,    /* ssl_bump step 2: reading the ClientHello */
 	CONN_TLS_SERVER,   /* step 3: ClientHello out, the server's answer in */
 	CONN_BUMP_SERVER,  /* stare or bump: our TLS handshake with the server */
+	CONN_BUMP_AIA,     /* its chain lacks an issuer: fetching it (AIA) */
 	CONN_BUMP_CLIENT,  /* bump: our TLS handshake with the client */
 	CONN_REPLY,        /* sending a response of ours, then close */
 	CONN_CLOSING,      /* conn_close() follows */
@@ -204,6 +209,7 @@ struct conn {
 	bool               bump_host_v6;
 	enum hop_code      bump_hop; /* how the pinned server is reached */
 	uint16_t           bump_port;
+	struct aia_req     aia;      /* issuers fetched for the server's chain */
 	unsigned           bump_errors; /* what verifying the server found:
 	                                   enum tls_verify_error bits */
 	int                bump_fail;   /* a status for every request: the

@@ -35,6 +35,7 @@
 #include <linux/capability.h>
 
 #include "access_log.h"
+#include "aia.h"
 #include "buf.h"
 #include "bump.h"
 #include "ca.h"
@@ -611,6 +612,8 @@ worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
 	w->peer_health = peer_health_new();
 	if (w->peer_health == NULL)
 		fatal(_("out of memory"));
+	if ((w->aia = aia_new(w->loop, w->resolver)) == NULL)
+		fatal(_("out of memory"));
 
 	ev_signal_init(&w_sighup, worker_signal_cb, SIGHUP);
 	ev_signal_init(&w_sigterm, worker_signal_cb, SIGTERM);
@@ -639,6 +642,8 @@ worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
 	peer_health_free(w->peer_health);
 	bump_gen_unref(w->bump);
 	w->bump = NULL;
+	aia_free(w->aia); /* its fetches resolve with the resolver */
+	w->aia = NULL;
 	resolver_free(w->resolver);
 	listener_free_all(w->listeners);
 	access_log_close(w->access_log);

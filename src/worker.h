@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct access_log;
+struct aia;
 struct bump_gen;
 struct conf;
 struct conn;
@@ -24,6 +25,7 @@ struct worker {
 	struct conf          *conf; /* current generation: new conns take it */
 	struct resolver      *resolver;
 	struct upstream_pool *pool;
+	struct aia           *aia; /* caIssuers fetches and their cache */
 	struct peer_health   *peer_health; /* cache_peer parents that are down */
 	struct access_log    *access_log;
 	struct bump_gen      *bump; /* TLS of conf's ssl-bump ports; NULL:

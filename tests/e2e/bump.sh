@@ -1,8 +1,9 @@
 #!/bin/sh
 # Bump: ssl_bump bump and stare, with a CA made by bascule --init-ca.
 # nginx is the TLS origin (a chain root -> intermediate -> leaf, served
-# whole, without its intermediate, and a self-signed stranger); curl,
-# and openssl s_client are the clients; a second bascule is the
+# whole, without its intermediate, and a self-signed stranger; and leaves
+# served alone whose issuer is behind their caIssuers URL, on origin.py);
+# curl, and openssl s_client are the clients; a second bascule is the
 # parent proxy that bumped traffic leaves through.
 . "${srcdir:-.}/e2e/lib.sh"
 need curl nginx certtool openssl
@@ -45,6 +46,47 @@ cat "$T/good.pem" "$T/inter.pem" >"$T/good-chain.pem"
 server_cert "$T/evil" evil.test
 server_cert "$T/lab" lab.test
 
+# AIA (RFC 5280 4.2.2.1): leaves that name where their issuer is, a CA
+# "AIA Intermediate" that no configuration knows, served by origin.py.
+aia_cert() { # PREFIX SIGNER URL [NAME]: a leaf for NAME, or a CA
+	certtool --generate-privkey --key-type=ecdsa --outfile "$1.key" \
+		>/dev/null 2>&1
+	{
+		if [ $# -eq 4 ]; then
+			printf 'cn = "%s"\ndns_name = "%s"\ntls_www_server\n' "$4" "$4"
+		else
+			printf 'cn = "AIA Sub Intermediate"\nca\ncert_signing_key\n'
+		fi
+		echo "ca_issuers_uri = \"$3\""
+		echo "expiration_days = 30"
+	} >"$1.tmpl"
+	certtool --generate-certificate --load-privkey "$1.key" \
+		--load-ca-certificate "$2.pem" --load-ca-privkey "$2.key" \
+		--template "$1.tmpl" --outfile "$1.pem" >/dev/null 2>&1
+}
+mkdir "$T/aia"
+ORIGIN_FILES=$T/aia
+export ORIGIN_FILES
+origin_start
+AIA="http://aia.test:$ORIGIN_PORT"
+ca_cert "$T/ainter" "AIA Intermediate" "$T/root"
+aia_cert "$T/ainter2" "$T/ainter" "$AIA/file?name=ainter.der&via=sub"
+openssl x509 -in "$T/ainter.pem" -outform DER -out "$T/aia/ainter.der"
+openssl x509 -in "$T/ainter2.pem" -outform DER -out "$T/aia/ainter2.der"
+cp "$T/ainter.pem" "$T/aia/ainter.pem"
+certtool --p7-generate --load-certificate "$T/ainter.pem" --outder \
+	--outfile "$T/aia/ainter.p7c" >/dev/null 2>&1
+aia_cert "$T/aia-der" "$T/ainter" "$AIA/file?name=ainter.der" aia-der.test
+aia_cert "$T/aia-p7" "$T/ainter" "$AIA/file?name=ainter.p7c" aia-p7.test
+aia_cert "$T/aia-pem" "$T/ainter" "$AIA/file?name=ainter.pem" aia-pem.test
+aia_cert "$T/aia-deep" "$T/ainter2" "$AIA/file?name=ainter2.der" aia-deep.test
+aia_cert "$T/aia-wait" "$T/ainter" "$AIA/file?name=ainter.der&s=1" aia-wait.test
+aia_cert "$T/aia-404" "$T/ainter" "$AIA/file?name=missing.der" aia-404.test
+aia_cert "$T/aia-slow" "$T/ainter" "$AIA/slow?s=20" aia-slow.test
+aia_cert "$T/aia-junk" "$T/ainter" "$AIA/hello" aia-junk.test
+check "AIA: the certificates are made" \
+	[ -s "$T/aia-junk.pem" ] && [ -s "$T/aia/ainter.p7c" ]
+
 # The bumping CA, as the package makes it.
 mkdir "$T/ca"
 "$BASCULE" --init-ca --ca-dir "$T/ca" >/dev/null 2>&1
@@ -59,6 +101,17 @@ check "-k parse: the error names the port and the file" \
 	grep -q "notca.conf:1: .*good.pem: not a CA certificate" "$T/notca.out"
 
 TLS_PORT=$(free_port)
+aia_vhosts=""
+for n in der p7 pem deep wait 404 slow junk; do
+	aia_vhosts="$aia_vhosts
+	server {
+		listen 127.0.0.1:$TLS_PORT ssl;
+		server_name aia-$n.test;
+		ssl_certificate $T/aia-$n.pem;
+		ssl_certificate_key $T/aia-$n.key;
+		root $T/www;
+	}"
+done
 nginx_run "$TLS_PORT" <<NGINX
 	ssl_protocols TLSv1.2 TLSv1.3;
 	server {
@@ -90,10 +143,12 @@ nginx_run "$TLS_PORT" <<NGINX
 		ssl_certificate_key $T/evil.key;
 		root $T/www;
 	}
+	$aia_vhosts
 NGINX
 DEAD_PORT=$(free_port)
 
 printf '127.0.0.1 localhost good.test stare.test splice.test bare.test evil.test lab.test first.test far.test\n' >"$T/hosts"
+printf '127.0.0.1 aia.test aia-der.test aia-p7.test aia-pem.test aia-deep.test aia-wait.test aia-404.test aia-slow.test aia-junk.test\n' >>"$T/hosts"
 bascule_start <<EOF
 http_port 127.0.0.1:$PROXY_PORT ssl-bump tls-cert=$T/ca/ca.crt tls-key=$T/ca/ca.key
 tls_outgoing_options cafile=$T/root.pem
@@ -282,5 +337,96 @@ pcurl -o /dev/null "https://bare.test:$TLS_PORT/hello" 2>"$T/bare.err"
 check "without the local bundle, a missing intermediate fails" \
 	grep -qi "certificate" "$T/bare.err"
 PROXY_PORT=$CHILD_PORT
+
+# AIA: bascule fetches a missing issuer from the caIssuers URL of the
+# chain's end itself.  That is its own request: http_access, which denies
+# every client request to aia.test here, does not apply to it.
+PROXY_PORT=$(free_port)
+BASCULE_NAME=bascule-aia bascule_start <<EOF
+http_port 127.0.0.1:$PROXY_PORT ssl-bump tls-cert=$T/ca/ca.crt tls-key=$T/ca/ca.key
+tls_outgoing_options cafile=$T/root.pem
+connect_timeout 2 seconds
+read_timeout 2 seconds
+acl aia dstdomain aia.test
+http_access deny aia
+http_access allow localhost
+ssl_bump bump all
+EOF
+AIA_PID=$BASCULE_PID
+aia_log() { file_has "$1" "$T/bascule-aia.err"; }
+fetches() { grep -cF "GET /$1 HTTP/1.1" "$T/origin.log"; }
+esc_port="aia\.test:$ORIGIN_PORT"
+
+code=$(pcurl -o /dev/null -w '%{http_code}' "$AIA/file?name=ainter.der")
+check "AIA: a client may not fetch from aia.test" [ "$code" = 403 ]
+check "AIA: that request never reached the origin" \
+	[ "$(fetches 'file?name=ainter.der')" = 0 ]
+body=$(pcurl "https://aia-der.test:$TLS_PORT/hello")
+check "AIA: a DER issuer completes the chain" [ "$body" = hello ]
+check "AIA: fetched once" [ "$(fetches 'file?name=ainter.der')" = 1 ]
+check "AIA: an HTTP/1.1 request with Host and Connection: close" \
+	sh -c "grep -q 'Host: aia.test:$ORIGIN_PORT' '$T/origin.log' && grep -q 'Connection: close' '$T/origin.log'"
+check "AIA: the fetch is logged" \
+	aia_log "aia http://$esc_port/file\?name=ainter.der: 1 certificate, [0-9]+ bytes"
+check "AIA: the client is shown bascule's CA" \
+	[ "$(issuer aia-der.test)" = "$ca_cn" ]
+body=$(pcurl "https://aia-der.test:$TLS_PORT/hello")
+check "AIA: a second connection verifies too" [ "$body" = hello ]
+check "AIA: from the cache: no second fetch" \
+	[ "$(fetches 'file?name=ainter.der')" = 1 ]
+check "AIA: the access log has the client's request, not bascule's" \
+	sh -c "grep ainter '$T/bascule-aia.access.log' | grep -qv TCP_DENIED/403; [ \$? = 1 ]"
+
+body=$(pcurl "https://aia-p7.test:$TLS_PORT/hello")
+check "AIA: a certs-only PKCS#7 (DER) completes the chain" [ "$body" = hello ]
+body=$(pcurl "https://aia-pem.test:$TLS_PORT/hello")
+check "AIA: a PEM issuer completes the chain" [ "$body" = hello ]
+body=$(pcurl "https://aia-deep.test:$TLS_PORT/hello")
+check "AIA: two fetches up a chain of two missing issuers" [ "$body" = hello ]
+check "AIA: the second URL is the first issuer's" \
+	[ "$(fetches 'file?name=ainter.der&via=sub')" = 1 ]
+
+# Two connections at once, one slow fetch: they share it.
+pcurl -o "$T/wait1.out" "https://aia-wait.test:$TLS_PORT/hello" 2>/dev/null &
+w1=$!
+pcurl -o "$T/wait2.out" "https://aia-wait.test:$TLS_PORT/hello" 2>/dev/null &
+w2=$!
+wait "$w1"
+wait "$w2"
+check "AIA: two connections waiting for one fetch are both served" \
+	[ "$(cat "$T/wait1.out" "$T/wait2.out" | tr '\n' ' ')" = "hello hello " ]
+check "AIA: one fetch for both" [ "$(fetches 'file?name=ainter.der&s=1')" = 1 ]
+
+# An issuer that is not there: the server stays untrusted, nothing else.
+pcurl -o /dev/null "https://aia-404.test:$TLS_PORT/hello" 2>"$T/aia404.err"
+check "AIA 404: the client refuses the certificate" \
+	grep -qi certificate "$T/aia404.err"
+check "AIA 404: signed by the untrusted issuer" \
+	[ "$(issuer aia-404.test)" = "bascule untrusted issuer" ]
+code=$(pcurl -k -o "$T/aia404.html" -w '%{http_code}' "https://aia-404.test:$TLS_PORT/hello")
+check "AIA 404: 503 when the client goes on" [ "$code" = 503 ]
+check "AIA 404: the page names the missing issuer" \
+	grep -q X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY "$T/aia404.html"
+check "AIA 404: the failed fetch is logged" \
+	aia_log "aia http://$esc_port/file\?name=missing.der: HTTP status 404"
+check "AIA 404: the failure is cached for a while" \
+	[ "$(fetches 'file?name=missing.der')" = 1 ]
+code=$(pcurl -k -o /dev/null -w '%{http_code}' "https://aia-junk.test:$TLS_PORT/hello")
+check "AIA: a body that is no certificate leaves the server untrusted" \
+	[ "$code" = 503 ]
+check "AIA: and is logged" aia_log "aia http://$esc_port/hello: no CA certificate"
+
+# A fetch that times out (read_timeout) while another connection is served.
+pcurl -k -o /dev/null -w '%{http_code}' "https://aia-slow.test:$TLS_PORT/hello" \
+	>"$T/slow.code" 2>/dev/null &
+slow=$!
+sleep 0.5
+body=$(pcurl "https://aia-der.test:$TLS_PORT/hello")
+check "AIA: other connections are served during a slow fetch" [ "$body" = hello ]
+wait "$slow"
+check "AIA timeout: the server stays untrusted: 503" [ "$(cat "$T/slow.code")" = 503 ]
+check "AIA timeout: logged" \
+	aia_log "aia http://$esc_port/slow\?s=20: no complete response in time \(read_timeout\)"
+check "AIA: bascule is still running" kill -0 "$AIA_PID"
 
 finish

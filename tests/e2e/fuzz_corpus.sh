@@ -2,6 +2,7 @@
 # Replays the fuzz corpora through the parsers (built without libFuzzer).
 . "${srcdir:-.}/e2e/lib.sh"
 parsers="
+aia_response
 http_parse
 proxy_proto
 tls_peek

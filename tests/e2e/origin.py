@@ -19,8 +19,11 @@ usage: origin.py PORT [ADDRESS]
   /truncated?n=N    Content-Length N, but only N/2 bytes, then close
   /early200         200 at once, never reading the request body
   /extra?n=N        Content-Length N, then 4 bytes more than it said
+  /file?name=F&s=N  200 with the bytes of file F of $ORIGIN_FILES, after N
+                    seconds (default 0); 404 if there is none
 """
 import itertools
+import os
 import socket
 import sys
 import threading
@@ -175,6 +178,17 @@ def serve(sock):
             elif path == "/slow":
                 time.sleep(float(q.get("s", ["2"])[0]))
                 respond(sock, 200, b"slow\n", extra)
+            elif path == "/file":
+                time.sleep(float(q.get("s", ["0"])[0]))
+                name = os.path.basename(q.get("name", [""])[0])
+                try:
+                    with open(os.path.join(os.environ.get("ORIGIN_FILES", "."),
+                                           name), "rb") as f:
+                        data = f.read()
+                except OSError:
+                    respond(sock, 404, b"not found\n", extra, "Not Found")
+                else:
+                    respond(sock, 200, data, extra)
             elif path == "/status":
                 code = int(q.get("code", ["200"])[0])
                 if code < 200 or code in (204, 304):
