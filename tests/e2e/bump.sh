@@ -101,18 +101,15 @@ check "-k parse: the error names the port and the file" \
 	grep -q "notca.conf:1: .*good.pem: not a CA certificate" "$T/notca.out"
 
 TLS_PORT=$(free_port)
-aia_vhosts=""
-for n in der p7 pem deep wait 404 slow junk; do
-	aia_vhosts="$aia_vhosts
-	server {
-		listen 127.0.0.1:$TLS_PORT ssl;
-		server_name aia-$n.test;
-		ssl_certificate $T/aia-$n.pem;
-		ssl_certificate_key $T/aia-$n.key;
-		root $T/www;
-	}"
-done
-nginx_run "$TLS_PORT" <<NGINX
+vhost() { # NAME CERT: a TLS server block for NAME, with CERT.pem and CERT.key
+	printf '\tserver {\n\t\tlisten 127.0.0.1:%s ssl;\n\t\tserver_name %s;\n' \
+		"$TLS_PORT" "$1"
+	printf '\t\tssl_certificate %s.pem;\n\t\tssl_certificate_key %s.key;\n' \
+		"$T/$2" "$T/$2"
+	printf '\t\troot %s/www;\n\t}\n' "$T"
+}
+{
+	cat <<NGINX
 	ssl_protocols TLSv1.2 TLSv1.3;
 	server {
 		listen 127.0.0.1:$TLS_PORT ssl default_server;
@@ -122,29 +119,15 @@ nginx_run "$TLS_PORT" <<NGINX
 		root $T/www;
 		location /echo-host { return 200 "host \$host\n"; }
 	}
-	server {
-		listen 127.0.0.1:$TLS_PORT ssl;
-		server_name bare.test;
-		ssl_certificate $T/good.pem;
-		ssl_certificate_key $T/good.key;
-		root $T/www;
-	}
-	server {
-		listen 127.0.0.1:$TLS_PORT ssl;
-		server_name lab.test;
-		ssl_certificate $T/lab.pem;
-		ssl_certificate_key $T/lab.key;
-		root $T/www;
-	}
-	server {
-		listen 127.0.0.1:$TLS_PORT ssl;
-		server_name evil.test;
-		ssl_certificate $T/evil.pem;
-		ssl_certificate_key $T/evil.key;
-		root $T/www;
-	}
-	$aia_vhosts
 NGINX
+	vhost bare.test good # without its intermediate
+	vhost lab.test lab
+	vhost evil.test evil
+	for n in der p7 pem deep wait 404 slow junk; do
+		vhost "aia-$n.test" "aia-$n"
+	done
+} >"$T/vhosts"
+nginx_run "$TLS_PORT" <"$T/vhosts" # not in a pipe: its PID is kept
 DEAD_PORT=$(free_port)
 
 printf '127.0.0.1 localhost good.test stare.test splice.test bare.test evil.test lab.test first.test far.test\n' >"$T/hosts"
