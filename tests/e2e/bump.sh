@@ -9,35 +9,6 @@
 need curl nginx certtool openssl
 
 # The origins' PKI: root, intermediate, leaves.
-ca_cert() { # PREFIX CN [SIGNER]: a CA certificate PREFIX.pem and its key
-	certtool --generate-privkey --key-type=ecdsa --outfile "$1.key" \
-		>/dev/null 2>&1
-	printf 'cn = "%s"\nca\ncert_signing_key\nexpiration_days = 30\n' "$2" \
-		>"$1.tmpl"
-	if [ $# -eq 2 ]; then
-		certtool --generate-self-signed --load-privkey "$1.key" \
-			--template "$1.tmpl" --outfile "$1.pem" >/dev/null 2>&1
-	else
-		certtool --generate-certificate --load-privkey "$1.key" \
-			--load-ca-certificate "$3.pem" --load-ca-privkey "$3.key" \
-			--template "$1.tmpl" --outfile "$1.pem" >/dev/null 2>&1
-	fi
-}
-leaf_cert() { # PREFIX SIGNER NAME...: a server certificate for the NAMEs
-	p=$1 signer=$2
-	shift 2
-	certtool --generate-privkey --key-type=ecdsa --outfile "$p.key" \
-		>/dev/null 2>&1
-	{
-		echo "cn = \"$1\""
-		for n in "$@"; do echo "dns_name = \"$n\""; done
-		echo "tls_www_server"
-		echo "expiration_days = 30"
-	} >"$p.tmpl"
-	certtool --generate-certificate --load-privkey "$p.key" \
-		--load-ca-certificate "$signer.pem" --load-ca-privkey "$signer.key" \
-		--template "$p.tmpl" --outfile "$p.pem" >/dev/null 2>&1
-}
 ca_cert "$T/root" "Test Root"
 ca_cert "$T/inter" "Test Intermediate" "$T/root"
 leaf_cert "$T/good" "$T/inter" good.test stare.test splice.test bare.test \
@@ -278,7 +249,7 @@ check "bump at step 1: logged at step 1" \
 if [ "$(id -u)" = 0 ]; then
 	kill -HUP "$BASCULE_PID"
 	check "reload: the unreadable CA is kept" \
-		errlog_has "ca.key: .*keeping the CA loaded before"
+		errlog_has "ca.key: .*keeping the certificate loaded before"
 	check "reload: done" errlog_has "reloaded "
 fi
 body=$(pcurl "https://good.test:$TLS_PORT/hello")

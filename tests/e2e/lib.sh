@@ -245,6 +245,41 @@ TMPL
 		--template "$2.tmpl" --outfile "$2.pem" >/dev/null 2>&1
 }
 
+# ca_cert PREFIX CN [SIGNER]: a CA certificate PREFIX.pem and its key,
+# self-signed or signed by the CA SIGNER.pem.
+ca_cert() {
+	certtool --generate-privkey --key-type=ecdsa --outfile "$1.key" \
+		>/dev/null 2>&1
+	printf 'cn = "%s"\nca\ncert_signing_key\nexpiration_days = 30\n' "$2" \
+		>"$1.tmpl"
+	if [ $# -eq 2 ]; then
+		certtool --generate-self-signed --load-privkey "$1.key" \
+			--template "$1.tmpl" --outfile "$1.pem" >/dev/null 2>&1
+	else
+		certtool --generate-certificate --load-privkey "$1.key" \
+			--load-ca-certificate "$3.pem" --load-ca-privkey "$3.key" \
+			--template "$1.tmpl" --outfile "$1.pem" >/dev/null 2>&1
+	fi
+}
+
+# leaf_cert PREFIX SIGNER NAME...: a server certificate for the NAMEs (the
+# first is its CN) signed by the CA SIGNER.pem.
+leaf_cert() {
+	lc_prefix=$1 lc_signer=$2
+	shift 2
+	certtool --generate-privkey --key-type=ecdsa --outfile "$lc_prefix.key" \
+		>/dev/null 2>&1
+	{
+		echo "cn = \"$1\""
+		for lc_name in "$@"; do echo "dns_name = \"$lc_name\""; done
+		echo "tls_www_server"
+		echo "expiration_days = 30"
+	} >"$lc_prefix.tmpl"
+	certtool --generate-certificate --load-privkey "$lc_prefix.key" \
+		--load-ca-certificate "$lc_signer.pem" --load-ca-privkey "$lc_signer.key" \
+		--template "$lc_prefix.tmpl" --outfile "$lc_prefix.pem" >/dev/null 2>&1
+}
+
 # bascule_start: reads configuration lines on stdin and starts bascule
 # in the foreground with them, plus an access log, a pid file and a hosts
 # file.  The configuration listens on $PROXY_PORT, chosen when this file is
