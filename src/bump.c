@@ -30,11 +30,23 @@
 
 #define CHAIN_MAX 16 /* certificates of a server chain we look at */
 
-/* A port's signing CA; generations share it when a reload cannot read it. */
+/*
+ * A port's certificate: the signing CA of an ssl-bump port, or the
+ * proxy's own certificate chain of an https_port.  Generations share it
+ * when a reload cannot read it.
+ */
 struct bump_ca {
-	unsigned      refs;
-	struct mimic *mimic;
-	char         *cert, *key; /* the paths it was loaded from */
+	unsigned                         refs;
+	struct mimic                    *mimic; /* ssl-bump */
+	gnutls_certificate_credentials_t own;   /* https_port */
+	char                            *cert, *key; /* the paths it was
+	                                                loaded from */
+};
+
+/* What sessions with the clients of one port use. */
+struct bump_port {
+	struct bump_ca *ca;   /* NULL: none */
+	const char     *prio; /* "-VERS-...": tls-min-version= */
 };
 
 struct bump_gen {
@@ -47,8 +59,9 @@ struct bump_gen {
 	bool                             dont_verify;
 	bool                             dont_verify_domain;
 	const char                      *priority_extra; /* "-VERS-..." */
+	gnutls_datum_t                   ticket_key; /* https_port sessions */
 	size_t                           nports;
-	struct bump_ca                 **cas; /* by listener; NULL: no CA */
+	struct bump_port                *ports; /* by listener */
 };
 
 static const gnutls_datum_t alpn_http11 = {
@@ -212,25 +225,131 @@ ca_unref(struct bump_ca *ca)
 	if (ca == NULL || --ca->refs > 0)
 		return;
 	mimic_free(ca->mimic);
+	if (ca->own != NULL)
+		gnutls_certificate_free_credentials(ca->own);
 	free(ca->cert);
 	free(ca->key);
 	free(ca);
 }
 
-/* The CA prev loaded for the same files as l's, with a new reference. */
+/*
+ * The certificate prev loaded from the same files as l's, for the same
+ * use, with a new reference.
+ */
 static struct bump_ca *
 ca_from(const struct bump_gen *prev, const struct listen_conf *l)
 {
-	for (size_t i = 0; prev != NULL && i < prev->nports; i++) {
-		struct bump_ca *ca = prev->cas[i];
+	bool signing = l->flags & LISTEN_SSL_BUMP;
 
-		if (ca != NULL && strcmp(ca->cert, l->tls_cert) == 0 &&
+	for (size_t i = 0; prev != NULL && i < prev->nports; i++) {
+		struct bump_ca *ca = prev->ports[i].ca;
+
+		if (ca != NULL && (ca->mimic != NULL) == signing &&
+		    strcmp(ca->cert, l->tls_cert) == 0 &&
 		    strcmp(ca->key, l->tls_key) == 0) {
 			ca->refs++;
 			return ca;
 		}
 	}
 	return NULL;
+}
+
+/* The https_port's own chain and key: a server credential. */
+static gnutls_certificate_credentials_t
+own_load(const struct listen_conf *l, char *why, size_t whysz)
+{
+	gnutls_certificate_credentials_t cred;
+	int                              r;
+
+	if ((r = gnutls_certificate_allocate_credentials(&cred)) < 0) {
+		snprintf(why, whysz, "%s", gnutls_strerror(r));
+		return NULL;
+	}
+	/* The chain, leaf first; GnuTLS checks that the key is its key. */
+	r = gnutls_certificate_set_x509_key_file2(cred, l->tls_cert, l->tls_key,
+	                                          GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (r < 0 && strcmp(l->tls_cert, l->tls_key) == 0)
+		snprintf(why, whysz, _("%s: %s"), l->tls_cert,
+		         gnutls_strerror(r));
+	else if (r < 0)
+		snprintf(why, whysz, _("%s, %s: %s"), l->tls_cert, l->tls_key,
+		         gnutls_strerror(r));
+	if (r < 0) {
+		gnutls_certificate_free_credentials(cred);
+		return NULL;
+	}
+	return cred;
+}
+
+/* The priority string's tail that disables versions below min. */
+static const char *
+version_floor(unsigned min)
+{
+	switch (min) {
+	case 0x0302:
+		return "-VERS-TLS1.0";
+	case 0x0303:
+		return "-VERS-TLS1.0:-VERS-TLS1.1";
+	case 0x0304:
+		return "-VERS-TLS1.0:-VERS-TLS1.1:-VERS-TLS1.2";
+	default:
+		return NULL;
+	}
+}
+
+/* Loads the certificate of port l (a CA or its own), or takes prev's. */
+static int
+port_load(struct bump_gen *g, size_t i, const struct listen_conf *l,
+          const struct bump_gen *prev, char *err, size_t errsz, char *warn,
+          size_t warnsz)
+{
+	struct bump_ca                  *ca;
+	struct mimic                    *m = NULL;
+	gnutls_certificate_credentials_t own = NULL;
+	char                             why[512];
+
+	/* RFC 8996: TLS 1.0 and 1.1 are deprecated; the floor is 1.2. */
+	g->ports[i].prio = version_floor(l->tls_min_version != 0
+	                                         ? l->tls_min_version
+	                                         : 0x0303);
+	if (l->tls_cert == NULL)
+		return 0;
+	if (l->flags & LISTEN_SSL_BUMP)
+		m = mimic_new(l->tls_cert, l->tls_key,
+		              l->dynamic_cert_mem_cache_size, why, sizeof(why));
+	else if ((l->flags & (LISTEN_HTTPS | LISTEN_INTERCEPT)) == LISTEN_HTTPS)
+		own = own_load(l, why, sizeof(why));
+	else
+		return 0;
+	if (m == NULL && own == NULL) {
+		if ((g->ports[i].ca = ca_from(prev, l)) != NULL) {
+			snprintf(warn, warnsz,
+			         _("%s: %s: keeping the certificate loaded "
+			           "before"),
+			         l->where, why);
+			return 0;
+		}
+		snprintf(err, errsz, _("%s: %s"), l->where, why);
+		return -1;
+	}
+	if ((ca = calloc(1, sizeof(*ca))) == NULL) {
+		mimic_free(m);
+		if (own != NULL)
+			gnutls_certificate_free_credentials(own);
+		goto nomem;
+	}
+	ca->refs = 1;
+	ca->mimic = m;
+	ca->own = own;
+	g->ports[i].ca = ca;
+	ca->cert = strdup(l->tls_cert);
+	ca->key = strdup(l->tls_key);
+	if (ca->cert == NULL || ca->key == NULL)
+		goto nomem;
+	return 0;
+nomem:
+	snprintf(err, errsz, "%s", _("out of memory"));
+	return -1;
 }
 
 struct bump_gen *
@@ -244,8 +363,8 @@ bump_gen_new(const struct conf *cf, const struct bump_gen *prev, char *err,
 		goto nomem;
 	g->refs = 1;
 	g->nports = cf->nlisteners;
-	g->cas = calloc(cf->nlisteners + 1, sizeof(*g->cas));
-	if (g->cas == NULL)
+	g->ports = calloc(cf->nlisteners + 1, sizeof(*g->ports));
+	if (g->ports == NULL)
 		goto nomem;
 	if ((r = gnutls_certificate_allocate_credentials(&g->server_cred)) < 0 ||
 	    (r = gnutls_certificate_allocate_credentials(&g->client_cred)) < 0) {
@@ -261,49 +380,28 @@ bump_gen_new(const struct conf *cf, const struct bump_gen *prev, char *err,
 		goto fail;
 	g->dont_verify = cf->tls_outgoing.dont_verify_peer;
 	g->dont_verify_domain = cf->tls_outgoing.dont_verify_domain;
-	switch (cf->tls_outgoing.min_version) {
-	case 0x0302:
-		g->priority_extra = "-VERS-TLS1.0";
-		break;
-	case 0x0303:
-		g->priority_extra = "-VERS-TLS1.0:-VERS-TLS1.1";
-		break;
-	case 0x0304:
-		g->priority_extra = "-VERS-TLS1.0:-VERS-TLS1.1:-VERS-TLS1.2";
-		break;
-	default:
-		break;
+	g->priority_extra = version_floor(cf->tls_outgoing.min_version);
+	/*
+	 * Tickets resume https_port sessions (RFC 8446 4.6.1, RFC 5077)
+	 * with one key for all workers, which fork after this, and across
+	 * reloads, which take it from the running generation.
+	 */
+	if (prev != NULL && prev->ticket_key.data != NULL) {
+		g->ticket_key.data = gnutls_malloc(prev->ticket_key.size);
+		if (g->ticket_key.data == NULL)
+			goto nomem;
+		memcpy(g->ticket_key.data, prev->ticket_key.data,
+		       prev->ticket_key.size);
+		g->ticket_key.size = prev->ticket_key.size;
+	} else if ((r = gnutls_session_ticket_key_generate(&g->ticket_key)) <
+	           0) {
+		snprintf(err, errsz, "%s", gnutls_strerror(r));
+		goto fail;
 	}
-	for (size_t i = 0; i < cf->nlisteners; i++) {
-		const struct listen_conf *l = &cf->listeners[i];
-		struct mimic             *m;
-		char                      why[512];
-
-		if (l->tls_cert == NULL || !(l->flags & LISTEN_SSL_BUMP))
-			continue;
-		m = mimic_new(l->tls_cert, l->tls_key,
-		              l->dynamic_cert_mem_cache_size, why, sizeof(why));
-		if (m == NULL && (g->cas[i] = ca_from(prev, l)) != NULL) {
-			snprintf(warn, warnsz,
-			         _("%s: %s: keeping the CA loaded before"),
-			         l->where, why);
-			continue;
-		}
-		if (m == NULL) {
-			snprintf(err, errsz, _("%s: %s"), l->where, why);
+	for (size_t i = 0; i < cf->nlisteners; i++)
+		if (port_load(g, i, &cf->listeners[i], prev, err, errsz, warn,
+		              warnsz) < 0)
 			goto fail;
-		}
-		if ((g->cas[i] = calloc(1, sizeof(*g->cas[i]))) == NULL) {
-			mimic_free(m);
-			goto nomem;
-		}
-		g->cas[i]->refs = 1;
-		g->cas[i]->mimic = m;
-		g->cas[i]->cert = strdup(l->tls_cert);
-		g->cas[i]->key = strdup(l->tls_key);
-		if (g->cas[i]->cert == NULL || g->cas[i]->key == NULL)
-			goto nomem;
-	}
 	return g;
 nomem:
 	snprintf(err, errsz, "%s", _("out of memory"));
@@ -324,9 +422,13 @@ bump_gen_unref(struct bump_gen *g)
 {
 	if (g == NULL || --g->refs > 0)
 		return;
-	for (size_t i = 0; g->cas != NULL && i < g->nports; i++)
-		ca_unref(g->cas[i]);
-	free(g->cas);
+	for (size_t i = 0; g->ports != NULL && i < g->nports; i++)
+		ca_unref(g->ports[i].ca);
+	free(g->ports);
+	if (g->ticket_key.data != NULL) {
+		gnutls_memset(g->ticket_key.data, 0, g->ticket_key.size);
+		gnutls_free(g->ticket_key.data);
+	}
 	for (unsigned i = 0; i < g->ninter; i++)
 		gnutls_x509_crt_deinit(g->inter[i]);
 	gnutls_free(g->inter);
@@ -342,8 +444,9 @@ bump_gen_unref(struct bump_gen *g)
 struct mimic *
 bump_gen_mimic(const struct bump_gen *g, size_t port)
 {
-	return port < g->nports && g->cas[port] != NULL ? g->cas[port]->mimic
-	                                                : NULL;
+	return port < g->nports && g->ports[port].ca != NULL
+	               ? g->ports[port].ca->mimic
+	               : NULL;
 }
 
 bool
@@ -386,10 +489,12 @@ bump_server_session(struct bump_gen *g, struct bump_io *io, const char *sni,
 	return 0;
 }
 
-int
-bump_client_session(struct bump_gen *g, struct bump_io *io,
-                    struct mimic_cert *leaf, gnutls_session_t *out)
+/* A session with a client of port, presenting cred's certificate. */
+static int
+server_session(struct bump_gen *g, size_t port, struct bump_io *io,
+               gnutls_certificate_credentials_t cred, gnutls_session_t *out)
 {
+	const char      *prio = port < g->nports ? g->ports[port].prio : NULL;
 	gnutls_session_t s;
 	int              r;
 
@@ -397,18 +502,57 @@ bump_client_session(struct bump_gen *g, struct bump_io *io,
 	if ((r = gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NONBLOCK |
 	                                 GNUTLS_NO_SIGNAL)) < 0)
 		return r;
-	if ((r = gnutls_set_default_priority(s)) < 0 ||
-	    (r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE,
-	                                g->client_cred)) < 0 ||
+	if (prio != NULL)
+		r = gnutls_set_default_priority_append(s, prio, NULL, 0);
+	else
+		r = gnutls_set_default_priority(s);
+	if (r < 0 ||
+	    (r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred)) < 0 ||
 	    (r = gnutls_alpn_set_protocols(s, &alpn_http11, 1, 0)) < 0) {
 		gnutls_deinit(s);
 		return r;
 	}
 	gnutls_certificate_server_set_request(s, GNUTLS_CERT_IGNORE);
-	gnutls_session_set_ptr(s, leaf);
 	bump_transport(s, io);
 	*out = s;
 	return 0;
+}
+
+int
+bump_client_session(struct bump_gen *g, size_t port, struct bump_io *io,
+                    struct mimic_cert *leaf, gnutls_session_t *out)
+{
+	int r = server_session(g, port, io, g->client_cred, out);
+
+	if (r == 0)
+		gnutls_session_set_ptr(*out, leaf);
+	return r;
+}
+
+bool
+bump_gen_https(const struct bump_gen *g, size_t port)
+{
+	return port < g->nports && g->ports[port].ca != NULL &&
+	       g->ports[port].ca->own != NULL;
+}
+
+int
+bump_https_session(struct bump_gen *g, size_t port, struct bump_io *io,
+                   gnutls_session_t *out)
+{
+	int r;
+
+	*out = NULL;
+	if (!bump_gen_https(g, port))
+		return GNUTLS_E_INVALID_REQUEST;
+	r = server_session(g, port, io, g->ports[port].ca->own, out);
+	if (r == 0 &&
+	    (r = gnutls_session_ticket_enable_server(*out, &g->ticket_key)) <
+	            0) {
+		gnutls_deinit(*out);
+		*out = NULL;
+	}
+	return r;
 }
 
 /* ------------------------------------------------------------------ */

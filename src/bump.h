@@ -8,9 +8,13 @@
  * over the connection's own sockets: this module sets them up, and
  * conn.c drives the handshakes and the records from its event loop.
  *
+ * The same sessions serve the clients of an https_port, which speak TLS to
+ * the proxy itself: there bascule presents its own certificate.
+ *
  * A struct bump_gen is what one worker needs for one configuration
- * generation: the trust store for servers, and per ssl-bump port the
- * signing context and the credentials that hand out its leaves.
+ * generation: the trust store for servers, per ssl-bump port the signing
+ * context and the credentials that hand out its leaves, and per https_port
+ * its own certificate chain and the key of its session tickets.
  * Connections hold a reference, so a reload never pulls a context from
  * under a handshake.
  */
@@ -43,12 +47,12 @@ struct bump_io {
 struct bump_gen;
 
 /*
- * Loads, for the ports of cf that have tls-cert= and tls-key=, their CAs,
- * and the trust store for servers.  NULL with a message in err on failure
- * (a CA that does not load names its port).  A CA that no longer loads
- * (its key is read at start, with privileges; a reload runs without) is
- * taken from prev, the running generation, when it was loaded from the
- * same files: warn then says so.
+ * Loads, for the ports of cf that have tls-cert=, their CAs (ssl-bump) or
+ * their own certificates (https_port), and the trust store for servers.
+ * NULL with a message in err on failure (a certificate that does not load
+ * names its port).  One that no longer loads (its key is read at start,
+ * with privileges; a reload runs without) is taken from prev, the running
+ * generation, when it was loaded from the same files: warn then says so.
  */
 struct bump_gen *bump_gen_new(const struct conf *cf,
                               const struct bump_gen *prev, char *err,
@@ -75,11 +79,24 @@ int bump_server_session(struct bump_gen *g, struct bump_io *io,
                         const char *sni, gnutls_session_t *out);
 
 /*
- * A server session towards a client that presents leaf (the session keeps
- * no reference: the caller keeps leaf alive as long as the session).
+ * A server session towards a client of cf->listeners[port] that presents
+ * leaf (the session keeps no reference: the caller keeps leaf alive as
+ * long as the session).  ALPN http/1.1 only, versions from the port's
+ * tls-min-version= (1.2 by default).  GNUTLS error code or 0.
  */
-int bump_client_session(struct bump_gen *g, struct bump_io *io,
+int bump_client_session(struct bump_gen *g, size_t port, struct bump_io *io,
                         struct mimic_cert *leaf, gnutls_session_t *out);
+
+/* Does cf->listeners[port] have a certificate of its own (https_port)? */
+bool bump_gen_https(const struct bump_gen *g, size_t port);
+
+/*
+ * A server session towards a client of the https_port cf->listeners[port],
+ * with the port's own certificate, as bump_client_session() otherwise, and
+ * session tickets.  GNUTLS error code or 0.
+ */
+int bump_https_session(struct bump_gen *g, size_t port, struct bump_io *io,
+                       gnutls_session_t *out);
 
 /*
  * Verifies the server of a finished handshake for host (a name or an IP

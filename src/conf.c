@@ -1101,6 +1101,26 @@ listen_conf_clear(struct listen_conf *l)
 	free(l->tls_key);
 }
 
+/* Squid's TLS version words: the wire version, 0 for none of them. */
+static unsigned
+tls_version_parse(const char *v)
+{
+	static const struct {
+		const char *name;
+		unsigned    version;
+	} versions[] = {
+		{ "1.0", 0x0301 },
+		{ "1.1", 0x0302 },
+		{ "1.2", 0x0303 },
+		{ "1.3", 0x0304 },
+	};
+
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+		if (strcmp(v, versions[i].name) == 0)
+			return versions[i].version;
+	return 0;
+}
+
 /* One option of an http_port line: NAME or NAME=VALUE. */
 static int
 parse_listen_option(struct listen_conf *l, const char *opt, char *cause)
@@ -1157,6 +1177,16 @@ parse_listen_option(struct listen_conf *l, const char *opt, char *cause)
 	if (IS("dynamic_cert_mem_cache_size") && v != NULL)
 		return parse_size(&tok, 1, &cache_size,
 		                  &l->dynamic_cert_mem_cache_size, cause);
+	if (IS("tls-min-version") && v != NULL) {
+		if ((l->tls_min_version = tls_version_parse(v)) == 0) {
+			set_cause(cause,
+			          _("tls-min-version= takes 1.0, 1.1, 1.2 or "
+			            "1.3, not '%s'"),
+			          v);
+			return -1;
+		}
+		return 0;
+	}
 #undef IS
 	if (path != NULL || eq != NULL)
 		set_cause(cause, _("option '%s' needs a value, or has a bad one"),
@@ -1169,7 +1199,8 @@ parse_listen_option(struct listen_conf *l, const char *opt, char *cause)
 /*
  * The combinations this version serves: http_port for proxy clients
  * (with ssl-bump for CONNECT), http_port intercept for redirected HTTP,
- * https_port intercept ssl-bump for redirected TLS.  true if refused.
+ * https_port for proxy clients that speak TLS to the proxy, https_port
+ * intercept ssl-bump for redirected TLS.  true if refused.
  */
 static bool
 listen_check_mode(struct loader *ld, const char *dname,
@@ -1179,12 +1210,24 @@ listen_check_mode(struct loader *ld, const char *dname,
 	bool bump = l->flags & LISTEN_SSL_BUMP;
 
 	if (l->flags & LISTEN_HTTPS) {
-		if (intercept && bump)
-			return false;
-		diag_error(ld, "%s", _("https_port: only 'intercept ssl-bump' is "
-		                       "supported yet (TLS to the proxy itself "
-		                       "is not)"));
-		return true;
+		if (intercept != bump) {
+			/* As in Squid: ssl-bump needs intercept on https_port,
+			 * and an intercepting https_port can only bump. */
+			diag_error(ld, "%s",
+			           bump ? _("https_port: ssl-bump needs intercept "
+			                    "(TLS to the proxy itself is not "
+			                    "bumped)")
+			                : _("https_port: intercept needs "
+			                    "ssl-bump"));
+			return true;
+		}
+		if (!intercept && l->tls_cert == NULL) {
+			diag_error(ld, "%s",
+			           _("https_port: tls-cert= is required: the "
+			             "proxy's own certificate"));
+			return true;
+		}
+		return false;
 	}
 	if (intercept && bump) {
 		diag_error(ld, _("%s: intercepted TLS needs https_port ... "
@@ -1192,6 +1235,13 @@ listen_check_mode(struct loader *ld, const char *dname,
 		           dname);
 		return true;
 	}
+	if (l->tls_min_version != 0 && !bump) {
+		diag_error(ld, _("%s: tls-min-version= needs ssl-bump"), dname);
+		return true;
+	}
+	if (l->tls_cert != NULL && !bump)
+		diag_warning(ld, _("%s: tls-cert= is ignored without ssl-bump"),
+		             dname);
 	return false;
 }
 
@@ -1224,9 +1274,14 @@ parse_listen(struct loader *ld, const char *dname, const struct token *args,
 	}
 	if (strcmp(dname, "https_port") == 0)
 		l.flags |= LISTEN_HTTPS;
-	if ((l.tls_cert == NULL) != (l.tls_key == NULL) && !bad) {
-		diag_error(ld, _("%s: tls-cert= and tls-key= go together"),
-		           dname);
+	if (l.tls_key != NULL && l.tls_cert == NULL && !bad) {
+		diag_error(ld, _("%s: tls-key= needs tls-cert="), dname);
+		bad = true;
+	}
+	/* As in Squid: without tls-key= the key is in the tls-cert= file. */
+	if (l.tls_cert != NULL && l.tls_key == NULL && !bad &&
+	    (l.tls_key = strdup(l.tls_cert)) == NULL) {
+		out_of_memory(ld);
 		bad = true;
 	}
 	if (!bad)
@@ -2128,15 +2183,6 @@ parse_tls_outgoing(struct loader *ld, const char *dname,
                    const struct token *args, size_t nargs,
                    struct tls_outgoing *t)
 {
-	static const struct {
-		const char *name;
-		unsigned    version;
-	} versions[] = {
-		{ "1.0", 0x0301 },
-		{ "1.1", 0x0302 },
-		{ "1.2", 0x0303 },
-		{ "1.3", 0x0304 },
-	};
 	/* Squid's options that change what is trusted or sent: refused. */
 	static const char *const unsupported[] = {
 		"cert", "key", "crlfile", "domain", "version", NULL,
@@ -2215,17 +2261,11 @@ parse_tls_outgoing(struct loader *ld, const char *dname,
 			if (store_string(&t->capath, v, cause) < 0)
 				out_of_memory(ld);
 		} else if (IS("min-version")) {
-			for (j = 0; j < sizeof(versions) / sizeof(versions[0]);
-			     j++)
-				if (strcmp(v, versions[j].name) == 0)
-					break;
-			if (j == sizeof(versions) / sizeof(versions[0]))
+			if ((t->min_version = tls_version_parse(v)) == 0)
 				diag_error(ld,
 				           _("%s: min-version= takes 1.0, 1.1, "
 				             "1.2 or 1.3, not '%s'"),
 				           dname, v);
-			else
-				t->min_version = versions[j].version;
 		} else {
 			parse_tls_flags(ld, dname, v, t);
 		}

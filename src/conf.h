@@ -20,7 +20,7 @@ enum listen_flags {
 	LISTEN_SSL_BUMP = 1 << 1, /* ssl_bump rules apply to its CONNECTs */
 	LISTEN_PROXY_HEADER = 1 << 2, /* PROXY protocol header first */
 	LISTEN_INTERCEPT = 1 << 3,    /* connections redirected by NAT */
-	LISTEN_HTTPS = 1 << 4,        /* https_port: TLS, no CONNECT */
+	LISTEN_HTTPS = 1 << 4,        /* https_port: TLS from the client */
 };
 
 /* One http_port or https_port line. */
@@ -30,9 +30,14 @@ struct listen_conf {
 	char                   *text;  /* as written, for logs: "127.0.0.1:3128" */
 	char                   *where; /* "FILE:LINE" */
 	unsigned                flags;
-	/* The signing CA for bump (tls-cert=, tls-key=); NULL: none. */
+	/*
+	 * tls-cert=, tls-key=: with ssl-bump the signing CA; on an
+	 * https_port without it, the proxy's own certificate chain.  NULL:
+	 * none.  tls_key is tls_cert when the line named no key.
+	 */
 	char    *tls_cert;
 	char    *tls_key;
+	unsigned tls_min_version; /* tls-min-version=, wire form; 0: 1.2 */
 	bool     generate_host_certificates;
 	uint64_t dynamic_cert_mem_cache_size;
 };

@@ -84,6 +84,7 @@ static bool same_host(const struct sockaddr_storage *a,
 static void sockaddr_unmap(struct sockaddr_storage *ss);
 static void conn_bump_step1(struct conn *c);
 static void conn_fake_connect(struct conn *c);
+static void conn_https_begin(struct conn *c);
 static void conn_deny(struct conn *c, const struct access_rule *rule);
 static bool conn_access_allowed(struct conn *c);
 static void conn_peek_server(struct conn *c);
@@ -430,6 +431,21 @@ side_write2(struct conn_side *s, const uint8_t *a, size_t alen,
 		iov[n++].iov_len = blen;
 	}
 	return n == 0 ? 0 : side_writev(s, iov, n);
+}
+
+/*
+ * Ends what we send to s with a FIN, after a close_notify when a session
+ * runs on it (RFC 8446 6.1): the peer can tell the end from a truncation.
+ */
+static void
+side_shutdown(struct conn_side *s)
+{
+	if (s->tls != NULL && s->tls_up && s->tls_err == 0) {
+		(void)gnutls_bye(s->tls, GNUTLS_SHUT_WR);
+		s->tls_up = false; /* said once */
+	}
+	shutdown(s->fd, SHUT_WR);
+	s->shut = true;
 }
 
 /* Writes s->out; 1 when it is empty afterwards, 0 if blocked, -1 error. */
@@ -2377,10 +2393,8 @@ conn_pump(struct conn *c, struct conn_side *from, struct conn_side *to)
 			 * and close(2) sends the FIN without a shutdown(2).
 			 */
 			if (from->pipe.len == 0 && !to->shut &&
-			    !side_drained(to)) {
-				shutdown(to->fd, SHUT_WR);
-				to->shut = true;
-			}
+			    !side_drained(to))
+				side_shutdown(to);
 			return 0;
 		}
 		/*
@@ -2391,8 +2405,12 @@ conn_pump(struct conn *c, struct conn_side *from, struct conn_side *to)
 		 */
 		if (!from->readable)
 			return 0;
-		/* Keep reading while the pipe has room: both ends stream. */
-		if (!from->nosplice) {
+		/*
+		 * Keep reading while the pipe has room: both ends stream.  A
+		 * TLS session on either side (an https_port's client) takes
+		 * read(2) and write(2): records, not bytes, pass the kernel.
+		 */
+		if (!from->nosplice && from->tls == NULL && to->tls == NULL) {
 			if (from->pipe_full)
 				return 0;
 			st = tunnel_splice_in(&from->pipe, from->fd, SIZE_MAX,
@@ -2546,7 +2564,7 @@ conn_proxy_hdr(struct conn *c)
 	c->deadline = 0;
 	c->state = CONN_REQ_HEAD;
 	if (c->listener->flags & LISTEN_HTTPS)
-		conn_fake_connect(c);
+		conn_https_begin(c);
 }
 
 /* ------------------------------------------------------------------ */
@@ -3265,7 +3283,8 @@ conn_bump_client(struct conn *c)
 
 	if (side_preload(c, &c->client) < 0)
 		return;
-	r = bump_client_session(c->bump_gen, &c->client.tio, c->leaf,
+	r = bump_client_session(c->bump_gen, c->listener->index,
+	                        &c->client.tio, c->leaf,
 	                        &c->client.tls);
 	if (r < 0) {
 		conn_log(c, LOG_ERR, "TLS session: %s", gnutls_strerror(r));
@@ -3550,6 +3569,84 @@ conn_bump_client_hs(struct conn *c)
 }
 
 /* ------------------------------------------------------------------ */
+/* https_port: TLS to the proxy itself */
+
+/*
+ * An https_port's connection starts with TLS: intercepted, it is the
+ * origin's and ssl_bump decides on a fake CONNECT; otherwise it is the
+ * proxy's own, with the port's certificate, and requests follow inside.
+ * The client's SNI names the proxy and is not compared with any request
+ * (DESIGN.md, problem 4): a CONNECT names whatever it names.
+ */
+static void
+conn_https_begin(struct conn *c)
+{
+	struct bump_gen *g = c->worker->bump;
+	size_t           port = c->listener->index;
+	int              r;
+
+	if (c->listener->flags & LISTEN_INTERCEPT) {
+		conn_fake_connect(c);
+		return;
+	}
+	/* Bytes behind a PROXY header are the session's. */
+	if (side_preload(c, &c->client) < 0)
+		return;
+	r = g != NULL ? bump_https_session(g, port, &c->client.tio,
+	                                   &c->client.tls)
+	              : GNUTLS_E_INVALID_REQUEST;
+	if (r < 0) {
+		conn_log(c, LOG_ERR, "TLS session for port %s: %s",
+		         c->listener->text, gnutls_strerror(r));
+		conn_fail(c, CONN_ERR_NOMEM);
+		return;
+	}
+	/* A reload must not free the certificate under the session. */
+	c->bump_gen = bump_gen_ref(g);
+	c->action = "in a TLS handshake with the client";
+	c->deadline = ev_now(c->worker->loop) +
+	              (double)c->conf->request_timeout / 1000.0;
+	c->state = CONN_CLIENT_TLS;
+}
+
+/* CONN_CLIENT_TLS: when done, requests follow, as on an http_port. */
+static void
+conn_https_hs(struct conn *c)
+{
+	char     sni[HOSTNAME_MAX + 1], esc[4 * sizeof(sni)];
+	size_t   len = sizeof(sni);
+	unsigned type;
+
+	switch (side_handshake(&c->client)) {
+	case 0:
+		return;
+	case -1:
+		/* No request yet: no access-log record, as for a client
+		 * that leaves before its first request. */
+		conn_log(c, LOG_INFO, "TLS with the client failed: %s",
+		         gnutls_strerror(c->client.tls_err));
+		conn_fail(c, CONN_ERR_CLIENT_IO);
+		return;
+	}
+	c->action = NULL;
+	/* The client's SNI names the proxy; logged as sent, escaped. */
+	if (gnutls_server_name_get(c->client.tls, sni, &len, &type, 0) < 0 ||
+	    type != GNUTLS_NAME_DNS)
+		snprintf(esc, sizeof(esc), "none");
+	else
+		log_escape(sni, len, esc, sizeof(esc));
+	conn_log(c, LOG_DEBUG, "TLS with the client: %s%s, SNI %s",
+	         tls_peek_version_name(tls_wire_version(c->client.tls)),
+	         gnutls_session_is_resumed(c->client.tls) ? ", resumed" : "",
+	         esc);
+	side_release_in(&c->client);
+	c->deadline = 0;
+	c->state = CONN_REQ_HEAD;
+	c->idle_end = ev_now(c->worker->loop) +
+	              (double)c->conf->client_idle_pconn_timeout / 1000.0;
+}
+
+/* ------------------------------------------------------------------ */
 /* The state machine */
 
 static void
@@ -3566,6 +3663,9 @@ conn_run(struct conn *c)
 			break;
 		case CONN_PROXY_HDR:
 			conn_proxy_hdr(c);
+			break;
+		case CONN_CLIENT_TLS:
+			conn_https_hs(c);
 			break;
 		case CONN_RESOLVING:
 		case CONN_CONNECTING:
@@ -3602,13 +3702,7 @@ conn_run(struct conn *c)
 				 * Let the client read the reply before the close:
 				 * drain what it still sends, for a bounded time.
 				 */
-				if (c->client.tls_up) {
-					(void)gnutls_bye(c->client.tls,
-					                 GNUTLS_SHUT_WR);
-					c->client.tls_up = false;
-				}
-				shutdown(c->client.fd, SHUT_WR);
-				c->client.shut = true;
+				side_shutdown(&c->client);
 				c->deadline = ev_now(c->worker->loop) +
 				              LINGER_MS / 1000.0;
 			}
@@ -3674,7 +3768,8 @@ conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (side == &c->server && c->state == CONN_CONNECTING) {
 		conn_connected(c);
 	} else if (c->state == CONN_BUMP_SERVER ||
-	           c->state == CONN_BUMP_CLIENT) {
+	           c->state == CONN_BUMP_CLIENT ||
+	           c->state == CONN_CLIENT_TLS) {
 		/* The handshake reads for itself, in conn_run(). */
 	} else if (c->state == CONN_TUNNEL ||
 	           (side == &c->server && c->txn.resp_splice)) {
@@ -3727,6 +3822,7 @@ conn_timeout(const struct conn *c)
 	case CONN_BUMP_SERVER:
 	case CONN_BUMP_AIA:
 	case CONN_BUMP_CLIENT:
+	case CONN_CLIENT_TLS:
 	case CONN_PROXY_HDR:
 		/* The linger after an error reply, request_timeout for a
 		 * ClientHello or a PROXY header, and read_timeout for the
@@ -3844,6 +3940,7 @@ conn_update_watchers(struct ev_loop *loop, struct conn *c)
 	case CONN_BUMP_AIA:
 		break; /* both sides wait for the issuer */
 	case CONN_BUMP_CLIENT:
+	case CONN_CLIENT_TLS:
 		ce |= c->client.tls_want;
 		break;
 	case CONN_REPLY:
@@ -3963,6 +4060,11 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case CONN_PROXY_HDR:
 		conn_log(c, LOG_INFO, "no PROXY header in time "
 		                      "(request_timeout)");
+		conn_fail(c, CONN_ERR_TIMEOUT);
+		break;
+	case CONN_CLIENT_TLS:
+		conn_log(c, LOG_INFO, "the client's TLS handshake did not "
+		                      "finish in time (request_timeout)");
 		conn_fail(c, CONN_ERR_TIMEOUT);
 		break;
 	case CONN_TLS_HELLO:
@@ -4173,7 +4275,7 @@ conn_new(struct worker *w, struct listener *l, int fd,
 	           conn_original_dst(c) < 0) {
 		c->state = CONN_CLOSING;
 	} else if (l->flags & LISTEN_HTTPS) {
-		conn_fake_connect(c);
+		conn_https_begin(c);
 		if (c->state != CONN_CLOSING)
 			conn_run(c);
 	}

@@ -15,7 +15,10 @@
  * as it was, "terminate" in CONN_CLOSING.  "stare" and "bump" run our own
  * handshake with the server in CONN_BUMP_SERVER; a chain that lacks an
  * issuer waits in CONN_BUMP_AIA for its caIssuers URL (src/aia.c), then
- * the client's handshake runs in CONN_BUMP_CLIENT.  Through a cache_peer
+ * the client's handshake runs in CONN_BUMP_CLIENT.  A client of an
+ * https_port speaks TLS to the proxy itself: CONN_CLIENT_TLS runs that
+ * handshake first, and everything after it, a CONNECT's tunnel too, goes
+ * through the session.  Through a cache_peer
  * parent, a tunnel passes CONN_PEER_CONNECT (our CONNECT, the parent's 2xx)
  * after CONN_CONNECTING.  A conn owns its descriptors, watchers, timers,
  * buffers and access-log record, and holds a reference to the configuration
@@ -53,6 +56,7 @@ struct worker;
 enum conn_state {
 	CONN_REQ_HEAD = 0, /* reading a request head */
 	CONN_PROXY_HDR,    /* require-proxy-header: reading the PROXY header */
+	CONN_CLIENT_TLS,   /* https_port: our TLS handshake with the client */
 	CONN_RESOLVING,    /* waiting for DNS */
 	CONN_CONNECTING,   /* TCP connect to the server in progress */
 	CONN_PEER_CONNECT, /* our CONNECT out to a parent, its answer in */

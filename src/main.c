@@ -222,8 +222,9 @@ read_pid(const struct conf *c)
 }
 
 /*
- * The TLS of the ssl-bump ports: their CAs and the trust store for
- * servers.  *out stays NULL when no port can bump.  -1 after logging why.
+ * The TLS of the ports: the CAs of the ssl-bump ports, the certificates of
+ * the https_ports, and the trust store for servers.  *out stays NULL when
+ * no port has tls-cert=.  -1 after logging why.
  */
 static int
 worker_load_bump(const struct conf *c, const struct bump_gen *prev,
@@ -234,17 +235,16 @@ worker_load_bump(const struct conf *c, const struct bump_gen *prev,
 
 	*out = NULL;
 	for (size_t i = 0; i < c->nlisteners; i++)
-		any |= (c->listeners[i].flags & LISTEN_SSL_BUMP) &&
-		       c->listeners[i].tls_cert != NULL;
+		any |= c->listeners[i].tls_cert != NULL;
 	if (!any)
 		return 0;
 	*out = bump_gen_new(c, prev, err, sizeof(err), warn, sizeof(warn));
 	if (*out == NULL) {
-		log_msg(LOG_ERR, _("ssl-bump: %s"), err);
+		log_msg(LOG_ERR, "%s", err);
 		return -1;
 	}
 	if (warn[0] != '\0')
-		log_msg(LOG_WARNING, _("ssl-bump: %s"), warn);
+		log_msg(LOG_WARNING, "%s", warn);
 	return 0;
 }
 

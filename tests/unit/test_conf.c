@@ -511,17 +511,23 @@ static const struct {
 	    "http_port: intercepted TLS needs https_port ... intercept "
 	    "ssl-bump"),
 	BAD("https_port 3131",
-	    "https_port: only 'intercept ssl-bump' is supported yet"),
-	BAD("https_port 3131 intercept",
-	    "https_port: only 'intercept ssl-bump' is supported yet"),
-	BAD("https_port 3131 tls-cert=/a",
-	    "https_port: tls-cert= and tls-key= go together"),
+	    "https_port: tls-cert= is required: the proxy's own certificate"),
+	BAD("https_port 3131 intercept tls-cert=/a",
+	    "https_port: intercept needs ssl-bump"),
+	BAD("https_port 3131 ssl-bump tls-cert=/a",
+	    "https_port: ssl-bump needs intercept (TLS to the proxy itself is "
+	    "not bumped)"),
+	BAD("https_port 3131 tls-key=/a",
+	    "https_port: tls-key= needs tls-cert="),
+	BAD("https_port 3131 tls-cert=/a tls-min-version=1.4",
+	    "https_port: tls-min-version= takes 1.0, 1.1, 1.2 or 1.3, not "
+	    "'1.4'"),
+	BAD("http_port 3131 tls-min-version=1.3",
+	    "http_port: tls-min-version= needs ssl-bump"),
 	BAD("http_port 3131 ssl-bump=on",
 	    "http_port: option 'ssl-bump=on' needs a value, or has a bad one"),
 	BAD("http_port 3131 tls-cert=",
 	    "http_port: option 'tls-cert=' needs a value"),
-	BAD("http_port 3131 ssl-bump tls-cert=/etc/bascule/ca.crt",
-	    "http_port: tls-cert= and tls-key= go together"),
 	BAD("http_port 3131 generate-host-certificates=maybe",
 	    "http_port: expected on or off, not 'maybe'"),
 	BAD("http_port 3131 dynamic_cert_mem_cache_size=lots",
@@ -811,6 +817,11 @@ test_ssl_bump(void)
 	        "http_port 127.0.0.1:3130 intercept require-proxy-header\n"
 	        "https_port 127.0.0.1:3131 intercept ssl-bump\n"
 	        "http_port 127.0.0.1:3132 transparent\n"
+	        "https_port 127.0.0.1:3133 tls-cert=/e/proxy.pem "
+	        "tls-min-version=1.3\n"
+	        "https_port 127.0.0.1:3134 tls-cert=/e/proxy.pem "
+	        "tls-key=/e/proxy.key\n"
+	        "http_port 127.0.0.1:3135 ssl-bump tls-cert=/e/ca.pem\n"
 	        "acl step1 at_step SslBump1\n"
 	        "acl nobump ssl::server_name .bank.example\n"
 	        "ssl_bump peek step1\n"
@@ -843,6 +854,16 @@ test_ssl_bump(void)
 	   "https_port intercept ssl-bump");
 	ok(c->listeners[4].flags == LISTEN_INTERCEPT,
 	   "transparent is Squid's old name of intercept");
+	ok(c->listeners[5].flags == LISTEN_HTTPS &&
+	           c->listeners[5].tls_min_version == 0x0304,
+	   "https_port: TLS to the proxy, tls-min-version=1.3");
+	ok(strcmp(c->listeners[5].tls_key, "/e/proxy.pem") == 0,
+	   "without tls-key= the key is in the tls-cert= file");
+	ok(strcmp(c->listeners[6].tls_key, "/e/proxy.key") == 0 &&
+	           c->listeners[6].tls_min_version == 0,
+	   "https_port with tls-key=");
+	ok(strcmp(c->listeners[7].tls_key, "/e/ca.pem") == 0,
+	   "a CA whose key is in its certificate file");
 	ok(c->ssl_bump.n == 3 && c->ssl_bump.rules[0].action == BUMP_PEEK &&
 	           c->ssl_bump.rules[1].action == BUMP_SPLICE &&
 	           c->ssl_bump.rules[2].action == BUMP_TERMINATE,
@@ -1300,6 +1321,15 @@ test_cert_error(void)
 	                  "no tls-cert= and tls-key=: its connections are "
 	                  "terminated instead") == 0,
 	   "bump or stare with an ssl-bump port without a CA: a warning");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("http_port 127.0.0.1:3131 tls-cert=/e/ca.crt", &d);
+	ok(c != NULL && d.nerrors == 0 && count_warnings(&d) == 1 &&
+	           strcmp(d.v[0].text,
+	                  "test.conf:2: http_port: tls-cert= is ignored "
+	                  "without ssl-bump") == 0,
+	   "tls-cert= on an http_port without ssl-bump: a warning");
 	conf_unref(c);
 	conf_diag_clear(&d);
 }
