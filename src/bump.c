@@ -43,6 +43,12 @@ struct bump_ca {
 	                                                loaded from */
 };
 
+/* The trust for one TLS parent (cache_peer ... tls). */
+struct bump_peer {
+	char                            *key; /* its peer_conf's */
+	gnutls_certificate_credentials_t cred;
+};
+
 /* What sessions with the clients of one port use. */
 struct bump_port {
 	struct bump_ca *ca;   /* NULL: none */
@@ -62,6 +68,8 @@ struct bump_gen {
 	gnutls_datum_t                   ticket_key; /* https_port sessions */
 	size_t                           nports;
 	struct bump_port                *ports; /* by listener */
+	size_t                           npeers;
+	struct bump_peer                *peers; /* the TLS parents */
 };
 
 static const gnutls_datum_t alpn_http11 = {
@@ -92,6 +100,23 @@ bump_io_clear(struct bump_io *io)
 	io->pre_len = io->pre_off = 0;
 }
 
+/* A GnuTLS result of the outer session as read(2)'s or write(2)'s. */
+static ssize_t
+outer_result(ssize_t r)
+{
+	if (r >= 0)
+		return r;
+	if (r == GNUTLS_E_PREMATURE_TERMINATION)
+		return 0;
+	if (r == GNUTLS_E_AGAIN)
+		errno = EAGAIN;
+	else if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_WARNING_ALERT_RECEIVED)
+		errno = EINTR; /* the inner session comes back */
+	else
+		errno = EPROTO;
+	return -1;
+}
+
 static ssize_t
 bump_pull(gnutls_transport_ptr_t ptr, void *data, size_t size)
 {
@@ -108,10 +133,41 @@ bump_pull(gnutls_transport_ptr_t ptr, void *data, size_t size)
 			bump_io_clear(io);
 		return n;
 	}
+	if (io->outer != NULL)
+		return outer_result(gnutls_record_recv(io->outer, data, size));
 	do
 		n = recv(io->fd, data, size, 0);
 	while (n < 0 && errno == EINTR);
 	return n;
+}
+
+/*
+ * Records of the inner session as the outer session's data.  After
+ * GNUTLS_E_AGAIN the outer session wants the same bytes again: the inner
+ * one offers them, as it resends what it could not push.
+ */
+static ssize_t
+outer_push(gnutls_session_t outer, const giovec_t *iov, int iovcnt)
+{
+	size_t  total = 0;
+	ssize_t r;
+
+	for (int i = 0; i < iovcnt; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t         off = 0;
+
+		while (off < iov[i].iov_len) {
+			r = gnutls_record_send(outer, p + off,
+			                       iov[i].iov_len - off);
+			if (r <= 0)
+				return total > 0 ? (ssize_t)total
+				                 : outer_result(r == 0 ? GNUTLS_E_AGAIN
+				                                       : r);
+			off += (size_t)r;
+			total += (size_t)r;
+		}
+	}
+	return (ssize_t)total;
 }
 
 /* GnuTLS hands its records over in pieces: one sendmsg(2) for them. */
@@ -122,6 +178,8 @@ bump_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 	struct msghdr   msg;
 	ssize_t         n;
 
+	if (io->outer != NULL)
+		return outer_push(io->outer, iov, iovcnt);
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = (struct iovec *)(uintptr_t)iov;
 	msg.msg_iovlen = (size_t)iovcnt;
@@ -129,6 +187,15 @@ bump_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 		n = sendmsg(io->fd, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n;
+}
+
+void
+bump_io_nest(struct bump_io *io, struct bump_io *raw, gnutls_session_t outer)
+{
+	memset(raw, 0, sizeof(*raw));
+	raw->fd = io->fd;
+	gnutls_transport_set_ptr(outer, raw);
+	io->outer = outer;
 }
 
 static void
@@ -297,6 +364,43 @@ version_floor(unsigned min)
 	}
 }
 
+/* The trust for TLS to the parent p, from its tls-* options. */
+static int
+peer_load(struct bump_peer *bp, const struct peer_conf *p, char *err,
+          size_t errsz)
+{
+	const struct tls_outgoing *o = &p->tls_opts;
+	const char                *what = NULL;
+	int                        r;
+
+	if ((bp->key = strdup(p->key)) == NULL) {
+		snprintf(err, errsz, "%s", _("out of memory"));
+		return -1;
+	}
+	if ((r = gnutls_certificate_allocate_credentials(&bp->cred)) < 0)
+		goto fail;
+	/* Without ca-certificates there is no system store to add. */
+	if (o->default_ca)
+		(void)gnutls_certificate_set_x509_system_trust(bp->cred);
+	for (size_t i = 0; o->cafiles != NULL && o->cafiles[i] != NULL; i++)
+		if ((r = gnutls_certificate_set_x509_trust_file(
+		             bp->cred, what = o->cafiles[i],
+		             GNUTLS_X509_FMT_PEM)) < 0)
+			goto fail;
+	if (o->capath != NULL &&
+	    (r = gnutls_certificate_set_x509_trust_dir(
+	             bp->cred, what = o->capath, GNUTLS_X509_FMT_PEM)) < 0)
+		goto fail;
+	return 0;
+fail:
+	if (what != NULL)
+		snprintf(err, errsz, _("%s: cache_peer %s: %s: %s"), p->where,
+		         p->name, what, gnutls_strerror(r));
+	else
+		snprintf(err, errsz, "%s", gnutls_strerror(r));
+	return -1;
+}
+
 /* Loads the certificate of port l (a CA or its own), or takes prev's. */
 static int
 port_load(struct bump_gen *g, size_t i, const struct listen_conf *l,
@@ -402,6 +506,15 @@ bump_gen_new(const struct conf *cf, const struct bump_gen *prev, char *err,
 		if (port_load(g, i, &cf->listeners[i], prev, err, errsz, warn,
 		              warnsz) < 0)
 			goto fail;
+	if ((g->peers = calloc(cf->npeers + 1, sizeof(*g->peers))) == NULL)
+		goto nomem;
+	for (size_t i = 0; i < cf->npeers; i++) {
+		if (!cf->peers[i].tls)
+			continue;
+		if (peer_load(&g->peers[g->npeers++], &cf->peers[i], err,
+		              errsz) < 0)
+			goto fail;
+	}
 	return g;
 nomem:
 	snprintf(err, errsz, "%s", _("out of memory"));
@@ -425,6 +538,12 @@ bump_gen_unref(struct bump_gen *g)
 	for (size_t i = 0; g->ports != NULL && i < g->nports; i++)
 		ca_unref(g->ports[i].ca);
 	free(g->ports);
+	for (size_t i = 0; g->peers != NULL && i < g->npeers; i++) {
+		free(g->peers[i].key);
+		if (g->peers[i].cred != NULL)
+			gnutls_certificate_free_credentials(g->peers[i].cred);
+	}
+	free(g->peers);
 	if (g->ticket_key.data != NULL) {
 		gnutls_memset(g->ticket_key.data, 0, g->ticket_key.size);
 		gnutls_free(g->ticket_key.data);
@@ -553,6 +672,60 @@ bump_https_session(struct bump_gen *g, size_t port, struct bump_io *io,
 		*out = NULL;
 	}
 	return r;
+}
+
+int
+bump_peer_session(struct bump_gen *g, const struct peer_conf *p,
+                  struct bump_io *io, gnutls_session_t *out)
+{
+	const struct tls_outgoing *o = &p->tls_opts;
+	const struct bump_peer    *bp = NULL;
+	const char                *name = p->tls_domain, *floor;
+	gnutls_session_t           s;
+	int                        r;
+
+	*out = NULL;
+	for (size_t i = 0; i < g->npeers && bp == NULL; i++)
+		if (strcmp(g->peers[i].key, p->key) == 0)
+			bp = &g->peers[i];
+	if (bp == NULL)
+		return GNUTLS_E_INVALID_REQUEST; /* not loaded by a reload */
+	if (name == NULL && !hostname_is_ip(p->host))
+		name = p->host;
+	if ((r = gnutls_init(&s, GNUTLS_CLIENT | GNUTLS_NONBLOCK |
+	                                 GNUTLS_NO_SIGNAL)) < 0)
+		return r;
+	floor = version_floor(o->min_version);
+	if (floor != NULL)
+		r = gnutls_set_default_priority_append(s, floor, NULL, 0);
+	else
+		r = gnutls_set_default_priority(s);
+	if (r < 0 ||
+	    (r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE,
+	                                bp->cred)) < 0 ||
+	    (r = gnutls_alpn_set_protocols(s, &alpn_http11, 1, 0)) < 0 ||
+	    (name != NULL &&
+	     (r = gnutls_server_name_set(s, GNUTLS_NAME_DNS, name,
+	                                 strlen(name))) < 0)) {
+		gnutls_deinit(s);
+		return r;
+	}
+	/*
+	 * The parent is checked in the handshake, which fails when it does
+	 * not verify: unlike an origin's, its failure is never shown to a
+	 * client through a certificate.  Its name is tls-domain=, else its
+	 * host, name or address (RFC 6125; GnuTLS matches IP addresses
+	 * against iPAddress names).
+	 */
+	if (!o->dont_verify_peer)
+		gnutls_session_set_verify_cert(
+		        s, o->dont_verify_domain ? NULL
+		           : p->tls_domain != NULL ? p->tls_domain
+		                                   : p->host,
+		        0);
+	bump_transport(s, io);
+	*out = s;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

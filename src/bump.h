@@ -29,19 +29,24 @@
 #include <gnutls/x509.h>
 
 struct conf;
+struct peer_conf;
 struct mimic;
 struct mimic_cert;
 
 /*
  * The transport under a session: the socket, and bytes already read from
  * it before TLS started (the ClientHello that step 2 parsed), which the
- * session reads first.  pre is owned, freed once consumed.
+ * session reads first.  pre is owned, freed once consumed.  With outer
+ * set, the session's records travel inside that session's instead of the
+ * socket's bytes: TLS to an origin through a TLS parent.  outer is the
+ * caller's.
  */
 struct bump_io {
-	int      fd;
-	uint8_t *pre;
-	size_t   pre_len;
-	size_t   pre_off;
+	int              fd;
+	uint8_t         *pre;
+	size_t           pre_len;
+	size_t           pre_off;
+	gnutls_session_t outer;
 };
 
 struct bump_gen;
@@ -71,6 +76,14 @@ int bump_io_preload(struct bump_io *io, const uint8_t *p, size_t len);
 void bump_io_clear(struct bump_io *io);
 
 /*
+ * Puts the session that runs on io (its transport) under the next one:
+ * io's data become outer's records, and outer moves onto raw, the plain
+ * socket, which must live as long as outer.
+ */
+void bump_io_nest(struct bump_io *io, struct bump_io *raw,
+                  gnutls_session_t outer);
+
+/*
  * A client session towards a server: server name sni (a host name; NULL
  * for none, as for an IP address), ALPN http/1.1 only, the protocol
  * versions tls_outgoing_options allows.  GNUTLS error code or 0.
@@ -97,6 +110,17 @@ bool bump_gen_https(const struct bump_gen *g, size_t port);
  */
 int bump_https_session(struct bump_gen *g, size_t port, struct bump_io *io,
                        gnutls_session_t *out);
+
+/*
+ * A client session towards the TLS parent p (cache_peer ... tls): the
+ * trust of its tls-* options, SNI tls-domain= or its host name, ALPN
+ * http/1.1.  Unless tls-flags=DONT_VERIFY_PEER, the handshake fails when
+ * the parent's certificate does not verify for tls-domain= or its host.
+ * GNUTLS_E_INVALID_REQUEST when g has no trust for p (a reload that added
+ * p could not load it); else a GNUTLS error code or 0.
+ */
+int bump_peer_session(struct bump_gen *g, const struct peer_conf *p,
+                      struct bump_io *io, gnutls_session_t *out);
 
 /*
  * Verifies the server of a finished handshake for host (a name or an IP

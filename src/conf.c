@@ -1701,6 +1701,11 @@ nomem:
 
 /* cache_peer */
 
+static void tls_outgoing_clear(struct tls_outgoing *t);
+static void parse_tls_outgoing(struct loader *ld, const char *dname,
+                               const struct token *args, size_t nargs,
+                               struct tls_outgoing *t);
+
 static void
 peer_conf_clear(struct peer_conf *p)
 {
@@ -1708,6 +1713,8 @@ peer_conf_clear(struct peer_conf *p)
 	free(p->login);
 	free(p->where);
 	free(p->key);
+	free(p->tls_domain);
+	tls_outgoing_clear(&p->tls_opts);
 	access_list_clear(&p->access);
 }
 
@@ -1828,6 +1835,75 @@ parse_peer_option(struct peer_conf *p, const char *opt, bool *no_query,
 	return -1;
 }
 
+/*
+ * Squid's TLS options of a cache_peer and the tls_outgoing_options words
+ * they stand for: tls-cafile= is cafile=, and so on.  The ssl* names are
+ * Squid 3's.
+ */
+static const struct {
+	const char *peer;
+	const char *outgoing;
+} peer_tls_options[] = {
+	{ "tls-cafile", "cafile" },       { "sslcafile", "cafile" },
+	{ "tls-capath", "capath" },       { "sslcapath", "capath" },
+	{ "tls-min-version", "min-version" },
+	{ "tls-flags", "flags" },         { "sslflags", "flags" },
+	{ "tls-default-ca", "default-ca" },
+	{ "tls-no-default-ca", "no-default-ca" },
+	{ "tls-options", "options" },     { "ssloptions", "options" },
+	{ "tls-cipher", "cipher" },       { "sslcipher", "cipher" },
+	{ "tls-no-npn", "no-npn" },
+};
+
+/*
+ * A TLS option of a cache_peer line: into *opts as the tls_outgoing_options
+ * word it stands for (allocated), or tls-domain=.  0 if opt is one, 1 if it
+ * is none, -1 on error (cause).
+ */
+static int
+parse_peer_tls_option(struct peer_conf *p, const char *opt, char **word,
+                      char *cause)
+{
+	const char *eq = strchr(opt, '=');
+	size_t      nlen = eq != NULL ? (size_t)(eq - opt) : strlen(opt);
+
+	*word = NULL;
+#define IS(name) (nlen == sizeof(name) - 1 && memcmp(opt, name, nlen) == 0)
+	if ((IS("tls") || IS("ssl")) && eq == NULL) {
+		p->tls = true;
+		return 0;
+	}
+	if ((IS("tls-domain") || IS("ssldomain")) && eq != NULL &&
+	    eq[1] != '\0') {
+		free(p->tls_domain);
+		if ((p->tls_domain = strdup(eq + 1)) == NULL) {
+			set_cause(cause, "%s", _("out of memory"));
+			return -1;
+		}
+		return 0;
+	}
+	if (IS("tls-cert") || IS("tls-key") || IS("sslcert") || IS("sslkey") ||
+	    IS("tls-crlfile") || IS("sslcrlfile") || IS("sslversion")) {
+		set_cause(cause, _("option '%s' is not supported yet"), opt);
+		return -1;
+	}
+#undef IS
+	for (size_t i = 0;
+	     i < sizeof(peer_tls_options) / sizeof(peer_tls_options[0]); i++) {
+		if (strlen(peer_tls_options[i].peer) != nlen ||
+		    memcmp(opt, peer_tls_options[i].peer, nlen) != 0)
+			continue;
+		if (asprintf(word, "%s%s", peer_tls_options[i].outgoing,
+		             eq != NULL ? eq : "") < 0) {
+			*word = NULL;
+			set_cause(cause, "%s", _("out of memory"));
+			return -1;
+		}
+		return 0;
+	}
+	return 1;
+}
+
 /* cache_peer HOST parent HTTP_PORT ICP_PORT [OPTION...] */
 static void
 parse_cache_peer(struct loader *ld, const struct token *args, size_t nargs)
@@ -1840,7 +1916,9 @@ parse_cache_peer(struct loader *ld, const struct token *args, size_t nargs)
 	unsigned long    port, icp;
 	char            *end;
 	bool             bad = false, no_query = false;
-	size_t           hlen;
+	size_t           hlen, ntls = 0;
+	struct token    *tls_words;
+	const char      *first_tls = NULL;
 
 	if (nargs < 4) {
 		diag_error(ld, "%s",
@@ -1896,12 +1974,38 @@ parse_cache_peer(struct loader *ld, const struct token *args, size_t nargs)
 		           args[3].s);
 		return;
 	}
+	/* TLS to the parent: Squid's defaults are tls_outgoing_options'. */
+	p.tls_opts.default_ca = true;
+	p.tls_opts.min_version = 0x0303; /* RFC 8996 */
+	if ((tls_words = calloc(nargs, sizeof(*tls_words))) == NULL) {
+		out_of_memory(ld);
+		return;
+	}
 	for (size_t i = 4; i < nargs; i++) {
-		if (parse_peer_option(&p, args[i].s, &no_query, cause) < 0) {
+		char *word;
+		int   r = parse_peer_tls_option(&p, args[i].s, &word, cause);
+
+		if (r == 0 && word != NULL) {
+			if (ntls == 0)
+				first_tls = args[i].s;
+			tls_words[ntls++].s = word;
+		} else if (r == 1) {
+			r = parse_peer_option(&p, args[i].s, &no_query, cause);
+		}
+		if (r < 0) {
 			diag_error(ld, "cache_peer: %s", cause);
 			bad = true;
 		}
 	}
+	if (!bad && ntls > 0 && !p.tls)
+		diag_warning(ld, _("cache_peer: '%s' is ignored without tls"),
+		             first_tls);
+	if (!bad && ntls > 0)
+		parse_tls_outgoing(ld, "cache_peer", tls_words, ntls,
+		                   &p.tls_opts);
+	for (size_t i = 0; i < ntls; i++)
+		free(tls_words[i].s);
+	free(tls_words);
 	if (!bad && icp != 0 && !no_query)
 		diag_warning(ld, "%s",
 		             _("cache_peer: ICP is not supported: the peer is "

@@ -60,27 +60,11 @@ enum forwarded_for {
 	FORWARDED_FOR_TRUNCATE,  /* replace with the client address */
 };
 
-/* One cache_peer line: a parent proxy (RFC 9110 9.3.6 CONNECT for tunnels). */
-struct peer_conf {
-	char    *name;       /* name=, else the host as written */
-	char     host[HOSTNAME_MAX + 1]; /* canonical name or IP literal */
-	bool     is_ipv6;    /* host is an IPv6 literal */
-	uint16_t port;
-	bool     is_default; /* "default": the parent of last resort */
-	char    *login;      /* Proxy-Authorization value; NULL: none */
-	bool     login_passthru; /* the client's Proxy-Authorization */
-	uint64_t connect_timeout; /* connect-timeout=; 0: connect_timeout */
-	uint64_t connect_fail_limit; /* failures in a row that make it down */
-	struct access_list access; /* cache_peer_access; empty: allow */
-	char              *key;    /* "peer NAME HOST:PORT": pool and health
-	                              key; a reload may move the name */
-	char              *where;  /* "FILE:LINE" */
-};
-
 /*
  * tls_outgoing_options: the TLS that bascule speaks to servers itself, when
- * it bumps.  Files and directories were readable, and the CA files parsed,
- * when the configuration was loaded.
+ * it bumps; the tls-* options of a cache_peer, to that parent.  Files and
+ * directories were readable, and the CA files parsed, when the
+ * configuration was loaded.
  */
 struct tls_outgoing {
 	char   **cafiles; /* cafile=, in order, NULL-terminated; NULL: none */
@@ -92,6 +76,27 @@ struct tls_outgoing {
 	bool dont_verify_domain; /* flags=DONT_VERIFY_DOMAIN: skip the check
 	                            of the server's name */
 	bool default_ca; /* default-ca: also trust the system's CAs */
+};
+
+/* One cache_peer line: a parent proxy (RFC 9110 9.3.6 CONNECT for tunnels). */
+struct peer_conf {
+	char    *name;       /* name=, else the host as written */
+	char     host[HOSTNAME_MAX + 1]; /* canonical name or IP literal */
+	bool     is_ipv6;    /* host is an IPv6 literal */
+	uint16_t port;
+	bool     is_default; /* "default": the parent of last resort */
+	char    *login;      /* Proxy-Authorization value; NULL: none */
+	bool     login_passthru; /* the client's Proxy-Authorization */
+	uint64_t connect_timeout; /* connect-timeout=; 0: connect_timeout */
+	uint64_t connect_fail_limit; /* failures in a row that make it down */
+	bool     tls;        /* "tls": TLS to the parent */
+	char    *tls_domain; /* tls-domain=: its name for SNI and checks;
+	                        NULL: host, when a name */
+	struct tls_outgoing tls_opts; /* tls-cafile=, tls-flags=, ... */
+	struct access_list access; /* cache_peer_access; empty: allow */
+	char              *key;    /* "peer NAME HOST:PORT": pool and health
+	                              key; a reload may move the name */
+	char              *where;  /* "FILE:LINE" */
 };
 
 /* Durations are in milliseconds, sizes in bytes. */

@@ -94,6 +94,9 @@ static void tls_clear(struct txn_tls *tls);
 static void tls_acl_ctx(const struct conn *c, struct acl_ctx *ctx,
                         const char **names);
 static void conn_peer_connect(struct conn *c);
+static void conn_peer_tls(struct conn *c);
+static uint16_t tls_wire_version(gnutls_session_t s);
+static struct mimic *conn_mimic(const struct conn *c);
 static void conn_bump_server(struct conn *c);
 static int conn_bump_start(struct conn *c);
 static void conn_bump_report(struct conn *c, int status, const char *code,
@@ -162,6 +165,13 @@ side_clear(struct ev_loop *loop, struct conn_side *s)
 			(void)gnutls_bye(s->tls, GNUTLS_SHUT_WR);
 		gnutls_deinit(s->tls);
 		s->tls = NULL;
+	}
+	if (s->tio.outer != NULL) {
+		/* A TLS parent's session, under the origin's. */
+		if (s->fd >= 0 && s->tls_err == 0)
+			(void)gnutls_bye(s->tio.outer, GNUTLS_SHUT_WR);
+		gnutls_deinit(s->tio.outer);
+		s->tio.outer = NULL;
 	}
 	bump_io_clear(&s->tio);
 	s->tls_up = false;
@@ -461,6 +471,48 @@ side_flush_out(struct conn_side *s)
 		return -1;
 	buf_consume(s->out, (size_t)n);
 	return buf_len(s->out) == 0;
+}
+
+/*
+ * Drives the handshake of a side: 1 done, 0 waiting (tls_want set), -1
+ * failed (tls_err set).  Warnings are not failures; a bounded number of
+ * them in a row is.
+ */
+static int
+side_handshake(struct conn_side *s)
+{
+	int r, rounds = 0;
+
+	do
+		r = gnutls_handshake(s->tls);
+	while (r < 0 && r != GNUTLS_E_AGAIN && !gnutls_error_is_fatal(r) &&
+	       ++rounds < 16);
+	if (r == GNUTLS_E_AGAIN) {
+		s->tls_want = gnutls_record_get_direction(s->tls) ? EV_WRITE
+		                                                  : EV_READ;
+		return 0;
+	}
+	s->tls_want = 0;
+	if (r < 0) {
+		s->tls_err = r;
+		return -1;
+	}
+	s->tls_up = true;
+	return 1;
+}
+
+/* What a side read before its session starts is the session's to read. */
+static int
+side_preload(struct conn *c, struct conn_side *s)
+{
+	if (s->in == NULL || buf_len(s->in) == 0)
+		return 0;
+	if (bump_io_preload(&s->tio, buf_data(s->in), buf_len(s->in)) < 0) {
+		conn_fail(c, CONN_ERR_NOMEM);
+		return -1;
+	}
+	buf_consume(s->in, buf_len(s->in));
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -924,8 +976,14 @@ conn_server_ready(struct conn *c)
 static void
 conn_server_up(struct conn *c)
 {
-	if (conn_hop_peer(c) != NULL && !c->txn.is_connect)
-		peer_health_ok(c->worker->peer_health, conn_hop_peer(c)->key);
+	const struct peer_conf *p = conn_hop_peer(c);
+
+	if (p != NULL && p->tls && c->server.tls == NULL) {
+		conn_peer_tls(c);
+		return;
+	}
+	if (p != NULL && !c->txn.is_connect)
+		peer_health_ok(c->worker->peer_health, p->key);
 	conn_server_ready(c);
 }
 
@@ -1013,6 +1071,74 @@ conn_connected(struct conn *c)
 	conn_log(c, LOG_INFO, "connect %s: %s", c->txn.peer, strerror(errno));
 	side_clear(c->worker->loop, &c->server);
 	conn_connect_next(c);
+}
+
+/*
+ * Connected to a parent with tls: our handshake with it.  The TLS
+ * contexts come from the generation the connection holds, taken now if
+ * it holds none.
+ */
+static void
+conn_peer_tls(struct conn *c)
+{
+	const struct peer_conf *p = conn_hop_peer(c);
+	char                    why[256];
+	int                     r;
+
+	if (c->bump_gen == NULL && c->worker->bump != NULL)
+		c->bump_gen = bump_gen_ref(c->worker->bump);
+	r = c->bump_gen != NULL ? bump_peer_session(c->bump_gen, p,
+	                                            &c->server.tio,
+	                                            &c->server.tls)
+	                        : GNUTLS_E_INVALID_REQUEST;
+	if (r < 0) {
+		snprintf(why, sizeof(why), "no TLS for cache_peer %s: %s",
+		         p->name, gnutls_strerror(r));
+		conn_next_hop(c, 503, "ERR_SECURE_CONNECT_FAIL", why);
+		return;
+	}
+	c->action = "in a TLS handshake with the cache_peer";
+	c->deadline = ev_now(c->worker->loop) +
+	              (double)(p->connect_timeout > 0
+	                               ? p->connect_timeout
+	                               : c->conf->connect_timeout) /
+	                      1000.0;
+	c->state = CONN_PEER_TLS;
+}
+
+/* CONN_PEER_TLS: a parent that fails it is a parent that failed. */
+static void
+conn_peer_tls_hs(struct conn *c)
+{
+	const struct peer_conf        *p = conn_hop_peer(c);
+	gnutls_certificate_status_t    status;
+	gnutls_datum_t                 text = { NULL, 0 };
+	char                           why[512];
+
+	switch (side_handshake(&c->server)) {
+	case 0:
+		return;
+	case -1:
+		status = gnutls_session_get_verify_cert_status(c->server.tls);
+		if (c->server.tls_err == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR &&
+		    gnutls_certificate_verification_status_print(
+		            status, GNUTLS_CRT_X509, &text, 0) == 0)
+			snprintf(why, sizeof(why),
+			         "TLS with cache_peer %s failed: %s", p->name,
+			         (const char *)text.data);
+		else
+			snprintf(why, sizeof(why),
+			         "TLS with cache_peer %s failed: %s", p->name,
+			         gnutls_strerror(c->server.tls_err));
+		gnutls_free(text.data);
+		conn_next_hop(c, 503, "ERR_SECURE_CONNECT_FAIL", why);
+		return;
+	}
+	conn_log(c, LOG_DEBUG, "TLS with cache_peer %s: %s", p->name,
+	         tls_peek_version_name(tls_wire_version(c->server.tls)));
+	c->action = NULL;
+	c->deadline = 0;
+	conn_server_up(c);
 }
 
 /* Connected to a parent for a tunnel: ask it for one (RFC 9110 9.3.6). */
@@ -1120,8 +1246,9 @@ conn_release_server(struct conn *c)
 
 	if (c->server.fd < 0)
 		return;
+	/* A TLS parent's session stays with the client that made it. */
 	if (c->server_key != NULL && !c->server_private && !c->server.eof &&
-	    !c->worker->stopping &&
+	    !c->worker->stopping && c->server.tls == NULL &&
 	    (c->server.in == NULL || buf_len(c->server.in) == 0)) {
 		ev_io_stop(loop, &c->server.io);
 		upstream_pool_put(c->worker->pool, c->server_key, c->server.fd,
@@ -2700,7 +2827,8 @@ conn_tls_abort(struct conn *c, int status, const char *code,
 	struct txn *t = &c->txn;
 
 	if ((t->tls.action == BUMP_BUMP || t->tls.staring) &&
-	    c->client.tls == NULL && c->bump_gen != NULL) {
+	    c->client.tls == NULL && c->bump_gen != NULL &&
+	    conn_mimic(c) != NULL) {
 		/* Bump anyway, to say it with an error page. */
 		conn_bump_report(c, status, code, reason);
 		return;
@@ -3204,48 +3332,6 @@ conn_mimic(const struct conn *c)
 	return bump_gen_mimic(c->bump_gen, c->listener->index);
 }
 
-/*
- * Drives the handshake of a side: 1 done, 0 waiting (tls_want set), -1
- * failed (tls_err set).  Warnings are not failures; a bounded number of
- * them in a row is.
- */
-static int
-side_handshake(struct conn_side *s)
-{
-	int r, rounds = 0;
-
-	do
-		r = gnutls_handshake(s->tls);
-	while (r < 0 && r != GNUTLS_E_AGAIN && !gnutls_error_is_fatal(r) &&
-	       ++rounds < 16);
-	if (r == GNUTLS_E_AGAIN) {
-		s->tls_want = gnutls_record_get_direction(s->tls) ? EV_WRITE
-		                                                  : EV_READ;
-		return 0;
-	}
-	s->tls_want = 0;
-	if (r < 0) {
-		s->tls_err = r;
-		return -1;
-	}
-	s->tls_up = true;
-	return 1;
-}
-
-/* What a side read before its session starts is the session's to read. */
-static int
-side_preload(struct conn *c, struct conn_side *s)
-{
-	if (s->in == NULL || buf_len(s->in) == 0)
-		return 0;
-	if (bump_io_preload(&s->tio, buf_data(s->in), buf_len(s->in)) < 0) {
-		conn_fail(c, CONN_ERR_NOMEM);
-		return -1;
-	}
-	buf_consume(s->in, buf_len(s->in));
-	return 0;
-}
-
 /* Connected (directly, or through a parent's tunnel): our ClientHello. */
 static void
 conn_bump_server(struct conn *c)
@@ -3262,6 +3348,11 @@ conn_bump_server(struct conn *c)
 	/* Bytes behind a parent's 2xx are the server's: the session's. */
 	if (side_preload(c, &c->server) < 0)
 		return;
+	if (c->server.tls != NULL) {
+		/* A TLS parent's: the origin's TLS goes inside it. */
+		bump_io_nest(&c->server.tio, &c->server.tio_raw, c->server.tls);
+		c->server.tls = NULL;
+	}
 	r = bump_server_session(c->bump_gen, &c->server.tio, sni,
 	                        &c->server.tls);
 	if (r < 0) {
@@ -3670,6 +3761,9 @@ conn_run(struct conn *c)
 		case CONN_RESOLVING:
 		case CONN_CONNECTING:
 			break;
+		case CONN_PEER_TLS:
+			conn_peer_tls_hs(c);
+			break;
 		case CONN_PEER_CONNECT:
 			conn_peer_answer(c);
 			break;
@@ -3769,7 +3863,8 @@ conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		conn_connected(c);
 	} else if (c->state == CONN_BUMP_SERVER ||
 	           c->state == CONN_BUMP_CLIENT ||
-	           c->state == CONN_CLIENT_TLS) {
+	           c->state == CONN_CLIENT_TLS ||
+	           (side == &c->server && c->state == CONN_PEER_TLS)) {
 		/* The handshake reads for itself, in conn_run(). */
 	} else if (c->state == CONN_TUNNEL ||
 	           (side == &c->server && c->txn.resp_splice)) {
@@ -3816,6 +3911,7 @@ conn_timeout(const struct conn *c)
 		             : cf->connect_timeout;
 		break;
 	case CONN_PEER_CONNECT:
+	case CONN_PEER_TLS:
 	case CONN_REPLY:
 	case CONN_TLS_HELLO:
 	case CONN_TLS_SERVER:
@@ -3845,7 +3941,9 @@ static void
 side_feed_pending(struct ev_loop *loop, struct conn_side *s, int events)
 {
 	if (s->tls != NULL && (events & EV_READ) && s->tls_want == 0 &&
-	    gnutls_record_check_pending(s->tls) > 0)
+	    (gnutls_record_check_pending(s->tls) > 0 ||
+	     (s->tio.outer != NULL &&
+	      gnutls_record_check_pending(s->tio.outer) > 0)))
 		ev_feed_event(loop, &s->io, EV_READ);
 }
 
@@ -3877,6 +3975,11 @@ conn_update_watchers(struct ev_loop *loop, struct conn *c)
 		if (!c->client.eof && side_has_room(&c->client))
 			ce |= EV_READ;
 		se |= EV_WRITE;
+		break;
+	case CONN_PEER_TLS:
+		if (!c->client.eof && side_has_room(&c->client))
+			ce |= EV_READ;
+		se |= c->server.tls_want;
 		break;
 	case CONN_PEER_CONNECT:
 		if (!c->client.eof && side_has_room(&c->client))
@@ -3981,6 +4084,11 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	case CONN_PEER_CONNECT:
 		conn_next_hop(c, 504, "ERR_CONNECT_FAIL",
 		              "the cache_peer did not answer the CONNECT in time");
+		break;
+	case CONN_PEER_TLS:
+		conn_next_hop(c, 504, "ERR_SECURE_CONNECT_FAIL",
+		              "the cache_peer's TLS handshake did not finish in "
+		              "time");
 		break;
 	case CONN_CONNECTING:
 		if (c->addr_next < c->resolve.naddrs ||

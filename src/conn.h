@@ -18,11 +18,13 @@
  * the client's handshake runs in CONN_BUMP_CLIENT.  A client of an
  * https_port speaks TLS to the proxy itself: CONN_CLIENT_TLS runs that
  * handshake first, and everything after it, a CONNECT's tunnel too, goes
- * through the session.  Through a cache_peer
- * parent, a tunnel passes CONN_PEER_CONNECT (our CONNECT, the parent's 2xx)
- * after CONN_CONNECTING.  A conn owns its descriptors, watchers, timers,
- * buffers and access-log record, and holds a reference to the configuration
- * generation it was accepted under.
+ * through the session.  Through a cache_peer parent, a tunnel passes
+ * CONN_PEER_CONNECT (our CONNECT, the parent's 2xx) after CONN_CONNECTING;
+ * a parent with tls takes CONN_PEER_TLS first, and everything to and from
+ * it goes through that session, the TLS of a bump with the origin too,
+ * inside it.  A conn owns its descriptors, watchers,
+ * timers, buffers and access-log record, and holds a reference to the
+ * configuration generation it was accepted under.
  */
 #ifndef BASCULE_CONN_H
 #define BASCULE_CONN_H
@@ -59,6 +61,7 @@ enum conn_state {
 	CONN_CLIENT_TLS,   /* https_port: our TLS handshake with the client */
 	CONN_RESOLVING,    /* waiting for DNS */
 	CONN_CONNECTING,   /* TCP connect to the server in progress */
+	CONN_PEER_TLS,     /* our TLS handshake with a parent (cache_peer tls) */
 	CONN_PEER_CONNECT, /* our CONNECT out to a parent, its answer in */
 	CONN_FORWARD,      /* request to the server, response to the client */
 	CONN_TUNNEL,       /* blind byte tunnel after CONNECT */
@@ -99,6 +102,7 @@ struct conn_side {
 	gnutls_session_t   tls;  /* bumped: records, not bytes; NULL: none */
 	bool               tls_up; /* its handshake is done */
 	struct bump_io     tio;  /* its transport */
+	struct bump_io     tio_raw; /* a TLS parent's under tio (tio.outer) */
 	int                tls_want; /* a handshake waits for EV_READ or
 	                                EV_WRITE */
 	int                tls_err;  /* the GnuTLS error that ended it */

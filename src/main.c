@@ -223,8 +223,9 @@ read_pid(const struct conf *c)
 
 /*
  * The TLS of the ports: the CAs of the ssl-bump ports, the certificates of
- * the https_ports, and the trust store for servers.  *out stays NULL when
- * no port has tls-cert=.  -1 after logging why.
+ * the https_ports, the trust of the TLS parents, and the trust store for
+ * servers.  *out stays NULL when no port has tls-cert= and no parent tls.
+ * -1 after logging why.
  */
 static int
 worker_load_bump(const struct conf *c, const struct bump_gen *prev,
@@ -236,6 +237,8 @@ worker_load_bump(const struct conf *c, const struct bump_gen *prev,
 	*out = NULL;
 	for (size_t i = 0; i < c->nlisteners; i++)
 		any |= c->listeners[i].tls_cert != NULL;
+	for (size_t i = 0; i < c->npeers; i++)
+		any |= c->peers[i].tls;
 	if (!any)
 		return 0;
 	*out = bump_gen_new(c, prev, err, sizeof(err), warn, sizeof(warn));

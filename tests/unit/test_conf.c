@@ -581,8 +581,12 @@ static const struct {
 	    "cache_peer: 'bad..name' is not a host name or address"),
 	BAD("cache_peer [::1 parent 3128 0",
 	    "cache_peer: '[::1' is not a host name or address"),
-	BAD("cache_peer p parent 3128 0 tls",
-	    "cache_peer: option 'tls' is not supported yet"),
+	BAD("cache_peer p parent 3128 0 tls tls-cert=/a",
+	    "cache_peer: option 'tls-cert=/a' is not supported yet"),
+	BAD("cache_peer p parent 3128 0 tls tls-min-version=1.9",
+	    "cache_peer: min-version= takes 1.0, 1.1, 1.2 or 1.3, not '1.9'"),
+	BAD("cache_peer p parent 3128 0 tls tls-flags=NO_SUCH_FLAG",
+	    "cache_peer: unknown flag 'NO_SUCH_FLAG'"),
 	BAD("cache_peer p parent 3128 0 round-robin",
 	    "cache_peer: option 'round-robin' is not supported yet"),
 	BAD("cache_peer p parent 3128 0 originserver",
@@ -934,6 +938,37 @@ test_cache_peer(void)
 	   "connect-fail-limit defaults to Squid's 10");
 	ok(!c->nonhierarchical_direct && c->prefer_direct,
 	   "nonhierarchical_direct and prefer_direct");
+	ok(!c->peers[0].tls, "no TLS to a parent by default");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("cache_peer 192.0.2.1 parent 3129 0 name=a tls "
+	              "tls-domain=proxy.example tls-min-version=1.3 "
+	              "tls-flags=DONT_VERIFY_DOMAIN tls-default-ca=off\n"
+	              "cache_peer 192.0.2.2 parent 3129 0 name=b ssl "
+	              "sslflags=DONT_VERIFY_PEER ssldomain=b.example\n"
+	              "cache_peer 192.0.2.3 parent 3129 0 name=c tls",
+	              &d);
+	ok(c != NULL && d.n == 0, "cache_peer TLS options load");
+	if (c != NULL) {
+		p = &c->peers[0];
+		ok(p->tls && strcmp(p->tls_domain, "proxy.example") == 0 &&
+		           p->tls_opts.min_version == 0x0304 &&
+		           p->tls_opts.dont_verify_domain &&
+		           !p->tls_opts.dont_verify_peer &&
+		           !p->tls_opts.default_ca,
+		   "tls, tls-domain=, tls-min-version=, tls-flags=, "
+		   "tls-default-ca=off");
+		p = &c->peers[1];
+		ok(p->tls && strcmp(p->tls_domain, "b.example") == 0 &&
+		           p->tls_opts.dont_verify_peer,
+		   "Squid 3's ssl, sslflags= and ssldomain=");
+		p = &c->peers[2];
+		ok(p->tls && p->tls_domain == NULL &&
+		           p->tls_opts.min_version == 0x0303 &&
+		           p->tls_opts.default_ca && !p->tls_opts.dont_verify_peer,
+		   "tls defaults: system CAs, TLS 1.2 at least, verified");
+	}
 	conf_unref(c);
 	conf_diag_clear(&d);
 
