@@ -6,8 +6,11 @@
  * splice(2) through a pipe per direction, as bascule's tunnels do.  What
  * it costs per request or per gigabyte is what the kernel charges any
  * proxy in the path on this machine; bench/README.md says how to read it.
+ * With FWD:TO it also listens on 127.0.0.1:FWD and relays every connection
+ * there to 127.0.0.1:TO, no CONNECT asked: the floor of forwarding plain
+ * HTTP, whose requests take the same four socket operations.
  *
- *   relay PORT
+ *   relay PORT [FWD:TO]
  *
  * Benchmark code: it trusts its clients (loopback, bench/tls_client.py and
  * curl) and gives up on a connection at the first surprise.
@@ -33,7 +36,7 @@
 
 /* One direction of a tunnel: bytes read from fd wait in pipe for peer. */
 struct side {
-	int          fd;
+	int          fd; /* -1: closed, freed after this batch of events */
 	int          pipe[2];
 	size_t       queued;
 	bool         eof;
@@ -43,6 +46,12 @@ struct side {
 };
 
 static int ep;
+/* Closed sides whose events may still be in the batch being handled. */
+static struct side *graveyard[2 * EVENTS + 2];
+static size_t       ngrave;
+/* The listening sockets' epoll data: what they are, not a side. */
+static struct side on_connect, on_forward;
+static uint16_t    forward_to;
 
 static int
 watch(struct side *s, int op, unsigned events)
@@ -57,7 +66,8 @@ side_free(struct side *s)
 {
 	if (s == NULL)
 		return;
-	close(s->fd);
+	if (s->fd >= 0)
+		close(s->fd);
 	if (s->pipe[0] >= 0) {
 		close(s->pipe[0]);
 		close(s->pipe[1]);
@@ -66,13 +76,25 @@ side_free(struct side *s)
 	free(s);
 }
 
+/* Closes s now; frees it once the batch of events it may be in is done. */
+static void
+side_bury(struct side *s)
+{
+	if (s == NULL || s->fd < 0)
+		return;
+	close(s->fd);
+	s->fd = -1;
+	if (ngrave < sizeof(graveyard) / sizeof(graveyard[0]))
+		graveyard[ngrave++] = s;
+	else
+		side_free(s); /* cannot happen: two per event at most */
+}
+
 static void
 tunnel_close(struct side *s)
 {
-	struct side *p = s->peer;
-
-	side_free(s);
-	side_free(p);
+	side_bury(s->peer);
+	side_bury(s);
 }
 
 static struct side *
@@ -140,28 +162,15 @@ pump(struct side *s)
 	return flush(s);
 }
 
-/* The client's CONNECT: a tunnel to 127.0.0.1:PORT once it is whole. */
+/* Connects client c to 127.0.0.1:port: the tunnel's other side. */
 static int
-connect_head(struct side *c)
+pair(struct side *c, uint16_t port)
 {
-	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	struct side       *s;
-	const char        *colon;
-	ssize_t            n;
 	int                fd, one = 1;
 
-	n = read(c->fd, c->head + c->head_len, HEAD_MAX - 1 - c->head_len);
-	if (n <= 0)
-		return n < 0 && errno == EAGAIN ? 0 : -1;
-	c->head_len += (size_t)n;
-	c->head[c->head_len] = '\0';
-	if (strstr(c->head, "\r\n\r\n") == NULL)
-		return c->head_len < HEAD_MAX - 1 ? 0 : -1;
-	if (strncmp(c->head, "CONNECT 127.0.0.1:", 18) != 0)
-		return -1;
-	colon = c->head + 17;
-	a.sin_port = htons((uint16_t)atoi(colon + 1));
+	a.sin_port = htons(port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	/* Loopback: a blocking connect(2) is over at once. */
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -173,12 +182,9 @@ connect_head(struct side *c)
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	(void)fcntl(fd, F_SETFL, O_NONBLOCK);
-	free(c->head);
-	c->head = NULL;
 	c->peer = s;
 	s->peer = c;
-	if (write(c->fd, ok, sizeof(ok) - 1) != sizeof(ok) - 1 ||
-	    watch(s, EPOLL_CTL_ADD, EPOLLIN) < 0) {
+	if (watch(s, EPOLL_CTL_ADD, EPOLLIN) < 0) {
 		c->peer = NULL;
 		side_free(s);
 		return -1;
@@ -186,8 +192,33 @@ connect_head(struct side *c)
 	return 0;
 }
 
+/* The client's CONNECT: a tunnel to 127.0.0.1:PORT once it is whole. */
+static int
+connect_head(struct side *c)
+{
+	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+	ssize_t           n;
+
+	n = read(c->fd, c->head + c->head_len, HEAD_MAX - 1 - c->head_len);
+	if (n <= 0)
+		return n < 0 && errno == EAGAIN ? 0 : -1;
+	c->head_len += (size_t)n;
+	c->head[c->head_len] = '\0';
+	if (strstr(c->head, "\r\n\r\n") == NULL)
+		return c->head_len < HEAD_MAX - 1 ? 0 : -1;
+	if (strncmp(c->head, "CONNECT 127.0.0.1:", 18) != 0 ||
+	    pair(c, (uint16_t)atoi(c->head + 18)) < 0)
+		return -1;
+	free(c->head);
+	c->head = NULL;
+	if (write(c->fd, ok, sizeof(ok) - 1) != sizeof(ok) - 1)
+		return -1; /* tunnel_close() then */
+	return 0;
+}
+
+/* New clients: they send a CONNECT, or are forwarded at once (fwd). */
 static void
-accept_all(int ls)
+accept_all(int ls, bool fwd)
 {
 	struct side *c;
 	int          fd, one = 1;
@@ -195,37 +226,59 @@ accept_all(int ls)
 	while ((fd = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
 	       0) {
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if ((c = side_new(fd)) == NULL ||
-		    (c->head = malloc(HEAD_MAX)) == NULL ||
-		    watch(c, EPOLL_CTL_ADD, EPOLLIN) < 0) {
-			if (c != NULL)
-				side_free(c);
-			else
-				close(fd);
+		if ((c = side_new(fd)) == NULL) {
+			close(fd);
+			continue;
 		}
+		if (fwd ? pair(c, forward_to) < 0
+		        : (c->head = malloc(HEAD_MAX)) == NULL) {
+			side_free(c);
+			continue;
+		}
+		if (watch(c, EPOLL_CTL_ADD, EPOLLIN) < 0)
+			tunnel_close(c);
 	}
+}
+
+/* A listening socket on 127.0.0.1:port, watched with data. */
+static int
+listen_on(uint16_t port, struct side *data)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = data };
+	int                ls, one = 1;
+
+	a.sin_port = htons(port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ls < 0)
+		return -1;
+	(void)setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(ls, 4096) < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev) < 0) {
+		close(ls);
+		return -1;
+	}
+	data->fd = ls;
+	return ls;
 }
 
 int
 main(int argc, char **argv)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
 	struct epoll_event evs[EVENTS];
-	int                ls, one = 1;
+	unsigned           fwd = 0, to = 0;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: relay PORT\n");
+	if (argc < 2 || argc > 3 ||
+	    (argc == 3 && sscanf(argv[2], "%u:%u", &fwd, &to) != 2)) {
+		fprintf(stderr, "usage: relay PORT [FWD:TO]\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	a.sin_port = htons((uint16_t)atoi(argv[1]));
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	(void)setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    listen(ls, 4096) < 0 || (ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    epoll_ctl(ep, EPOLL_CTL_ADD, ls, &lev) < 0) {
+	forward_to = (uint16_t)to;
+	if ((ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    listen_on((uint16_t)atoi(argv[1]), &on_connect) < 0 ||
+	    (fwd != 0 && listen_on((uint16_t)fwd, &on_forward) < 0)) {
 		perror("relay");
 		return 1;
 	}
@@ -238,13 +291,15 @@ main(int argc, char **argv)
 			struct side *s = evs[i].data.ptr;
 			int          r = 0;
 
-			if (s == NULL) {
-				accept_all(ls);
+			if (s == &on_connect || s == &on_forward) {
+				accept_all(s->fd, s == &on_forward);
 				continue;
 			}
+			if (s->fd < 0)
+				continue; /* closed earlier in this batch */
 			if (s->head != NULL) {
 				if (connect_head(s) < 0)
-					side_free(s);
+					tunnel_close(s);
 				continue;
 			}
 			if (evs[i].events & EPOLLOUT)
@@ -253,13 +308,13 @@ main(int argc, char **argv)
 			                                EPOLLERR)))
 				r = pump(s);
 			if (r < 0) {
-				/* Its peer's events in this batch are stale:
-				 * end the batch, epoll reports the rest again. */
 				tunnel_close(s);
-				break;
+				continue;
 			}
 			rearm(s);
 			rearm(s->peer);
 		}
+		while (ngrave > 0)
+			side_free(graveyard[--ngrave]);
 	}
 }
