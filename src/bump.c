@@ -47,6 +47,8 @@ struct bump_ca {
 struct bump_peer {
 	char                            *key; /* its peer_conf's */
 	gnutls_certificate_credentials_t cred;
+	gnutls_datum_t                   resume; /* the newest session, to
+	                                            resume (this worker's) */
 };
 
 /* What sessions with the clients of one port use. */
@@ -542,6 +544,7 @@ bump_gen_unref(struct bump_gen *g)
 		free(g->peers[i].key);
 		if (g->peers[i].cred != NULL)
 			gnutls_certificate_free_credentials(g->peers[i].cred);
+		gnutls_free(g->peers[i].resume.data);
 	}
 	free(g->peers);
 	if (g->ticket_key.data != NULL) {
@@ -674,12 +677,48 @@ bump_https_session(struct bump_gen *g, size_t port, struct bump_io *io,
 	return r;
 }
 
+/*
+ * Keeps the session with a parent for the next connection to it (RFC
+ * 8446 4.6.1, RFC 5077): in TLS 1.3 once a ticket came, after the
+ * handshake; in TLS 1.2 once the handshake is done (bump_peer_resumable()).
+ */
+static void
+keep_peer_session(gnutls_session_t s)
+{
+	struct bump_peer *bp = gnutls_session_get_ptr(s);
+	gnutls_datum_t    data;
+
+	if (bp != NULL && gnutls_session_get_data2(s, &data) == 0) {
+		gnutls_free(bp->resume.data);
+		bp->resume = data;
+	}
+}
+
+static int
+ticket_received(gnutls_session_t s, unsigned htype, unsigned when,
+                unsigned incoming, const gnutls_datum_t *msg)
+{
+	(void)htype;
+	(void)when;
+	(void)msg;
+	if (incoming && gnutls_protocol_get_version(s) == GNUTLS_TLS1_3)
+		keep_peer_session(s);
+	return 0;
+}
+
+void
+bump_peer_resumable(gnutls_session_t s)
+{
+	if (gnutls_protocol_get_version(s) != GNUTLS_TLS1_3)
+		keep_peer_session(s);
+}
+
 int
 bump_peer_session(struct bump_gen *g, const struct peer_conf *p,
                   struct bump_io *io, gnutls_session_t *out)
 {
 	const struct tls_outgoing *o = &p->tls_opts;
-	const struct bump_peer    *bp = NULL;
+	struct bump_peer          *bp = NULL;
 	const char                *name = p->tls_domain, *floor;
 	gnutls_session_t           s;
 	int                        r;
@@ -723,6 +762,13 @@ bump_peer_session(struct bump_gen *g, const struct peer_conf *p,
 		           : p->tls_domain != NULL ? p->tls_domain
 		                                   : p->host,
 		        0);
+	/* A session GnuTLS will not resume is a full handshake, no more. */
+	if (bp->resume.size > 0)
+		(void)gnutls_session_set_data(s, bp->resume.data,
+		                              bp->resume.size);
+	gnutls_session_set_ptr(s, bp);
+	gnutls_handshake_set_hook_function(s, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
+	                                   GNUTLS_HOOK_POST, ticket_received);
 	bump_transport(s, io);
 	*out = s;
 	return 0;

@@ -123,6 +123,13 @@ int bump_peer_session(struct bump_gen *g, const struct peer_conf *p,
                       struct bump_io *io, gnutls_session_t *out);
 
 /*
+ * After a handshake of bump_peer_session()'s: the next connection to the
+ * parent resumes this session (TLS 1.2; TLS 1.3 sessions are kept when
+ * their tickets come).  Per worker: each has its own.
+ */
+void bump_peer_resumable(gnutls_session_t s);
+
+/*
  * Verifies the server of a finished handshake for host (a name or an IP
  * literal; not checked with flags=DONT_VERIFY_DOMAIN): *errors gets what
  * is wrong, a mask of enum tls_verify_error (tls_verify.h), 0 when the

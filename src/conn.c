@@ -1134,8 +1134,10 @@ conn_peer_tls_hs(struct conn *c)
 		conn_next_hop(c, 503, "ERR_SECURE_CONNECT_FAIL", why);
 		return;
 	}
-	conn_log(c, LOG_DEBUG, "TLS with cache_peer %s: %s", p->name,
-	         tls_peek_version_name(tls_wire_version(c->server.tls)));
+	conn_log(c, LOG_DEBUG, "TLS with cache_peer %s: %s%s", p->name,
+	         tls_peek_version_name(tls_wire_version(c->server.tls)),
+	         gnutls_session_is_resumed(c->server.tls) ? ", resumed" : "");
+	bump_peer_resumable(c->server.tls);
 	c->action = NULL;
 	c->deadline = 0;
 	conn_server_up(c);

@@ -161,6 +161,10 @@ body=$(curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" \
 check "CONNECT through a TLS parent" [ "$body" = hello ]
 check "the parent tunnelled it" \
 	parent_log_has "TCP_TUNNEL/200 [0-9]+ CONNECT origin.test:$TLS_PORT "
+check "a later connection to the parent resumes the session" \
+	errlog_has "TLS with cache_peer good: TLSv1.3, resumed"
+check "...as the parent saw it" \
+	file_has "TLS with the client: TLSv1.3, resumed, SNI proxy.test" "$T/parent.err"
 sum() { sha256sum | cut -d' ' -f1; }
 want=$(sum <"$T/www/big")
 got=$(curl -sS --max-time 20 -x "http://127.0.0.1:$PROXY_PORT" \
