@@ -263,6 +263,8 @@ static const char *const acl_type_names[] = {
 	[ACL_SERVER_NAME] = "ssl::server_name",
 	[ACL_SERVER_NAME_REGEX] = "ssl::server_name_regex",
 	[ACL_SSL_ERROR] = "ssl_error",
+	[ACL_PROXY_AUTH] = "proxy_auth",
+	[ACL_PROXY_AUTH_REGEX] = "proxy_auth_regex",
 };
 
 static const char *const forwarded_for_names[] = {
@@ -289,6 +291,8 @@ struct loader {
 	bool              oom;
 	bool              access_log_seen;
 	char             *access_log_none; /* where "access_log none" was */
+	char             *auth_acl;        /* the first proxy_auth acl: */
+	char             *auth_acl_where;  /* its name and "FILE:LINE" */
 };
 
 /* Growable byte string for logical lines and file contents. */
@@ -1430,6 +1434,8 @@ acl_flag(struct acl *acl, const char *v)
 	case ACL_SERVER_NAME:
 		return icase || cased;
 	case ACL_SERVER_NAME_REGEX:
+	case ACL_PROXY_AUTH:
+	case ACL_PROXY_AUTH_REGEX:
 		if (icase || cased)
 			acl->icase = icase; /* for the values that follow */
 		return icase || cased;
@@ -1484,6 +1490,13 @@ parse_acl(struct loader *ld, const struct token *args, size_t nargs)
 	}
 	if (acl == NULL && (acl = append_acl(ld->c, name, (enum acl_type)type,
 	                                     false)) == NULL) {
+		out_of_memory(ld);
+		return;
+	}
+	if ((type == ACL_PROXY_AUTH || type == ACL_PROXY_AUTH_REGEX) &&
+	    ld->auth_acl == NULL &&
+	    ((ld->auth_acl = strdup(name)) == NULL ||
+	     (ld->auth_acl_where = where_now(ld)) == NULL)) {
 		out_of_memory(ld);
 		return;
 	}
@@ -2996,6 +3009,12 @@ finish(struct loader *ld, const char *name)
 		diag_add(ld->diag, true, "%s: %s", name,
 		         _("no http_port configured"));
 	check_bump_ca(ld);
+	/* Squid: "ERROR: Invalid ACL" (it wants auth_param above the acl) */
+	if (ld->auth_acl != NULL && c->auth.argv == NULL)
+		diag_add(ld->diag, true,
+		         _("%s: acl %s: invalid acl: proxy_auth needs "
+		           "'auth_param basic program'"),
+		         ld->auth_acl_where, ld->auth_acl);
 	if (!ld->access_log_seen) {
 		const char *def = LOCALSTATEDIR "/log/bascule/access.log";
 
@@ -3044,6 +3063,8 @@ load(const char *path, const char *text, struct conf_diag *diag)
 	}
 	finish(&ld, path);
 	free(ld.access_log_none);
+	free(ld.auth_acl);
+	free(ld.auth_acl_where);
 	if (diag->nerrors > errors || ld.oom) {
 		conf_free(ld.c);
 		return NULL;

@@ -1087,8 +1087,8 @@ test_acl_directive(void)
 			  "test.conf:2: acl type 'url_regex' is not "
 			  "supported" },
 			{ "acl x proxy_auth REQUIRED",
-			  "test.conf:2: acl type 'proxy_auth' is not "
-			  "supported" },
+			  "test.conf:2: acl x: invalid acl: proxy_auth needs "
+			  "'auth_param basic program'" },
 			{ "acl x at_step SslBump9",
 			  "test.conf:2: acl x: 'SslBump9': not a step" },
 			{ "acl x ssl::server_name --consensus a.example",
@@ -1158,13 +1158,14 @@ test_acl_directive(void)
 	}
 }
 
-/* auth_param basic. */
+/* auth_param basic, and the proxy_auth acls that need it. */
 static void
 test_auth_param(void)
 {
 	struct conf_diag        d = { 0 };
 	struct conf            *c;
 	const struct auth_conf *a;
+	const struct acl       *acl;
 	size_t                  i;
 
 	c = load_line("", &d);
@@ -1182,7 +1183,12 @@ test_auth_param(void)
 	              "auth_param basic realm  Our  proxy (\"lab\")\n"
 	              "auth_param basic children 5 startup=2 idle=3 "
 	              "concurrency=4 queue-size=9 on-persistent-overload=ERR\n"
-	              "auth_param basic credentialsttl 30 minutes",
+	              "auth_param basic credentialsttl 30 minutes\n"
+	              "acl users proxy_auth -i Alice bob\n"
+	              "acl any proxy_auth REQUIRED\n"
+	              "acl re proxy_auth_regex -i ^adm\n"
+	              "http_access deny !any\n"
+	              "http_access allow users re",
 	              &d);
 	a = c != NULL ? &c->auth : NULL;
 	ok(c != NULL && d.n == 0, "auth_param basic lines load cleanly");
@@ -1199,12 +1205,30 @@ test_auth_param(void)
 	           a->concurrency == 4 && a->queue_size == 9,
 	   "children N startup= idle= concurrency= queue-size=");
 	ok(a != NULL && a->credentialsttl == 30 * 60 * 1000, "credentialsttl");
+	acl = c != NULL ? acl_named(c, "users") : NULL;
+	ok(acl != NULL && acl->type == ACL_PROXY_AUTH && acl->icase &&
+	           acl->n == 2 && strcmp(acl->u.strings[0], "alice") == 0,
+	   "proxy_auth -i: names kept in lower case");
+	acl = c != NULL ? acl_named(c, "any") : NULL;
+	ok(acl != NULL && acl->required, "proxy_auth REQUIRED");
+	acl = c != NULL ? acl_named(c, "re") : NULL;
+	ok(acl != NULL && acl->type == ACL_PROXY_AUTH_REGEX && acl->icase &&
+	           acl->n == 1,
+	   "proxy_auth_regex -i");
 	conf_unref(c);
 	conf_diag_clear(&d);
 
 	c = load_line("auth_param basic children 7", &d);
 	ok(c != NULL && c->auth.children == 7 && c->auth.queue_size == 14,
 	   "queue-size defaults to twice the children");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	/* Squid wants auth_param above the acl; bascule does not mind. */
+	c = load_line("acl u proxy_auth REQUIRED\n"
+	              "auth_param basic program /bin/sh",
+	              &d);
+	ok(c != NULL && d.nerrors == 0, "auth_param after the acl");
 	conf_unref(c);
 	conf_diag_clear(&d);
 
@@ -1321,6 +1345,13 @@ test_auth_param(void)
 			{ "auth_param basic nonce_max_count 5",
 			  "test.conf:2: auth_param basic: unknown parameter "
 			  "'nonce_max_count'" },
+			{ "acl x proxy_auth_regex ^a",
+			  "test.conf:2: acl x: invalid acl: proxy_auth needs "
+			  "'auth_param basic program'" },
+			{ "auth_param basic program /bin/sh\n"
+			  "acl x proxy_auth_regex (",
+			  "test.conf:3: acl x: '(': not a valid regular "
+			  "expression" },
 		};
 
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
