@@ -4,7 +4,8 @@
  *   time.ms elapsed client result/status bytes method URL user hier/peer type
  *
  * Lines are written with one write(2) on an O_APPEND descriptor, so lines
- * from several workers never interleave.
+ * from several workers never interleave.  The user is the one proxy_auth
+ * authenticated, percent-encoded as Squid's %[un does, "-" when none.
  */
 #include "config.h"
 
@@ -165,10 +166,39 @@ client_text(const struct sockaddr *sa, char *out, size_t outsz)
 		snprintf(out, outsz, "-");
 }
 
+/*
+ * A user name as one field: printable ASCII stays, but for the bytes that
+ * would break or fake fields ('%', quotes, brackets, backslash), which
+ * become %XX as control characters, spaces and non-ASCII bytes do.
+ */
+static void
+user_text(const char *user, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t            o = 0;
+
+	if (user == NULL || *user == '\0') {
+		snprintf(out, outsz, "-");
+		return;
+	}
+	for (; *user != '\0' && outsz - o > 3; user++) {
+		unsigned char c = (unsigned char)*user;
+
+		if (c > 0x20 && c < 0x7f && strchr("%\"'\\[]", c) == NULL) {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '%';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+}
+
 void
 access_log_write(struct access_log *al, const struct access_record *r)
 {
-	char    line[8192], client[64];
+	char    line[8192], client[64], user[800];
 	int64_t elapsed;
 	int     n;
 
@@ -179,12 +209,13 @@ access_log_write(struct access_log *al, const struct access_record *r)
 	if (elapsed < 0)
 		elapsed = 0;
 	client_text(r->client, client, sizeof(client));
+	user_text(r->user, user, sizeof(user));
 	n = snprintf(line, sizeof(line),
 	             "%lld.%03ld %6" PRId64 " %s %s/%03d %" PRIu64
-	             " %s %.4000s - %s/%s %s\n",
-	             (long long)r->end.tv_sec, r->end.tv_nsec / 1000000, elapsed,
-	             client, r->result, r->status, r->bytes, r->method, r->url,
-	             r->hier, r->peer, r->content_type);
+	             " %s %.4000s %s %s/%s %s\n",
+	             (long long)r->end.tv_sec, r->end.tv_nsec / 1000000,
+	             elapsed, client, r->result, r->status, r->bytes, r->method,
+	             r->url, user, r->hier, r->peer, r->content_type);
 	if (n > 0 && (size_t)n < sizeof(line) && r->bump != NULL)
 		n = snprintf(line + n - 1, sizeof(line) - (size_t)n + 1,
 		             " sni=%.300s ssl_bump=%s step=%d up=%" PRIu64 "\n",

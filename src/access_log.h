@@ -22,6 +22,8 @@ struct access_record {
 	uint64_t               bytes;  /* sent to the client */
 	const char            *method; /* "-" when unknown */
 	const char            *url;    /* as Squid prints it */
+	const char            *user;   /* authenticated by proxy_auth, or
+	                                  NULL */
 	const char            *hier;   /* "HIER_DIRECT", "HIER_NONE" */
 	const char            *peer;   /* server address, or "-" */
 	const char            *content_type; /* or "-" */

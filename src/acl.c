@@ -36,6 +36,8 @@ static const struct {
 	{ "ssl::server_name", ACL_SERVER_NAME },
 	{ "ssl::server_name_regex", ACL_SERVER_NAME_REGEX },
 	{ "ssl_error", ACL_SSL_ERROR },
+	{ "proxy_auth", ACL_PROXY_AUTH },
+	{ "proxy_auth_regex", ACL_PROXY_AUTH_REGEX },
 };
 
 /* Squid's other types: refused with a clearer word than "unknown". */
@@ -74,8 +76,6 @@ static const char *const squid_types[] = {
 	"peername",
 	"peername_regex",
 	"proto",
-	"proxy_auth",
-	"proxy_auth_regex",
 	"random",
 	"referer_regex",
 	"rep_header",
@@ -445,6 +445,39 @@ add_regex(struct acl *acl, const char *value, const char **why)
 	return 0;
 }
 
+/* -i compares user names in lower case (ASCII, as Squid). */
+static void
+lower_ascii(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s - 'A' + 'a');
+}
+
+/*
+ * proxy_auth: user names, or REQUIRED for any user that authenticates.
+ * Names are kept as written, or in lower case after -i.
+ */
+static int
+add_user(struct acl *acl, const char *value, const char **why)
+{
+	if (strcmp(value, "REQUIRED") == 0) {
+		acl->required = true;
+		return 0;
+	}
+	for (const char *p = value; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			*why = N_("control character in a user name");
+			return -1;
+		}
+	}
+	if (add_string(acl, value, why) < 0)
+		return -1;
+	if (acl->icase)
+		lower_ascii(acl->u.strings[acl->n - 1]);
+	return 0;
+}
+
 int
 acl_add_value(struct acl *acl, const char *value, const char **why)
 {
@@ -478,6 +511,10 @@ acl_add_value(struct acl *acl, const char *value, const char **why)
 		return add_step(acl, value, why);
 	case ACL_SSL_ERROR:
 		return add_ssl_error(acl, value, why);
+	case ACL_PROXY_AUTH:
+		return add_user(acl, value, why);
+	case ACL_PROXY_AUTH_REGEX:
+		return add_regex(acl, value, why);
 	}
 	*why = N_("bad acl type");
 	return -1;
@@ -495,7 +532,7 @@ acl_finish(struct acl *acl)
 	size_t i, out;
 
 	if (acl->type != ACL_METHOD && acl->type != ACL_DSTDOMAIN &&
-	    acl->type != ACL_SERVER_NAME)
+	    acl->type != ACL_SERVER_NAME && acl->type != ACL_PROXY_AUTH)
 		return;
 	if (acl->n == 0)
 		return;
@@ -527,11 +564,13 @@ acl_clear(struct acl *acl)
 	case ACL_METHOD:
 	case ACL_DSTDOMAIN:
 	case ACL_SERVER_NAME:
+	case ACL_PROXY_AUTH:
 		for (i = 0; i < acl->n; i++)
 			free(acl->u.strings[i]);
 		free(acl->u.strings);
 		break;
 	case ACL_SERVER_NAME_REGEX:
+	case ACL_PROXY_AUTH_REGEX:
 		for (i = 0; i < acl->n; i++) {
 			regfree(&acl->u.regexes[i].re);
 			free(acl->u.regexes[i].text);
@@ -724,6 +763,45 @@ has_prefix_ascii_icase(const char *s, const char *prefix)
 	return true;
 }
 
+/*
+ * proxy_auth and proxy_auth_regex (Squid's semantics): an unknown user is
+ * ACL_NEED_AUTH, for the caller to authenticate, or to challenge; a user
+ * never matches where proxy authentication cannot be (ACL_AUTH_NONE).
+ */
+static enum acl_verdict
+match_user(const struct acl *acl, const struct acl_ctx *ctx)
+{
+	char lower[512];
+
+	switch (ctx->auth) {
+	case ACL_AUTH_NONE:
+		return ACL_NO_MATCH;
+	case ACL_AUTH_NEEDED:
+		return ACL_NEED_AUTH;
+	case ACL_AUTH_USER:
+		break;
+	}
+	if (ctx->user == NULL)
+		return ACL_NO_MATCH;
+	if (acl->type == ACL_PROXY_AUTH_REGEX) {
+		for (size_t i = 0; i < acl->n; i++)
+			if (regexec(&acl->u.regexes[i].re, ctx->user, 0, NULL,
+			            0) == 0)
+				return ACL_MATCH;
+		return ACL_NO_MATCH;
+	}
+	if (acl->required)
+		return ACL_MATCH;
+	if (!acl->icase)
+		return strings_find(acl, false, ctx->user) ? ACL_MATCH
+		                                           : ACL_NO_MATCH;
+	if (strlen(ctx->user) >= sizeof(lower))
+		return ACL_NO_MATCH; /* longer than any user name taken */
+	memcpy(lower, ctx->user, strlen(ctx->user) + 1);
+	lower_ascii(lower);
+	return strings_find(acl, false, lower) ? ACL_MATCH : ACL_NO_MATCH;
+}
+
 /* Squid's cache manager: cache_object://... or .../squid-internal-mgr/... */
 static enum acl_verdict
 match_manager(const struct acl_ctx *ctx)
@@ -782,21 +860,23 @@ acl_match(const struct acl *acl, const struct acl_ctx *ctx)
 	case ACL_SSL_ERROR:
 		return (acl->u.ssl_errors & ctx->ssl_errors) != 0 ? ACL_MATCH
 		                                                  : ACL_NO_MATCH;
+	case ACL_PROXY_AUTH:
+	case ACL_PROXY_AUTH_REGEX:
+		return match_user(acl, ctx);
 	}
 	return ACL_NO_MATCH;
 }
 
 enum access_action
-access_check(const struct access_list *list, const struct acl_ctx *ctx,
-             enum access_action if_empty, const struct access_rule **rule,
-             bool *need_dst)
+access_evaluate(const struct access_list *list, const struct acl_ctx *ctx,
+                enum access_action if_empty, const struct access_rule **rule,
+                enum acl_verdict *wait)
 {
 	size_t i, j;
 
 	if (rule != NULL)
 		*rule = NULL;
-	if (need_dst != NULL)
-		*need_dst = false;
+	*wait = ACL_MATCH;
 	if (list == NULL || list->n == 0)
 		return if_empty;
 	for (i = 0; i < list->n; i++) {
@@ -806,9 +886,8 @@ access_check(const struct access_list *list, const struct acl_ctx *ctx,
 		for (j = 0; j < r->n; j++) {
 			enum acl_verdict v = acl_match(r->refs[j].acl, ctx);
 
-			if (v == ACL_NEED_DST) {
-				if (need_dst != NULL)
-					*need_dst = true;
+			if (v == ACL_NEED_DST || v == ACL_NEED_AUTH) {
+				*wait = v;
 				return ACCESS_DENY;
 			}
 			if ((v == ACL_MATCH) == r->refs[j].negate)
@@ -825,6 +904,32 @@ access_check(const struct access_list *list, const struct acl_ctx *ctx,
 	                                                       : ACCESS_ALLOW;
 }
 
+enum access_action
+access_check(const struct access_list *list, const struct acl_ctx *ctx,
+             enum access_action if_empty, const struct access_rule **rule,
+             bool *need_dst)
+{
+	enum acl_verdict   wait;
+	enum access_action a =
+	        access_evaluate(list, ctx, if_empty, rule, &wait);
+
+	if (need_dst != NULL)
+		*need_dst = wait == ACL_NEED_DST;
+	return a;
+}
+
+bool
+access_rule_challenges(const struct access_rule *rule)
+{
+	const struct acl *last;
+
+	if (rule == NULL || rule->action != ACCESS_DENY || rule->n == 0)
+		return false;
+	last = rule->refs[rule->n - 1].acl;
+	return last->type == ACL_PROXY_AUTH ||
+	       last->type == ACL_PROXY_AUTH_REGEX;
+}
+
 const struct access_rule *
 access_first(const struct access_list *list, const struct acl_ctx *ctx,
              unsigned usable)
@@ -838,8 +943,9 @@ access_first(const struct access_list *list, const struct acl_ctx *ctx,
 		for (j = 0; j < r->n; j++) {
 			enum acl_verdict v = acl_match(r->refs[j].acl, ctx);
 
-			/* An unknown dst fails the rule, negated or not. */
-			if (v == ACL_NEED_DST ||
+			/* An unknown dst or user fails the rule, negated
+			 * or not. */
+			if (v == ACL_NEED_DST || v == ACL_NEED_AUTH ||
 			    (v == ACL_MATCH) == r->refs[j].negate)
 				break;
 		}

@@ -25,6 +25,9 @@ enum acl_type {
 	ACL_SERVER_NAME,       /* ssl::server_name: like dstdomain */
 	ACL_SERVER_NAME_REGEX, /* ssl::server_name_regex: POSIX ERE */
 	ACL_SSL_ERROR, /* ssl_error: server certificate verification errors */
+	/* proxy_auth: user names (sorted), or REQUIRED */
+	ACL_PROXY_AUTH,
+	ACL_PROXY_AUTH_REGEX, /* proxy_auth_regex: POSIX ERE on the user */
 };
 
 /* Steps of ssl_bump, as at_step names them. */
@@ -53,13 +56,15 @@ struct acl {
 	union {
 		struct acl_net   *nets;    /* SRC, DST */
 		struct acl_range *ranges;  /* PORT */
-		char            **strings; /* METHOD, DSTDOMAIN, SERVER_NAME
-		                              (sorted) */
-		struct acl_regex *regexes; /* SERVER_NAME_REGEX */
+		char            **strings; /* METHOD, DSTDOMAIN, SERVER_NAME,
+		                              PROXY_AUTH (sorted) */
+		struct acl_regex *regexes; /* SERVER_NAME_REGEX,
+		                              PROXY_AUTH_REGEX */
 		unsigned          steps;   /* AT_STEP: 1 << enum bump_step */
 		unsigned ssl_errors; /* SSL_ERROR: enum tls_verify_error bits */
 	} u;
-	bool icase; /* -i, for SERVER_NAME_REGEX */
+	bool icase;    /* -i: SERVER_NAME_REGEX, PROXY_AUTH(_REGEX) */
+	bool required; /* PROXY_AUTH "REQUIRED": any authenticated user */
 };
 
 struct acl_regex {
@@ -108,6 +113,15 @@ struct access_list {
 	struct access_rule *rules;
 };
 
+/* What proxy_auth and proxy_auth_regex acls can know of the user. */
+enum acl_auth {
+	ACL_AUTH_NONE = 0, /* nothing, and nobody can be asked: they never
+	                      match (no request yet, an intercepted one, or a
+	                      list that cannot wait for a helper) */
+	ACL_AUTH_NEEDED,   /* not known yet: they answer ACL_NEED_AUTH */
+	ACL_AUTH_USER,     /* acl_ctx.user is authenticated */
+};
+
 /* What is known of a transaction when an access list is checked. */
 struct acl_ctx {
 	const struct sockaddr *src;   /* client address (after PROXY header) */
@@ -132,12 +146,19 @@ struct acl_ctx {
 	 * errors is here.
 	 */
 	unsigned ssl_errors;
+	/*
+	 * proxy_auth, proxy_auth_regex: the user they compare when auth is
+	 * ACL_AUTH_USER.
+	 */
+	enum acl_auth auth;
+	const char   *user;
 };
 
 enum acl_verdict {
 	ACL_NO_MATCH = 0,
 	ACL_MATCH,
-	ACL_NEED_DST, /* a dst ACL was reached before DNS: resolve, retry */
+	ACL_NEED_DST,  /* a dst ACL was reached before DNS: resolve, retry */
+	ACL_NEED_AUTH, /* a proxy_auth ACL needs the user: check, retry */
 };
 
 /*
@@ -154,10 +175,31 @@ enum access_action access_check(const struct access_list *list,
                                 bool *need_dst);
 
 /*
+ * access_check() that also stops at a proxy_auth acl while ctx->auth is
+ * ACL_AUTH_NEEDED: *wait is ACL_NEED_DST or ACL_NEED_AUTH when an acl
+ * waits for that (the answer is then ACCESS_DENY: find it out, and call
+ * again), ACL_MATCH when a rule or the default decided.  http_access does
+ * this; lists that cannot wait use access_check() or access_first().
+ */
+enum access_action access_evaluate(const struct access_list  *list,
+                                   const struct acl_ctx      *ctx,
+                                   enum access_action         if_empty,
+                                   const struct access_rule **rule,
+                                   enum acl_verdict          *wait);
+
+/*
+ * Squid's re-challenge: a deny rule whose last acl is a proxy_auth or
+ * proxy_auth_regex acl answers 407, so that the user may log in as
+ * someone else, where any other deny answers 403.
+ */
+bool access_rule_challenges(const struct access_rule *rule);
+
+/*
  * The first rule whose ACLs all match and whose action is in usable (a
  * mask of 1 << action), or NULL: ssl_bump and on_unsupported_protocol,
  * where impossible actions are skipped and no match has a per-directive
- * default.  A dst ACL does not match while ctx->dst is NULL.
+ * default.  A dst ACL does not match while ctx->dst is NULL, nor a
+ * proxy_auth ACL while the user is not known.
  */
 const struct access_rule *access_first(const struct access_list *list,
                                        const struct acl_ctx *ctx,

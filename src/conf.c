@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <nettle/base64.h>
 
@@ -63,6 +64,7 @@ enum dir_type {
 	DT_PEER,        /* cache_peer lines */
 	DT_PEER_ACCESS, /* cache_peer_access NAME allow|deny [!]ACL... */
 	DT_TLS_OUTGOING, /* struct tls_outgoing, KEY=VALUE... added up */
+	DT_AUTH_PARAM,   /* struct auth_conf: basic PARAMETER VALUE... */
 	DT_INCLUDE,
 	DT_IGNORED, /* Squid's, not needed here: warn */
 };
@@ -126,6 +128,8 @@ struct directive {
 	{ n, DT_UNSUPPORTED, FIELD(f, struct access_list), 0, 0, NULL, 0 }
 #define TLS_OUTGOING(n, f, def) \
 	{ n, DT_TLS_OUTGOING, FIELD(f, struct tls_outgoing), 0, 0, def, 0 }
+#define AUTH_PARAM(n, f) \
+	{ n, DT_AUTH_PARAM, FIELD(f, struct auth_conf), 0, 0, NULL, 0 }
 #define ACL(n)        { n, DT_ACL, 0, 0, 0, NULL, 0 }
 #define ACCESS_LOG(n) { n, DT_ACCESS_LOG, 0, 0, 0, NULL, 0 }
 #define PEER(n)        { n, DT_PEER, 0, 0, 0, NULL, 0 }
@@ -138,6 +142,7 @@ static const struct directive directives[] = {
 	LISTEN("http_port", listeners, DIR_RESTART),
 	/* Same list as http_port, whose entry reports a restart needed. */
 	LISTEN("https_port", listeners, 0),
+	AUTH_PARAM("auth_param", auth),
 	ACL("acl"),
 	ACCESS("http_access", http_access),
 	ACCESS("proxy_protocol_access", proxy_protocol_access),
@@ -258,6 +263,8 @@ static const char *const acl_type_names[] = {
 	[ACL_SERVER_NAME] = "ssl::server_name",
 	[ACL_SERVER_NAME_REGEX] = "ssl::server_name_regex",
 	[ACL_SSL_ERROR] = "ssl_error",
+	[ACL_PROXY_AUTH] = "proxy_auth",
+	[ACL_PROXY_AUTH_REGEX] = "proxy_auth_regex",
 };
 
 static const char *const forwarded_for_names[] = {
@@ -284,6 +291,8 @@ struct loader {
 	bool              oom;
 	bool              access_log_seen;
 	char             *access_log_none; /* where "access_log none" was */
+	char             *auth_acl;        /* the first proxy_auth acl: */
+	char             *auth_acl_where;  /* its name and "FILE:LINE" */
 };
 
 /* Growable byte string for logical lines and file contents. */
@@ -1480,6 +1489,8 @@ acl_flag(struct acl *acl, const char *v)
 	case ACL_SERVER_NAME:
 		return icase || cased;
 	case ACL_SERVER_NAME_REGEX:
+	case ACL_PROXY_AUTH:
+	case ACL_PROXY_AUTH_REGEX:
 		if (icase || cased)
 			acl->icase = icase; /* for the values that follow */
 		return icase || cased;
@@ -1534,6 +1545,13 @@ parse_acl(struct loader *ld, const struct token *args, size_t nargs)
 	}
 	if (acl == NULL && (acl = append_acl(ld->c, name, (enum acl_type)type,
 	                                     false)) == NULL) {
+		out_of_memory(ld);
+		return;
+	}
+	if ((type == ACL_PROXY_AUTH || type == ACL_PROXY_AUTH_REGEX) &&
+	    ld->auth_acl == NULL &&
+	    ((ld->auth_acl = strdup(name)) == NULL ||
+	     (ld->auth_acl_where = where_now(ld)) == NULL)) {
 		out_of_memory(ld);
 		return;
 	}
@@ -2377,6 +2395,287 @@ parse_tls_outgoing(struct loader *ld, const char *dname,
 	}
 }
 
+/* auth_param */
+
+static void
+auth_conf_clear(struct auth_conf *a)
+{
+	for (size_t i = 0; a->argv != NULL && a->argv[i] != NULL; i++)
+		free(a->argv[i]);
+	free(a->argv);
+	free(a->where);
+	free(a->realm);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Squid's defaults for basic: children 20 startup=0 idle=1, 2 hours. */
+static int
+auth_conf_defaults(struct auth_conf *a)
+{
+	a->children = 20;
+	a->startup = 0;
+	a->idle = 1;
+	a->concurrency = 0;
+	a->queue_size = 2 * a->children;
+	a->credentialsttl = HOURS(2);
+	a->realm = strdup("Squid proxy-caching web server");
+	return a->realm != NULL ? 0 : -1;
+}
+
+/* A decimal number in [lo, hi] into *out: 0, or -1. */
+static int
+auth_number(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	unsigned long v;
+	char         *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/*
+ * children N [startup=N] [idle=N] [concurrency=N] [queue-size=N]
+ * [on-persistent-overload=ERR|die] [reservation-timeout=N], as Squid.
+ */
+static void
+parse_auth_children(struct loader *ld, struct auth_conf *a,
+                    const struct token *args, size_t nargs)
+{
+	unsigned n, v;
+	bool     queue_set = false;
+
+	if (nargs == 0 ||
+	    auth_number(args[0].s, 1, AUTH_CHILDREN_MAX, &n) < 0) {
+		diag_error(ld,
+		           _("auth_param basic children: '%s' is not a number "
+		             "of helpers from 1 to %d"),
+		           nargs > 0 ? args[0].s : "", AUTH_CHILDREN_MAX);
+		return;
+	}
+	a->children = n;
+	for (size_t i = 1; i < nargs; i++) {
+		const char *o = args[i].s, *eq = strchr(o, '=');
+		const char *val = eq != NULL ? eq + 1 : "";
+		size_t      olen = eq != NULL ? (size_t)(eq - o) : strlen(o);
+
+#define IS(name) (olen == sizeof(name) - 1 && memcmp(o, name, olen) == 0)
+		if (IS("startup") && auth_number(val, 0, UINT_MAX, &v) == 0) {
+			a->startup = v;
+		} else if (IS("idle") &&
+		           auth_number(val, 0, UINT_MAX, &v) == 0) {
+			if (v == 0)
+				diag_warning(
+				        ld, "%s",
+				        _("auth_param basic children: idle=0 "
+				          "is taken as idle=1, as Squid does"));
+			a->idle = v > 0 ? v : 1;
+		} else if (IS("concurrency") &&
+		           auth_number(val, 0, AUTH_CONCURRENCY_MAX, &v) == 0) {
+			a->concurrency = v;
+		} else if (IS("queue-size") &&
+		           auth_number(val, 0, AUTH_QUEUE_MAX, &v) == 0) {
+			a->queue_size = v;
+			queue_set = true;
+		} else if (IS("on-persistent-overload") &&
+		           (strcmp(val, "ERR") == 0 ||
+		            strcmp(val, "die") == 0)) {
+			if (strcmp(val, "die") == 0)
+				diag_warning(ld, "%s",
+				             _("auth_param basic children: "
+				               "on-persistent-overload=die is "
+				               "ignored: an overloaded queue "
+				               "answers as ERR"));
+		} else if (IS("reservation-timeout") &&
+		           auth_number(val, 0, UINT_MAX, &v) == 0) {
+			diag_warning(ld, "%s",
+			             _("auth_param basic children: "
+			               "reservation-timeout= is ignored: it "
+			               "concerns NTLM and Negotiate"));
+		} else if (IS("startup") || IS("idle") || IS("concurrency") ||
+		           IS("queue-size") || IS("on-persistent-overload") ||
+		           IS("reservation-timeout")) {
+			diag_error(ld,
+			           _("auth_param basic children: bad value in "
+			             "'%s'"),
+			           o);
+		} else {
+			diag_error(ld,
+			           _("auth_param basic children: unknown "
+			             "option '%s'"),
+			           o);
+		}
+#undef IS
+	}
+	if (a->startup > n) {
+		diag_warning(ld,
+		             _("auth_param basic children: startup=%u is more "
+		               "than %u: %u are started"),
+		             a->startup, n, n);
+		a->startup = n;
+	}
+	if (a->idle > n)
+		a->idle = n;
+	if (!queue_set)
+		a->queue_size = 2 * n; /* Squid's default */
+}
+
+/*
+ * auth_param basic program|realm|children|credentialsttl|... as Squid
+ * reads it.  Other schemes are Squid's too, but bascule offers Basic only:
+ * their lines are ignored with a warning.
+ */
+static void
+parse_auth_param(struct loader *ld, const struct token *args, size_t nargs,
+                 struct auth_conf *a)
+{
+	static const struct directive ttl = {
+		"credentialsttl", DT_DURATION, 0, 0, DAYS(365), NULL, 0,
+	};
+	static const char *const schemes[] = { "digest", "ntlm", "negotiate" };
+	const char              *param;
+	char                     cause[CAUSE_MAX];
+	bool                     flag;
+
+	if (nargs < 2) {
+		diag_error(
+		        ld, "%s",
+		        _("auth_param: expected SCHEME PARAMETER [VALUE...]"));
+		return;
+	}
+	if (!ascii_eq_icase(args[0].s, "basic")) {
+		for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]);
+		     i++) {
+			if (ascii_eq_icase(args[0].s, schemes[i])) {
+				diag_warning(ld,
+				             _("auth_param %s: only the basic "
+				               "scheme is supported: line "
+				               "ignored"),
+				             args[0].s);
+				return;
+			}
+		}
+		diag_error(ld, _("auth_param: unknown scheme '%s'"), args[0].s);
+		return;
+	}
+	param = args[1].s;
+	args += 2;
+	nargs -= 2;
+	if (strcmp(param, "program") == 0) {
+		char **argv;
+
+		if (nargs == 0) {
+			diag_error(ld, "%s",
+			           _("auth_param basic program: expected a "
+			             "command"));
+			return;
+		}
+		if (access(args[0].s, X_OK) < 0) {
+			diag_error(ld, _("auth_param basic program: '%s': %s"),
+			           args[0].s, strerror(errno));
+			return;
+		}
+		if ((argv = calloc(nargs + 1, sizeof(*argv))) == NULL) {
+			out_of_memory(ld);
+			return;
+		}
+		for (size_t i = 0; i < nargs; i++) {
+			if ((argv[i] = strdup(args[i].s)) == NULL) {
+				for (size_t j = 0; j < i; j++)
+					free(argv[j]);
+				free(argv);
+				out_of_memory(ld);
+				return;
+			}
+		}
+		for (size_t i = 0; a->argv != NULL && a->argv[i] != NULL; i++)
+			free(a->argv[i]);
+		free(a->argv);
+		a->argv = argv;
+		free(a->where);
+		if ((a->where = where_now(ld)) == NULL)
+			out_of_memory(ld);
+	} else if (strcmp(param, "realm") == 0) {
+		struct strbuf b = { NULL, 0, 0 };
+
+		if (nargs == 0) {
+			diag_error(
+			        ld, "%s",
+			        _("auth_param basic realm: expected a text"));
+			return;
+		}
+		/* The rest of the line, as Squid takes it. */
+		for (size_t i = 0; i < nargs; i++) {
+			const char *w = args[i].s;
+
+			if ((i > 0 && strbuf_append(&b, " ", 1) < 0) ||
+			    strbuf_append(&b, w, strlen(w)) < 0) {
+				free(b.p);
+				out_of_memory(ld);
+				return;
+			}
+		}
+		for (size_t i = 0; i < b.len; i++) {
+			if ((unsigned char)b.p[i] < 0x20 || b.p[i] == 0x7f) {
+				diag_error(ld, "%s",
+				           _("auth_param basic realm: control "
+				             "character in the text"));
+				free(b.p);
+				return;
+			}
+		}
+		if (b.len > 256) {
+			diag_error(ld, "%s",
+			           _("auth_param basic realm: longer than 256 "
+			             "bytes"));
+			free(b.p);
+			return;
+		}
+		free(a->realm);
+		a->realm = b.p;
+	} else if (strcmp(param, "children") == 0) {
+		parse_auth_children(ld, a, args, nargs);
+	} else if (strcmp(param, "credentialsttl") == 0) {
+		if (parse_duration(args, nargs, &ttl, &a->credentialsttl,
+		                   cause) < 0)
+			diag_error(ld, "auth_param basic credentialsttl: %s",
+			           cause);
+	} else if (strcmp(param, "concurrency") == 0) {
+		/* Squid 2.6 to 3.1: children's concurrency= since */
+		if (nargs != 1 ||
+		    auth_number(args[0].s, 0, AUTH_CONCURRENCY_MAX,
+		                &a->concurrency) < 0)
+			diag_error(ld,
+			           _("auth_param basic concurrency: expected a "
+			             "number from 0 to %d"),
+			           AUTH_CONCURRENCY_MAX);
+	} else if (strcmp(param, "casesensitive") == 0 ||
+	           strcmp(param, "utf8") == 0 ||
+	           strcmp(param, "keep_alive") == 0) {
+		if (parse_bool(args, nargs, &flag, cause) < 0) {
+			diag_error(ld, "auth_param basic %s: %s", param, cause);
+			return;
+		}
+		diag_warning(ld,
+		             _("auth_param basic %s is ignored: bascule sends "
+		               "the credentials as the client sent them"),
+		             param);
+	} else if (strcmp(param, "key_extras") == 0) {
+		diag_warning(ld, "%s",
+		             _("auth_param basic key_extras is ignored: the "
+		               "helper is sent the user name and password "
+		               "only"));
+	} else {
+		diag_error(ld, _("auth_param basic: unknown parameter '%s'"),
+		           param);
+	}
+}
+
 /* Reading files */
 
 static void load_text(struct loader *ld, const char *text, size_t len);
@@ -2571,6 +2870,9 @@ directive_run(struct loader *ld, const struct directive *d,
 		parse_tls_outgoing(ld, d->name, args, nargs,
 		                   (struct tls_outgoing *)field);
 		break;
+	case DT_AUTH_PARAM:
+		parse_auth_param(ld, args, nargs, (struct auth_conf *)field);
+		break;
 	case DT_INCLUDE:
 		parse_include(ld, args, nargs);
 		break;
@@ -2759,6 +3061,7 @@ conf_free(struct conf *c)
 	access_list_clear(&c->on_unsupported_protocol);
 	access_list_clear(&c->sslproxy_cert_error);
 	tls_outgoing_clear(&c->tls_outgoing);
+	auth_conf_clear(&c->auth);
 	free(c->sslproxy_foreign_intermediate_certs);
 	for (i = 0; i < c->npeers; i++)
 		peer_conf_clear(&c->peers[i]);
@@ -2850,6 +3153,12 @@ finish(struct loader *ld, const char *name)
 		diag_add(ld->diag, true, "%s: %s", name,
 		         _("no http_port configured"));
 	check_bump_ca(ld);
+	/* Squid: "ERROR: Invalid ACL" (it wants auth_param above the acl) */
+	if (ld->auth_acl != NULL && c->auth.argv == NULL)
+		diag_add(ld->diag, true,
+		         _("%s: acl %s: invalid acl: proxy_auth needs "
+		           "'auth_param basic program'"),
+		         ld->auth_acl_where, ld->auth_acl);
 	if (!ld->access_log_seen) {
 		const char *def = LOCALSTATEDIR "/log/bascule/access.log";
 
@@ -2882,7 +3191,8 @@ load(const char *path, const char *text, struct conf_diag *diag)
 		return NULL;
 	}
 	ld.c->refs = 1;
-	if ((ld.c->path = strdup(path)) == NULL || predefine_acls(ld.c) < 0) {
+	if ((ld.c->path = strdup(path)) == NULL || predefine_acls(ld.c) < 0 ||
+	    auth_conf_defaults(&ld.c->auth) < 0) {
 		diag_add(diag, true, "%s: %s", path, _("out of memory"));
 		conf_free(ld.c);
 		return NULL;
@@ -2897,6 +3207,8 @@ load(const char *path, const char *text, struct conf_diag *diag)
 	}
 	finish(&ld, path);
 	free(ld.access_log_none);
+	free(ld.auth_acl);
+	free(ld.auth_acl_where);
 	if (diag->nerrors > errors || ld.oom) {
 		conf_free(ld.c);
 		return NULL;
@@ -2996,6 +3308,7 @@ directive_same(const struct directive *d, const struct conf *a,
 	case DT_PEER:
 	case DT_PEER_ACCESS:
 	case DT_TLS_OUTGOING:
+	case DT_AUTH_PARAM:
 	case DT_INCLUDE:
 	case DT_IGNORED:
 		break;

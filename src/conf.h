@@ -99,6 +99,28 @@ struct peer_conf {
 	char              *where;  /* "FILE:LINE" */
 };
 
+#define AUTH_CHILDREN_MAX    100  /* helpers per worker */
+#define AUTH_CONCURRENCY_MAX 1000 /* requests per helper at once */
+#define AUTH_QUEUE_MAX       100000
+
+/*
+ * auth_param basic: the helpers that check Basic credentials with Squid's
+ * helper protocol (src/auth.c), per worker.  argv NULL: not configured,
+ * and proxy_auth acls are refused.
+ */
+struct auth_conf {
+	char   **argv;        /* program, then its arguments; NULL-terminated */
+	char    *where;       /* "FILE:LINE" of the program line */
+	char    *realm;       /* Proxy-Authenticate's realm */
+	unsigned children;    /* at most this many */
+	unsigned startup;     /* started with the worker */
+	unsigned idle;        /* started at once when more are needed */
+	unsigned concurrency; /* requests a helper takes at once, with a
+	                         channel-ID; 0: one, without */
+	unsigned queue_size;  /* requests waiting for a helper */
+	uint64_t credentialsttl; /* an OK answer is trusted this long */
+};
+
 /* Durations are in milliseconds, sizes in bytes. */
 struct conf {
 	unsigned refs;
@@ -133,6 +155,8 @@ struct conf {
 	struct access_list  always_direct; /* allow: never through peers */
 	bool                nonhierarchical_direct;
 	bool                prefer_direct;
+
+	struct auth_conf auth; /* auth_param basic */
 
 	struct access_log_conf *access_logs; /* none: "access_log none" */
 	size_t                  naccess_logs;

@@ -31,6 +31,8 @@
 #include "access_log.h"
 #include "acl.h"
 #include "aia.h"
+#include "auth.h"
+#include "auth_parse.h"
 #include "buf.h"
 #include "bump.h"
 #include "conf.h"
@@ -87,6 +89,8 @@ static void conn_fake_connect(struct conn *c);
 static void conn_https_begin(struct conn *c);
 static void conn_deny(struct conn *c, const struct access_rule *rule);
 static bool conn_access_allowed(struct conn *c);
+static void conn_request_resume(struct conn *c);
+static void conn_auth_cb(struct auth_req *req);
 static void conn_peek_server(struct conn *c);
 static void conn_tls_abort(struct conn *c, int status, const char *code,
                            const char *reason);
@@ -538,6 +542,10 @@ txn_clear(struct txn *t)
 	buf_free(t->mf_reply);
 	free(t->hops);
 	free(t->client_auth);
+	if (t->credentials != NULL)
+		explicit_bzero(t->credentials, strlen(t->credentials));
+	free(t->credentials);
+	free(t->user);
 	buf_free(t->head_direct);
 	buf_free(t->head_peer);
 	tls_clear(&t->tls);
@@ -578,6 +586,7 @@ conn_log_txn(struct conn *c)
 	r.bytes = t->bytes_to_client;
 	r.method = t->method != NULL ? t->method : "-";
 	r.url = t->url != NULL ? t->url : "-";
+	r.user = t->user;
 	if (t->peer[0] == '\0')
 		r.hier = "HIER_NONE";
 	else if (c->bumped)
@@ -601,10 +610,12 @@ conn_log_txn(struct conn *c)
 
 /*
  * Answers the client with a response of ours (an error page, or a reply to
- * Max-Forwards: 0) and closes after it.  The server side is dropped.
+ * Max-Forwards: 0) and closes after it.  The server side is dropped.  A
+ * realm adds Proxy-Authenticate (a 407).
  */
 static void
-conn_reply(struct conn *c, int status, const char *code, const char *reason)
+conn_reply_realm(struct conn *c, int status, const char *code,
+                 const char *reason, const char *realm)
 {
 	struct txn *t = &c->txn;
 
@@ -622,10 +633,10 @@ conn_reply(struct conn *c, int status, const char *code, const char *reason)
 		conn_fail(c, CONN_ERR_NOMEM);
 		return;
 	}
-	if (http_proxy_error(c->client.out,
-	                     t->lang != NULL ? t->lang : errpage_default(),
-	                     status, code, reason, t->url,
-	                     c->worker->hostname) < 0) {
+	if (http_proxy_error_challenge(
+	            c->client.out,
+	            t->lang != NULL ? t->lang : errpage_default(), status, code,
+	            reason, t->url, c->worker->hostname, realm) < 0) {
 		conn_fail(c, CONN_ERR_NOMEM);
 		return;
 	}
@@ -642,6 +653,12 @@ conn_reply(struct conn *c, int status, const char *code, const char *reason)
 	c->state = CONN_REPLY;
 	c->deadline = ev_now(c->worker->loop) +
 	              (double)c->conf->read_timeout / 1000.0;
+}
+
+static void
+conn_reply(struct conn *c, int status, const char *code, const char *reason)
+{
+	conn_reply_realm(c, status, code, reason, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -765,6 +782,12 @@ conn_acl_ctx(const struct conn *c, struct acl_ctx *ctx,
 	ctx->host = t->target.host;
 	ctx->port = t->target.port;
 	ctx->url = t->url;
+	/* The user proxy_auth acls compare, once known: http_access alone
+	 * waits for it (conn_check_access()). */
+	if (t->user != NULL) {
+		ctx->auth = ACL_AUTH_USER;
+		ctx->user = t->user;
+	}
 }
 
 /*
@@ -1356,17 +1379,25 @@ conn_go_upstream(struct conn *c)
 	}
 }
 
-/* http_access with dst as the server address (NULL: not known yet). */
+/*
+ * http_access with dst as the server address (NULL: not known yet).  A
+ * proxy_auth acl without the user stops it with *wait ACL_NEED_AUTH, but
+ * on an intercepted connection (the client does not know there is a proxy
+ * to log in to: Squid refuses proxy authentication there too) and inside
+ * a bump (no client asks a server it thinks it talks to for a 407), where
+ * it never matches.
+ */
 static enum access_action
 conn_check_access(struct conn *c, const struct sockaddr_storage *dst,
-                  const struct access_rule **rule, bool *need_dst)
+                  const struct access_rule **rule, enum acl_verdict *wait)
 {
 	struct acl_ctx ctx;
 
 	conn_acl_ctx(c, &ctx, dst);
-	*need_dst = false;
-	return access_check(&c->conf->http_access, &ctx, ACCESS_DENY, rule,
-	                    need_dst);
+	if (ctx.auth == ACL_AUTH_NONE && !c->intercepted && !c->bumped)
+		ctx.auth = ACL_AUTH_NEEDED;
+	return access_evaluate(&c->conf->http_access, &ctx, ACCESS_DENY, rule,
+	                       wait);
 }
 
 /* May the transaction go to address a?  Only for dst ACLs. */
@@ -1374,34 +1405,187 @@ static bool
 conn_dst_allowed(struct conn *c, const struct sockaddr_storage *a)
 {
 	const struct access_rule *rule = NULL;
-	bool                      need_dst;
+	enum acl_verdict          wait;
 
-	return conn_check_access(c, a, &rule, &need_dst) == ACCESS_ALLOW;
+	return conn_check_access(c, a, &rule, &wait) == ACCESS_ALLOW;
 }
 
+/* What waits for an auth helper's answer. */
+enum auth_resume {
+	AUTH_RESUME_REQUEST = 0, /* conn_request(): http_access before DNS */
+	AUTH_RESUME_RESOLVED,    /* conn_resolved(): dst acls */
+	AUTH_RESUME_UNRESOLVED,  /* conn_unresolved(): dst acls, no address */
+};
+
+/* 407 with Proxy-Authenticate (RFC 9110 11.7.1): log in, or again. */
+static void
+conn_challenge(struct conn *c)
+{
+	struct txn *t = &c->txn;
+
+	t->result = "TCP_DENIED";
+	conn_reply_realm(c, 407, "ERR_CACHE_ACCESS_DENIED",
+	                 t->auth_why != NULL ? t->auth_why
+	                                     : "proxy authentication required",
+	                 c->conf->auth.realm);
+}
+
+/* The answer of c->auth (a helper's, the cache's, or a failure). */
+static void
+conn_auth_result(struct conn *c)
+{
+	struct txn            *t = &c->txn;
+	const struct auth_req *r = &c->auth;
+	char                   user[128], msg[128];
+
+	log_escape(r->user, strlen(r->user), user, sizeof(user));
+	log_escape(r->message, strlen(r->message), msg, sizeof(msg));
+	if (r->ok) {
+		if ((t->user = strdup(r->user)) == NULL) {
+			conn_fail(c, CONN_ERR_NOMEM);
+			return;
+		}
+		conn_log(c, LOG_DEBUG, "proxy auth: user %s", user);
+		return;
+	}
+	t->auth_failed = true;
+	if (r->error != NULL) {
+		/* Squid: a broken helper is a failed login, and logged. */
+		t->auth_why = "the proxy could not check the credentials";
+		conn_log(c, LOG_WARNING, "proxy auth: user %s: %s%s%s", user,
+		         r->error, msg[0] != '\0' ? ": " : "", msg);
+	} else {
+		t->auth_why = "the user name or password was not accepted";
+		conn_log(c, LOG_INFO, "proxy auth: user %s: refused%s%s", user,
+		         msg[0] != '\0' ? ": " : "", msg);
+	}
+}
+
+/*
+ * A proxy_auth acl needs the user: checks the request's credentials, at
+ * once from the worker's cache, or by a helper (CONN_AUTH until it
+ * answers, then resume goes on).  0 when the user or the failure is known
+ * now; -1 when the conn waits, or after a 407 (no credentials, or they
+ * failed).
+ */
+static int
+conn_authenticate(struct conn *c, enum auth_resume resume)
+{
+	struct txn       *t = &c->txn;
+	struct auth_basic cred;
+	const char       *why = NULL;
+	enum auth_status  st;
+
+	if (!t->auth_failed && t->credentials == NULL) {
+		t->auth_failed = true; /* the first request of most clients */
+		t->auth_why = NULL;
+	}
+	if (!t->auth_failed) {
+		switch (auth_basic_parse(t->credentials, strlen(t->credentials),
+		                         &cred, &why)) {
+		case AUTH_BASIC_OK:
+			break;
+		case AUTH_BASIC_OTHER:
+			why = "only Basic credentials are accepted";
+			__attribute__((fallthrough));
+		case AUTH_BASIC_INVALID:
+			conn_log(c, LOG_INFO, "proxy auth: %s", why);
+			t->auth_failed = true;
+			t->auth_why = why;
+			break;
+		}
+	}
+	if (t->credentials != NULL) { /* needed no more */
+		explicit_bzero(t->credentials, strlen(t->credentials));
+		free(t->credentials);
+		t->credentials = NULL;
+	}
+	if (t->auth_failed) {
+		conn_challenge(c);
+		return -1;
+	}
+	c->auth.cb = conn_auth_cb;
+	c->auth.data = c;
+	st = auth_start(c->worker->auth, &c->auth, &cred);
+	auth_basic_wipe(&cred);
+	if (st == AUTH_DONE) {
+		conn_auth_result(c);
+		return c->state == CONN_CLOSING ? -1 : 0;
+	}
+	c->auth_resume = (int)resume;
+	c->action = "waiting for the authentication helper";
+	/* a backstop: the helpers' own timeout is read_timeout */
+	c->deadline = ev_now(c->worker->loop) + 1.0 +
+	              (double)c->conf->read_timeout / 1000.0;
+	c->state = CONN_AUTH;
+	return -1;
+}
+
+/*
+ * http_access, authenticating first when a proxy_auth acl needs the user:
+ * 0 with the verdict in *action (*need_dst: it waits for the server's
+ * address); -1 while the conn waits for a helper, or after a 407.
+ */
+static int
+conn_http_access(struct conn *c, const struct sockaddr_storage *dst,
+                 enum auth_resume resume, enum access_action *action,
+                 const struct access_rule **rule, bool *need_dst)
+{
+	enum acl_verdict wait;
+
+	for (;;) {
+		*action = conn_check_access(c, dst, rule, &wait);
+		*need_dst = wait == ACL_NEED_DST;
+		if (wait != ACL_NEED_AUTH)
+			return 0;
+		if (conn_authenticate(c, resume) < 0)
+			return -1;
+	}
+}
+
+/*
+ * Denied by rule (NULL: the default).  Squid's rule: a deny line whose
+ * last acl is a proxy_auth one challenges again (407), so that the user
+ * may log in as someone allowed; not where no client can answer one.
+ */
 static void
 conn_deny(struct conn *c, const struct access_rule *rule)
 {
 	conn_log(c, LOG_DEBUG, "denied by %s",
 	         rule != NULL ? rule->where : "the default rule");
 	c->txn.result = "TCP_DENIED";
+	if (access_rule_challenges(rule) && !c->intercepted && !c->bumped) {
+		conn_challenge(c);
+		return;
+	}
+	if (access_rule_challenges(rule) && c->bumped) {
+		/* Squid answers 403 with this page inside a bump */
+		conn_reply(c, 403, "ERR_CACHE_ACCESS_DENIED",
+		           "proxy authentication is not possible inside an "
+		           "intercepted TLS connection");
+		return;
+	}
 	conn_reply(c, 403, "ERR_ACCESS_DENIED",
 	           "Access to this URL is denied by the proxy's access rules.");
 }
 
 /*
- * http_access before DNS: false if denied (reply sent).  When an ACL needs
- * the server address, the verdict waits for conn_resolved(), and every
+ * http_access before DNS: false if denied (reply sent), or while it waits
+ * for an auth helper (then conn_request_resume()).  When an ACL needs the
+ * server address, the verdict waits for conn_resolved(), and every
  * address is checked before bascule connects to it.
  */
 static bool
 conn_access_allowed(struct conn *c)
 {
 	const struct access_rule *rule = NULL;
+	enum access_action        a;
 	bool                      need_dst;
 
-	if (conn_check_access(c, NULL, &rule, &need_dst) == ACCESS_ALLOW ||
-	    need_dst) {
+	if (conn_http_access(c, NULL, AUTH_RESUME_REQUEST, &a, &rule,
+	                     &need_dst) < 0)
+		return false;
+	if (a == ACCESS_ALLOW || need_dst) {
 		c->txn.dst_acl = need_dst;
 		return true;
 	}
@@ -1470,6 +1654,7 @@ conn_resolved(struct conn *c)
 	struct txn               *t = &c->txn;
 	const struct access_rule *rule = NULL;
 	bool                      any = !t->dst_acl, need_dst;
+	enum access_action        a;
 
 	c->addr_next = 0;
 	c->connect_errno = 0;
@@ -1489,9 +1674,13 @@ conn_resolved(struct conn *c)
 	}
 	if (c->intercepted)
 		any = true; /* dst acls see the original destination */
-	for (size_t i = 0; !any && i < c->resolve.naddrs; i++)
-		any = conn_check_access(c, &c->resolve.addrs[i], &rule,
-		                        &need_dst) == ACCESS_ALLOW;
+	for (size_t i = 0; !any && i < c->resolve.naddrs; i++) {
+		if (conn_http_access(c, &c->resolve.addrs[i],
+		                     AUTH_RESUME_RESOLVED, &a, &rule,
+		                     &need_dst) < 0)
+			return; /* conn_auth_cb() comes back here, or 407 */
+		any = a == ACCESS_ALLOW;
+	}
 	if (!any) {
 		conn_deny(c, rule);
 		return;
@@ -1524,16 +1713,22 @@ conn_unresolved(struct conn *c, const char *error)
 	struct txn               *t = &c->txn;
 	const struct access_rule *rule = NULL;
 	bool                      need_dst;
+	enum access_action        a;
 
 	if (c->conf->npeers == 0) {
 		conn_reply(c, 503, "ERR_DNS_FAIL", error);
 		return;
 	}
 	t->origin_unknown = true;
-	if (t->dst_acl && conn_check_access(c, NULL, &rule, &need_dst) !=
-	                          ACCESS_ALLOW) {
-		conn_deny(c, rule);
-		return;
+	c->auth_dns_error = error; /* static text, for a resume */
+	if (t->dst_acl) {
+		if (conn_http_access(c, NULL, AUTH_RESUME_UNRESOLVED, &a, &rule,
+		                     &need_dst) < 0)
+			return; /* conn_auth_cb() comes back here, or 407 */
+		if (a != ACCESS_ALLOW) {
+			conn_deny(c, rule);
+			return;
+		}
 	}
 	t->origin_checked = true;
 	if (t->mf_reply != NULL) {
@@ -1739,14 +1934,64 @@ conn_keep_client_auth(struct conn *c, const struct http_head *h)
 	return 0;
 }
 
+/*
+ * Keeps what proxy_auth acls need: the value of the client's first
+ * Proxy-Authorization field with the Basic scheme (RFC 9110 11.6.2; else
+ * its first, which then fails), checked only if an acl asks for the user,
+ * and wiped once checked.  Inside a bump, the CONNECT's user stands (as in
+ * Squid): the client sends no credentials to a server.  Intercepted
+ * clients never authenticate.
+ */
+static int
+conn_keep_credentials(struct conn *c, const struct http_head *h)
+{
+	struct txn               *t = &c->txn;
+	const struct http_header *f = NULL;
+
+	if (c->bumped) {
+		if (c->bump_user != NULL &&
+		    (t->user = strdup(c->bump_user)) == NULL)
+			goto nomem;
+		return 0;
+	}
+	if (c->intercepted || c->conf->auth.argv == NULL)
+		return 0;
+	for (size_t i = 0; i < h->nheaders; i++) {
+		const struct http_header *g = &h->headers[i];
+
+		if (!http_span_eq(g->name, "Proxy-Authorization"))
+			continue;
+		if (f == NULL)
+			f = g;
+		if (g->value.len > 6 &&
+		    strncasecmp(g->value.p, "Basic ", 6) == 0) {
+			f = g;
+			break;
+		}
+	}
+	if (f == NULL)
+		return 0;
+	if (f->value.len > AUTH_FIELD_MAX) {
+		t->auth_failed = true;
+		t->auth_why = "Basic credentials too long";
+		return 0;
+	}
+	if ((t->credentials = span_dup(f->value)) == NULL)
+		goto nomem;
+	return 0;
+nomem:
+	conn_fail(c, CONN_ERR_NOMEM);
+	return -1;
+}
+
+static void conn_request_go(struct conn *c, const struct http_head *h);
+
 /* A complete request head is at the front of client.in. */
 static void
 conn_request(struct conn *c, const struct http_head *h)
 {
 	struct txn *t = &c->txn;
 	const char *why = NULL;
-	char        key[HOSTNAME_MAX + 16];
-	int         n;
 
 	txn_clear(t);
 	t->tls.action = -1;
@@ -1798,8 +2043,43 @@ conn_request(struct conn *c, const struct http_head *h)
 	/* RFC 9112 9.3: no persistent connection with an HTTP/1.0 client. */
 	t->client_keep_alive = t->req.keep_alive && t->client_minor >= 1 &&
 	                       !c->worker->stopping;
+	t->head_len = h->head_len;
+	if (conn_keep_credentials(c, h) < 0 || !conn_access_allowed(c))
+		return;
+	conn_request_go(c, h);
+}
+
+/*
+ * An auth helper answered what http_access asked before DNS: on with the
+ * request.  Its head is still at the front of client.in, which nothing
+ * read into meanwhile (CONN_AUTH reads nothing), so the spans of the
+ * transaction still point into it.
+ */
+static void
+conn_request_resume(struct conn *c)
+{
+	struct http_head h;
+	const char      *why = NULL;
+
 	if (!conn_access_allowed(c))
 		return;
+	if (http_parse_request(buf_data(c->client.in), c->txn.head_len, &h,
+	                       &why) != PARSE_OK) {
+		assert(!"a request head parsed once fails to parse again");
+		conn_fail(c, CONN_ERR_PROTOCOL);
+		return;
+	}
+	conn_request_go(c, &h);
+}
+
+/* The request h passed http_access: its route, its heads, then on. */
+static void
+conn_request_go(struct conn *c, const struct http_head *h)
+{
+	struct txn *t = &c->txn;
+	char        key[HOSTNAME_MAX + 16];
+	int         n;
+
 	if (c->intercepted) { /* pooled by where it really goes */
 		char ip[64];
 
@@ -1863,6 +2143,43 @@ conn_request(struct conn *c, const struct http_head *h)
 	} else {
 		conn_go_upstream(c);
 	}
+}
+
+/* Goes on with what waited for c->auth's answer. */
+static void
+conn_auth_resume(struct conn *c)
+{
+	if (c->state == CONN_CLOSING)
+		return;
+	c->action = "checking the request";
+	c->deadline = 0; /* CONN_AUTH's: the next head's runs from its start */
+	switch ((enum auth_resume)c->auth_resume) {
+	case AUTH_RESUME_REQUEST:
+		c->state = CONN_REQ_HEAD; /* where conn_request() ran */
+		conn_request_resume(c);
+		break;
+	case AUTH_RESUME_RESOLVED:
+		c->state = CONN_RESOLVING;
+		conn_resolved(c);
+		break;
+	case AUTH_RESUME_UNRESOLVED:
+		c->state = CONN_RESOLVING;
+		conn_unresolved(c, c->auth_dns_error);
+		break;
+	}
+}
+
+/* CONN_AUTH: the helper answered, or failed. */
+static void
+conn_auth_cb(struct auth_req *req)
+{
+	struct conn *c = req->data;
+
+	conn_auth_result(c);
+	conn_auth_resume(c);
+	if (c->state != CONN_CLOSING)
+		conn_run(c);
+	conn_after(c->worker->loop, c);
 }
 
 /* The client left in the middle of a request head: Squid's NONE_NONE/000. */
@@ -2769,6 +3086,10 @@ tls_acl_ctx(const struct conn *c, struct acl_ctx *ctx, const char **names)
 	ctx->url = t->url;
 	ctx->step = t->tls.step;
 	ctx->ssl_errors = c->bump_errors;
+	if (t->user != NULL) { /* authenticated by http_access */
+		ctx->auth = ACL_AUTH_USER;
+		ctx->user = t->user;
+	}
 	ctx->server_names = names;
 	ctx->nserver_names = tls_server_names(c, names);
 }
@@ -3649,6 +3970,9 @@ conn_bump_client_hs(struct conn *c)
 	                           : c->intercepted ? HOP_ORIGINAL_DST
 	                                            : HOP_DIRECT;
 	c->bumped = true;
+	free(c->bump_user); /* the requests inside are the CONNECT's user's */
+	c->bump_user = t->user;
+	t->user = NULL;
 	c->ntxn++;
 	txn_clear(t);
 	buf_free(c->client.out);
@@ -3762,6 +4086,7 @@ conn_run(struct conn *c)
 			break;
 		case CONN_RESOLVING:
 		case CONN_CONNECTING:
+		case CONN_AUTH:
 			break;
 		case CONN_PEER_TLS:
 			conn_peer_tls_hs(c);
@@ -3871,6 +4196,8 @@ conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	} else if (c->state == CONN_TUNNEL ||
 	           (side == &c->server && c->txn.resp_splice)) {
 		/* Reading is splice(2)'s, in conn_run(). */
+	} else if (c->state == CONN_AUTH) {
+		/* client.in holds the head the transaction points into */
 	} else if (revents & EV_READ) {
 		conn_read_side(c, side);
 	}
@@ -3914,6 +4241,7 @@ conn_timeout(const struct conn *c)
 		break;
 	case CONN_PEER_CONNECT:
 	case CONN_PEER_TLS:
+	case CONN_AUTH:
 	case CONN_REPLY:
 	case CONN_TLS_HELLO:
 	case CONN_TLS_SERVER:
@@ -4044,6 +4372,11 @@ conn_update_watchers(struct ev_loop *loop, struct conn *c)
 		break;
 	case CONN_BUMP_AIA:
 		break; /* both sides wait for the issuer */
+	case CONN_AUTH:
+		/* Nothing is read into client.in, where the request head is
+		 * that the transaction points into: its end, if the client
+		 * goes, shows once the answer is written. */
+		break;
 	case CONN_BUMP_CLIENT:
 	case CONN_CLIENT_TLS:
 		ce |= c->client.tls_want;
@@ -4130,6 +4463,15 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_tls_abort(c, 504, "ERR_SECURE_CONNECT_FAIL",
 		               "the server's TLS handshake did not finish in "
 		               "time");
+		break;
+	case CONN_AUTH:
+		auth_cancel(&c->auth);
+		c->auth.ok = false;
+		c->auth.error = "no answer from the helper in time";
+		conn_auth_result(c);
+		conn_auth_resume(c);
+		if (c->state != CONN_CLOSING)
+			conn_run(c);
 		break;
 	case CONN_BUMP_AIA:
 		conn_log(c, LOG_INFO, "the missing issuer did not arrive in "
@@ -4407,6 +4749,7 @@ conn_close(struct ev_loop *loop, struct conn *c)
 	ev_timer_stop(loop, &c->lifetime);
 	resolve_cancel(&c->resolve);
 	aia_req_clear(&c->aia);
+	auth_cancel(&c->auth); /* an answer that comes later is dropped */
 	conn_release_server(c);
 	side_clear(loop, &c->client);
 	side_clear(loop, &c->server);
@@ -4414,6 +4757,7 @@ conn_close(struct ev_loop *loop, struct conn *c)
 	mimic_cert_unref(c->leaf);
 	bump_gen_unref(c->bump_gen);
 	free(c->bump_host);
+	free(c->bump_user);
 	free(c->bump_fail_reason);
 	conf_unref(c->conf);
 	if (c->prev != NULL)

@@ -22,9 +22,14 @@
  * CONN_PEER_CONNECT (our CONNECT, the parent's 2xx) after CONN_CONNECTING;
  * a parent with tls takes CONN_PEER_TLS first, and everything to and from
  * it goes through that session, the TLS of a bump with the origin too,
- * inside it.  A conn owns its descriptors, watchers,
- * timers, buffers and access-log record, and holds a reference to the
- * configuration generation it was accepted under.
+ * inside it.  A conn owns its descriptors, watchers, timers, buffers and
+ * access-log record, and holds a reference to the configuration
+ * generation it was accepted under.
+ *
+ * When http_access reaches a proxy_auth acl and the request's Basic
+ * credentials are not in the worker's cache, the request waits in
+ * CONN_AUTH for a helper's answer (src/auth.c), then http_access goes on
+ * where it stopped: before DNS, or with the server's addresses.
  */
 #ifndef BASCULE_CONN_H
 #define BASCULE_CONN_H
@@ -39,6 +44,7 @@
 
 #include "acl.h"
 #include "aia.h"
+#include "auth.h"
 #include "bump.h"
 #include "http_parse.h"
 #include "http_proxy.h"
@@ -59,6 +65,7 @@ enum conn_state {
 	CONN_REQ_HEAD = 0, /* reading a request head */
 	CONN_PROXY_HDR,    /* require-proxy-header: reading the PROXY header */
 	CONN_CLIENT_TLS,   /* https_port: our TLS handshake with the client */
+	CONN_AUTH,         /* http_access waits for an auth helper's answer */
 	CONN_RESOLVING,    /* waiting for DNS */
 	CONN_CONNECTING,   /* TCP connect to the server in progress */
 	CONN_PEER_TLS,     /* our TLS handshake with a parent (cache_peer tls) */
@@ -145,6 +152,7 @@ struct txn {
 	bool               has_auth; /* Authorization: not hierarchical */
 	int                client_minor;
 	bool               client_keep_alive;
+	size_t             head_len; /* of the request head in client.in */
 	const struct errpage_lang *lang; /* of our error pages */
 	bool               dst_acl;  /* http_access needs the address */
 	struct buf        *mf_reply; /* answer to Max-Forwards: 0 */
@@ -160,6 +168,14 @@ struct txn {
 	bool               origin_unknown; /* its name did not resolve */
 	bool               peer_tunnel;    /* the parent said 2xx to CONNECT */
 	char              *client_auth; /* for login=PASSTHRU */
+	/*
+	 * proxy_auth: the client's Proxy-Authorization value until it is
+	 * checked (then wiped), the user it authenticated, or why not.
+	 */
+	char              *credentials;
+	char              *user;        /* the acls' and the access log's */
+	bool               auth_failed; /* none, malformed or refused */
+	const char        *auth_why;    /* static text */
 	struct buf        *head_direct; /* request heads per kind of hop, */
 	struct buf        *head_peer;   /* req_head is made from one of them */
 	size_t             head_hop;    /* the hop req_head was made for */
@@ -213,6 +229,8 @@ struct conn {
 	struct bump_gen   *bump_gen; /* reference taken when bumping starts */
 	struct mimic_cert *leaf;     /* what the client is shown */
 	bool               bumped;   /* the client's handshake is done */
+	char              *bump_user; /* the CONNECT's user: the requests'
+	                                 inside */
 	char              *bump_host; /* SNI, else CONNECT host: the URLs' */
 	bool               bump_host_v6;
 	enum hop_code      bump_hop; /* how the pinned server is reached */
@@ -230,6 +248,10 @@ struct conn {
 	bool                    server_private; /* never to the shared pool:
 	                                           it carries this client's
 	                                           credentials (PASSTHRU) */
+
+	struct auth_req auth;           /* the helper's answer waited for */
+	int             auth_resume;    /* what waits for it */
+	const char     *auth_dns_error; /* conn_unresolved()'s, meanwhile */
 
 	struct resolve_req resolve;
 	size_t             addr_next; /* next address of resolve to try */

@@ -39,6 +39,9 @@ static const char page_en[] =
 static const struct errpage_text explain_en[] = {
 	{ "ERR_ACCESS_DENIED", "The access rules of this proxy do not allow "
 	                       "the request." },
+	{ "ERR_CACHE_ACCESS_DENIED", "This proxy forwards the request only "
+	                             "for a user who logs in with a name and "
+	                             "password that it accepts." },
 	{ "ERR_CONNECT_FAIL", "The proxy could not connect to the server." },
 	{ "ERR_DNS_FAIL", "The proxy could not resolve the name of the "
 	                  "server." },
@@ -68,6 +71,10 @@ static const char page_de[] =
 static const struct errpage_text explain_de[] = {
 	{ "ERR_ACCESS_DENIED", "Die Zugriffsregeln dieses Proxys erlauben "
 	                       "die Anfrage nicht." },
+	{ "ERR_CACHE_ACCESS_DENIED", "Dieser Proxy leitet die Anfrage nur "
+	                             "für Benutzer weiter, die sich mit einem "
+	                             "Namen und Passwort anmelden, die er "
+	                             "annimmt." },
 	{ "ERR_CONNECT_FAIL", "Der Proxy konnte keine Verbindung zum Server "
 	                      "aufbauen." },
 	{ "ERR_DNS_FAIL", "Der Proxy konnte den Namen des Servers nicht "
@@ -93,6 +100,7 @@ static const struct errpage_text explain_de[] = {
 static const struct errpage_text titles_de[] = {
 	{ "400", "Ungültige Anfrage" },
 	{ "403", "Zugriff verweigert" },
+	{ "407", "Proxy-Authentifizierung erforderlich" },
 	{ "408", "Zeitüberschreitung der Anfrage" },
 	{ "409", "Konflikt" },
 	{ "431", "Anfragekopf zu groß" },

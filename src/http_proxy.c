@@ -453,6 +453,7 @@ http_status_text(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 407: return "Proxy Authentication Required";
 	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 411: return "Length Required";
@@ -468,16 +469,58 @@ http_status_text(int status)
 	}
 }
 
+/*
+ * "Proxy-Authenticate: Basic realm=REALM" (RFC 9110 11.7.1, RFC 7617 2)
+ * into out; the realm is a quoted-string, '"' and '\\' escaped (RFC 9110
+ * 5.6.4).  "" when realm is NULL.  -1 if it does not fit.
+ */
+static int
+challenge_field(const char *realm, char *out, size_t outsz)
+{
+	static const char start[] = "Proxy-Authenticate: Basic realm=\"";
+	size_t            o = sizeof(start) - 1;
+
+	if (outsz == 0)
+		return -1;
+	out[0] = '\0';
+	if (realm == NULL)
+		return 0;
+	if (outsz <= o)
+		return -1;
+	memcpy(out, start, o);
+	for (; *realm != '\0'; realm++) {
+		if (outsz - o < 2 + 4) /* an escape, then "\r\n and NUL */
+			return -1;
+		if (*realm == '"' || *realm == '\\')
+			out[o++] = '\\';
+		out[o++] = *realm;
+	}
+	memcpy(out + o, "\"\r\n", 4);
+	return 0;
+}
+
 int
 http_proxy_error(struct buf *out, const struct errpage_lang *lang, int status,
                  const char *code, const char *reason, const char *url,
                  const char *hostname)
 {
-	char      body[4096], head[512], date[64];
+	return http_proxy_error_challenge(out, lang, status, code, reason, url,
+	                                  hostname, NULL);
+}
+
+int
+http_proxy_error_challenge(struct buf *out, const struct errpage_lang *lang,
+                           int status, const char *code, const char *reason,
+                           const char *url, const char *hostname,
+                           const char *realm)
+{
+	char      body[4096], head[1200], date[64], challenge[600];
 	time_t    now = time(NULL);
 	struct tm tm;
 	int       blen, hlen;
 
+	if (challenge_field(realm, challenge, sizeof(challenge)) < 0)
+		return -1;
 	blen = errpage_render(lang, body, sizeof(body), status, code, reason,
 	                      url, hostname);
 	if (blen < 0)
@@ -489,9 +532,9 @@ http_proxy_error(struct buf *out, const struct errpage_lang *lang, int status,
 	                "Content-Type: text/html; charset=utf-8\r\n"
 	                "Content-Language: %s\r\n"
 	                "Content-Length: %d\r\nCache-Control: no-store\r\n"
-	                "X-Bascule-Error: %s\r\nConnection: close\r\n\r\n",
+	                "X-Bascule-Error: %s\r\n%sConnection: close\r\n\r\n",
 	                status, http_status_text(status), date,
-	                errpage_tag(lang), blen, code);
+	                errpage_tag(lang), blen, code, challenge);
 	if (hlen < 0 || (size_t)hlen >= sizeof(head))
 		return -1;
 	if (put(out, head, (size_t)hlen) < 0 || put(out, body, (size_t)blen) < 0)

@@ -108,4 +108,14 @@ int http_proxy_error(struct buf *out, const struct errpage_lang *lang,
                      int status, const char *code, const char *reason,
                      const char *url, const char *hostname);
 
+/*
+ * http_proxy_error() that challenges: with "Proxy-Authenticate: Basic
+ * realm=..." when realm is not NULL (RFC 9110 11.7.1 for a 407, RFC 7617
+ * 2; the realm quoted and escaped).  -1 if out is too small.
+ */
+int http_proxy_error_challenge(struct buf *out, const struct errpage_lang *lang,
+                               int status, const char *code, const char *reason,
+                               const char *url, const char *hostname,
+                               const char *realm);
+
 #endif

@@ -36,6 +36,7 @@
 
 #include "access_log.h"
 #include "aia.h"
+#include "auth.h"
 #include "buf.h"
 #include "bump.h"
 #include "ca.h"
@@ -519,6 +520,7 @@ worker_reload(struct worker *w)
 		w->access_log = al;
 	}
 	upstream_pool_set_timeout(w->pool, c->server_idle_pconn_timeout);
+	auth_configure(w->auth, &c->auth, c->read_timeout);
 	conf_unref(w->conf);
 	w->conf = c;
 	worker_update_names(w);
@@ -617,6 +619,13 @@ worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
 		fatal(_("out of memory"));
 	if ((w->aia = aia_new(w->loop, w->resolver)) == NULL)
 		fatal(_("out of memory"));
+	/*
+	 * Auth helpers are this worker's children, started after the
+	 * privileges were dropped, as Squid runs them: see auth.h.
+	 */
+	if ((w->auth = auth_new(w->loop)) == NULL)
+		fatal(_("out of memory"));
+	auth_configure(w->auth, &conf->auth, conf->read_timeout);
 
 	ev_signal_init(&w_sighup, worker_signal_cb, SIGHUP);
 	ev_signal_init(&w_sigterm, worker_signal_cb, SIGTERM);
@@ -641,6 +650,8 @@ worker_run(struct conf *conf, struct listener *ls, struct access_log *al,
 			conn_close(w->loop, c);
 		}
 	}
+	auth_free(w->auth); /* its requests went with the conns */
+	w->auth = NULL;
 	upstream_pool_free(w->pool);
 	peer_health_free(w->peer_health);
 	bump_gen_unref(w->bump);

@@ -1,7 +1,8 @@
 /*
  * worker: what one process serving connections shares between them: its
  * loop, the current configuration generation, the resolver, the pool of idle
- * server connections, the access log and the list of live connections.
+ * server connections, the auth helpers, the access log and the list of live
+ * connections.
  */
 #ifndef BASCULE_WORKER_H
 #define BASCULE_WORKER_H
@@ -11,6 +12,7 @@
 
 struct access_log;
 struct aia;
+struct auth;
 struct bump_gen;
 struct conf;
 struct conn;
@@ -26,6 +28,7 @@ struct worker {
 	struct resolver      *resolver;
 	struct upstream_pool *pool;
 	struct aia           *aia; /* caIssuers fetches and their cache */
+	struct auth          *auth; /* auth_param basic helpers, answers */
 	struct peer_health   *peer_health; /* cache_peer parents that are down */
 	struct access_log    *access_log;
 	struct bump_gen      *bump; /* TLS of conf's ssl-bump ports; NULL:

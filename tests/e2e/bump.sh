@@ -383,4 +383,30 @@ check "AIA timeout: logged" \
 	aia_log "aia http://$esc_port/slow\?s=20: no complete response in time \(read_timeout\)"
 check "AIA: bascule is still running" kill -0 "$AIA_PID"
 
+# Where every client must log in, the AIA fetch still needs no credentials:
+# it is bascule's own, and passes no http_access (DESIGN: mission item 5).
+printf '#!/bin/sh\nwhile read -r user pass; do\n\t[ "$user" = alice ] && echo OK || echo ERR\ndone\n' \
+	>"$T/authhelper"
+chmod 755 "$T/authhelper"
+PROXY_PORT=$(free_port)
+BASCULE_NAME=bascule-auth bascule_start <<EOF
+http_port 127.0.0.1:$PROXY_PORT ssl-bump tls-cert=$T/ca/ca.crt tls-key=$T/ca/ca.key
+tls_outgoing_options cafile=$T/root.pem
+auth_param basic program $T/authhelper
+acl users proxy_auth REQUIRED
+acl aia dstdomain aia.test
+http_access deny aia
+http_access allow users
+ssl_bump bump all
+EOF
+n=$(fetches 'file?name=ainter.pem')
+code=$(pcurl -o /dev/null -w '%{http_connect}' "https://aia-pem.test:$TLS_PORT/hello")
+check "AIA with proxy_auth: a client without credentials gets a 407" [ "$code" = 407 ]
+body=$(pcurl -U alice:pw "https://aia-pem.test:$TLS_PORT/hello")
+check "AIA with proxy_auth: the chain is completed for alice" [ "$body" = hello ]
+check "AIA with proxy_auth: bascule fetched the issuer itself" \
+	[ "$(fetches 'file?name=ainter.pem')" = $((n + 1)) ]
+check "AIA with proxy_auth: the fetch carried no credentials" \
+	sh -c "! grep -qi 'proxy-authorization' '$T/origin.log'"
+
 finish

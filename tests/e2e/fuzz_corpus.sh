@@ -3,6 +3,7 @@
 . "${srcdir:-.}/e2e/lib.sh"
 parsers="
 aia_response
+auth_parse
 http_parse
 proxy_proto
 tls_peek

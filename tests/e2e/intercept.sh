@@ -144,4 +144,34 @@ check "409 names the conflict" grep -q ERR_CONFLICT_HOST "$T/body"
 code=$(get "http://127.0.0.1:$ORIGIN_PORT/hello")
 check "host_verify_strict: a matching Host passes" [ "$code" = 200 ]
 check "the forward port still works" [ "$(proxy_curl -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ORIGIN_PORT/hello")" = 200 ]
+
+# Proxy authentication never happens on an intercepting port (Squid
+# refuses it there too: the client does not know of a proxy): there a
+# proxy_auth acl does not match, and nothing is answered with 407.
+printf '#!/bin/sh\nwhile read -r user pass; do echo OK; done\n' >"$T/okhelper"
+chmod 755 "$T/okhelper"
+sed -i "s|^http_access deny denied_dst\$|auth_param basic program $T/okhelper\\
+acl authed proxy_auth REQUIRED\\
+http_access allow authed\\
+&|" "$T/bascule.conf"
+reloads() { [ "$(grep -c "reloaded $T/bascule.conf" "$T/bascule.err")" = "$1" ]; }
+kill -HUP "$BASCULE_PID"
+check "reload with proxy_auth" wait_for reloads 2
+code=$(get -D "$T/auth.h" "http://127.0.0.1:$ORIGIN_PORT/hello?auth=1")
+check "intercepted: allow proxy_auth does not match, no 407" [ "$code" = 200 ]
+check "intercepted: no challenge" sh -c "! grep -qi Proxy-Authenticate '$T/auth.h'"
+check "intercepted: logged without a user" \
+	log_has "TCP_MISS/200 [0-9]+ GET http://127.0.0.1:$ORIGIN_PORT/hello\\?auth=1 - ORIGINAL_DST/"
+check "the forward port asks for credentials" \
+	[ "$(proxy_curl -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ORIGIN_PORT/hello")" = 407 ]
+check "and takes them" \
+	[ "$(proxy_curl -U u:p -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ORIGIN_PORT/hello?auth=2")" = 200 ]
+check "the forward request is logged with its user" \
+	log_has "GET http://127.0.0.1:$ORIGIN_PORT/hello\\?auth=2 u HIER_DIRECT/"
+sed -i 's/^http_access allow authed$/http_access deny !authed/' "$T/bascule.conf"
+kill -HUP "$BASCULE_PID"
+check "reload with deny !proxy_auth" wait_for reloads 3
+code=$(get -D "$T/auth.h" "http://127.0.0.1:$ORIGIN_PORT/hello?auth=3")
+check "intercepted: deny !proxy_auth is a 403, not a 407" [ "$code" = 403 ]
+check "intercepted: still no challenge" sh -c "! grep -qi Proxy-Authenticate '$T/auth.h'"
 finish

@@ -763,6 +763,152 @@ test_access(void)
 	destroy(d);
 }
 
+/* proxy_auth and proxy_auth_regex: the user, and when it is unknown. */
+static void
+test_proxy_auth(void)
+{
+	static const char *const users[] = { "bob", "alice", "Carol", "bob",
+		                             NULL };
+	static const char *const required[] = { "REQUIRED", NULL };
+	static const char *const re[] = { "^adm", "[0-9]$", NULL };
+	struct acl              *u = make("users", ACL_PROXY_AUTH, users);
+	struct acl              *any = make("any", ACL_PROXY_AUTH, required);
+	struct acl              *x = make("x", ACL_PROXY_AUTH_REGEX, re);
+	struct acl              *ui, *xi;
+	struct acl_ctx           ctx;
+	const char              *why = NULL;
+
+	ok(acl_type_from_name("proxy_auth", &why) == ACL_PROXY_AUTH &&
+	           acl_type_from_name("proxy_auth_regex", &why) ==
+	                   ACL_PROXY_AUTH_REGEX,
+	   "proxy_auth types are known");
+	ok(u != NULL && u->n == 3 && !u->required, "user list, deduplicated");
+	ok(any != NULL && any->required && any->n == 0, "REQUIRED");
+
+	memset(&ctx, 0, sizeof(ctx));
+	ok(acl_match(u, &ctx) == ACL_NO_MATCH &&
+	           acl_match(any, &ctx) == ACL_NO_MATCH &&
+	           acl_match(x, &ctx) == ACL_NO_MATCH,
+	   "ACL_AUTH_NONE: never a match (no request, intercepted)");
+	ctx.auth = ACL_AUTH_NEEDED;
+	ok(acl_match(u, &ctx) == ACL_NEED_AUTH &&
+	           acl_match(any, &ctx) == ACL_NEED_AUTH &&
+	           acl_match(x, &ctx) == ACL_NEED_AUTH,
+	   "ACL_AUTH_NEEDED: the user is needed");
+	ctx.auth = ACL_AUTH_USER;
+	ctx.user = "alice";
+	ok(acl_match(u, &ctx) == ACL_MATCH && acl_match(any, &ctx) == ACL_MATCH,
+	   "alice is listed, and any user matches REQUIRED");
+	ctx.user = "ALICE";
+	ok(acl_match(u, &ctx) == ACL_NO_MATCH, "names are case-sensitive");
+	ctx.user = "carol";
+	ok(acl_match(u, &ctx) == ACL_NO_MATCH, "Carol is not carol");
+	ctx.user = "dave";
+	ok(acl_match(u, &ctx) == ACL_NO_MATCH &&
+	           acl_match(any, &ctx) == ACL_MATCH,
+	   "dave is not listed");
+	ok(acl_match(x, &ctx) == ACL_NO_MATCH, "regex: dave");
+	ctx.user = "admin";
+	ok(acl_match(x, &ctx) == ACL_MATCH, "regex: ^adm");
+	ctx.user = "user7";
+	ok(acl_match(x, &ctx) == ACL_MATCH, "regex: [0-9]$");
+	ctx.user = "ADMIN";
+	ok(acl_match(x, &ctx) == ACL_NO_MATCH, "regex: case-sensitive");
+
+	/* -i: set before the values, as the configuration parser does */
+	ui = calloc(1, sizeof(*ui));
+	xi = calloc(1, sizeof(*xi));
+	if (ui == NULL || xi == NULL || (ui->name = strdup("ui")) == NULL ||
+	    (xi->name = strdup("xi")) == NULL)
+		abort();
+	ui->type = ACL_PROXY_AUTH;
+	ui->icase = true;
+	xi->type = ACL_PROXY_AUTH_REGEX;
+	xi->icase = true;
+	ok(acl_add_value(ui, "Carol", &why) == 0 &&
+	           acl_add_value(ui, "BOB", &why) == 0 &&
+	           acl_add_value(xi, "^adm", &why) == 0,
+	   "-i values");
+	acl_finish(ui);
+	ctx.user = "cAROL";
+	ok(acl_match(ui, &ctx) == ACL_MATCH, "-i: cAROL is Carol");
+	ctx.user = "bob";
+	ok(acl_match(ui, &ctx) == ACL_MATCH, "-i: bob is BOB");
+	ctx.user = "ADMIN";
+	ok(acl_match(xi, &ctx) == ACL_MATCH, "-i regex: ADMIN");
+	ok(acl_add_value(ui, "a\tb", &why) == -1 && why != NULL,
+	   "a control character in a user name is refused");
+	ok(acl_add_value(xi, "(", &why) == -1, "a bad regex is refused");
+
+	/* access_evaluate(): stops at the user; access_first() skips */
+	{
+		struct acl        *all = make("all", ACL_ALL, NULL);
+		struct acl_ref     r_notu[] = { { u, true } };
+		struct acl_ref     r_all_u[] = { { all, false }, { u, false } };
+		struct acl_ref     r_u_all[] = { { u, false }, { all, false } };
+		struct acl_ref     r_all[] = { { all, false } };
+		struct access_rule rules[2];
+		struct access_list list = { 2, rules };
+		const struct access_rule *rule;
+		enum access_action        a;
+		enum acl_verdict          wait;
+		bool                      need;
+
+		rules[0] = (struct access_rule){ ACCESS_DENY, 1, r_notu,
+			                         (char *)"t:1" };
+		rules[1] = (struct access_rule){ ACCESS_ALLOW, 1, r_all,
+			                         (char *)"t:2" };
+		ctx.auth = ACL_AUTH_NEEDED;
+		ctx.user = NULL;
+		a = access_evaluate(&list, &ctx, ACCESS_DENY, &rule, &wait);
+		ok(a == ACCESS_DENY && wait == ACL_NEED_AUTH && rule == NULL,
+		   "deny !users without the user: ACL_NEED_AUTH");
+		a = access_check(&list, &ctx, ACCESS_DENY, &rule, &need);
+		ok(a == ACCESS_DENY && !need,
+		   "access_check(): denied, not waiting for DNS");
+		ctx.auth = ACL_AUTH_USER;
+		ctx.user = "dave";
+		a = access_evaluate(&list, &ctx, ACCESS_DENY, &rule, &wait);
+		ok(a == ACCESS_DENY && wait == ACL_MATCH && rule == &rules[0] &&
+		           access_rule_challenges(rule),
+		   "dave denied by deny !users: a challenge (407)");
+		ctx.user = "bob";
+		a = access_evaluate(&list, &ctx, ACCESS_DENY, &rule, &wait);
+		ok(a == ACCESS_ALLOW && rule == &rules[1] &&
+		           !access_rule_challenges(rule),
+		   "bob passes");
+		rules[0] = (struct access_rule){ ACCESS_DENY, 2, r_u_all,
+			                         (char *)"t:1" };
+		a = access_evaluate(&list, &ctx, ACCESS_DENY, &rule, &wait);
+		ok(a == ACCESS_DENY && rule == &rules[0] &&
+		           !access_rule_challenges(rule),
+		   "a deny whose last acl is not proxy_auth: no challenge");
+		rules[0] = (struct access_rule){ ACCESS_DENY, 2, r_all_u,
+			                         (char *)"t:1" };
+		ok(access_rule_challenges(&rules[0]),
+		   "deny all users: challenge");
+		rules[0].action = ACCESS_ALLOW;
+		ok(!access_rule_challenges(&rules[0]) &&
+		           !access_rule_challenges(NULL),
+		   "allow rules and the default never challenge");
+		ctx.auth = ACL_AUTH_NEEDED;
+		rules[0] = (struct access_rule){ ACCESS_ALLOW, 1, r_notu,
+			                         (char *)"t:1" };
+		ok(access_first(&list, &ctx,
+		                1u << ACCESS_ALLOW | 1u << ACCESS_DENY) ==
+		           &rules[1],
+		   "access_first(): an unknown user fails the rule, even "
+		   "!users");
+		destroy(all);
+	}
+
+	destroy(u);
+	destroy(any);
+	destroy(x);
+	destroy(ui);
+	destroy(xi);
+}
+
 int
 main(void)
 {
@@ -778,5 +924,6 @@ main(void)
 	test_at_step();
 	test_ssl_error();
 	test_access();
+	test_proxy_auth();
 	return tap_done();
 }

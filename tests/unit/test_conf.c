@@ -1143,8 +1143,8 @@ test_acl_directive(void)
 			  "test.conf:2: acl type 'url_regex' is not "
 			  "supported" },
 			{ "acl x proxy_auth REQUIRED",
-			  "test.conf:2: acl type 'proxy_auth' is not "
-			  "supported" },
+			  "test.conf:2: acl x: invalid acl: proxy_auth needs "
+			  "'auth_param basic program'" },
 			{ "acl x at_step SslBump9",
 			  "test.conf:2: acl x: 'SslBump9': not a step" },
 			{ "acl x ssl::server_name --consensus a.example",
@@ -1198,6 +1198,216 @@ test_acl_directive(void)
 			  "test.conf:2: http_access: unknown acl ''" },
 			{ "http_access allow later\nacl later src all",
 			  "test.conf:2: http_access: unknown acl 'later'" },
+		};
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			c = load_line(bad[i].line, &d);
+			ok(c == NULL && d.nerrors == 1 &&
+			           strncmp(error_text(&d, 0), bad[i].err,
+			                   strlen(bad[i].err)) == 0,
+			   "'%s': %s", oneline(bad[i].line), bad[i].err);
+			if (c != NULL || d.nerrors != 1)
+				dump(&d);
+			conf_unref(c);
+			conf_diag_clear(&d);
+		}
+	}
+}
+
+/* auth_param basic, and the proxy_auth acls that need it. */
+static void
+test_auth_param(void)
+{
+	struct conf_diag        d = { 0 };
+	struct conf            *c;
+	const struct auth_conf *a;
+	const struct acl       *acl;
+	size_t                  i;
+
+	c = load_line("", &d);
+	a = c != NULL ? &c->auth : NULL;
+	ok(a != NULL && a->argv == NULL &&
+	           strcmp(a->realm, "Squid proxy-caching web server") == 0 &&
+	           a->children == 20 && a->startup == 0 && a->idle == 1 &&
+	           a->concurrency == 0 && a->queue_size == 40 &&
+	           a->credentialsttl == 2 * 3600 * 1000,
+	   "auth_param defaults: Squid's");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("auth_param basic program /bin/sh -c \"exit 0\"\n"
+	              "auth_param basic realm  Our  proxy (\"lab\")\n"
+	              "auth_param basic children 5 startup=2 idle=3 "
+	              "concurrency=4 queue-size=9 on-persistent-overload=ERR\n"
+	              "auth_param basic credentialsttl 30 minutes\n"
+	              "acl users proxy_auth -i Alice bob\n"
+	              "acl any proxy_auth REQUIRED\n"
+	              "acl re proxy_auth_regex -i ^adm\n"
+	              "http_access deny !any\n"
+	              "http_access allow users re",
+	              &d);
+	a = c != NULL ? &c->auth : NULL;
+	ok(c != NULL && d.n == 0, "auth_param basic lines load cleanly");
+	if (c == NULL)
+		dump(&d);
+	ok(a != NULL && a->argv != NULL && strcmp(a->argv[0], "/bin/sh") == 0 &&
+	           strcmp(a->argv[1], "-c") == 0 &&
+	           strcmp(a->argv[2], "exit 0") == 0 && a->argv[3] == NULL &&
+	           strcmp(a->where, "test.conf:2") == 0,
+	   "program: the command and its arguments, no shell");
+	ok(a != NULL && strcmp(a->realm, "Our proxy (\"lab\")") == 0,
+	   "realm: the rest of the line, words joined by a space");
+	ok(a != NULL && a->children == 5 && a->startup == 2 && a->idle == 3 &&
+	           a->concurrency == 4 && a->queue_size == 9,
+	   "children N startup= idle= concurrency= queue-size=");
+	ok(a != NULL && a->credentialsttl == 30 * 60 * 1000, "credentialsttl");
+	acl = c != NULL ? acl_named(c, "users") : NULL;
+	ok(acl != NULL && acl->type == ACL_PROXY_AUTH && acl->icase &&
+	           acl->n == 2 && strcmp(acl->u.strings[0], "alice") == 0,
+	   "proxy_auth -i: names kept in lower case");
+	acl = c != NULL ? acl_named(c, "any") : NULL;
+	ok(acl != NULL && acl->required, "proxy_auth REQUIRED");
+	acl = c != NULL ? acl_named(c, "re") : NULL;
+	ok(acl != NULL && acl->type == ACL_PROXY_AUTH_REGEX && acl->icase &&
+	           acl->n == 1,
+	   "proxy_auth_regex -i");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	c = load_line("auth_param basic children 7", &d);
+	ok(c != NULL && c->auth.children == 7 && c->auth.queue_size == 14,
+	   "queue-size defaults to twice the children");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	/* Squid wants auth_param above the acl; bascule does not mind. */
+	c = load_line("acl u proxy_auth REQUIRED\n"
+	              "auth_param basic program /bin/sh",
+	              &d);
+	ok(c != NULL && d.nerrors == 0, "auth_param after the acl");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	{
+		static const struct {
+			const char *line, *warning;
+		} warned[] = {
+			{ "auth_param basic casesensitive on",
+			  "test.conf:2: auth_param basic casesensitive is "
+			  "ignored" },
+			{ "auth_param basic utf8 off",
+			  "test.conf:2: auth_param basic utf8 is ignored" },
+			{ "auth_param basic keep_alive on",
+			  "test.conf:2: auth_param basic keep_alive is "
+			  "ignored" },
+			{ "auth_param basic key_extras \"%>a\"",
+			  "test.conf:2: auth_param basic key_extras is "
+			  "ignored" },
+			{ "auth_param digest program /bin/sh",
+			  "test.conf:2: auth_param digest: only the basic "
+			  "scheme is supported" },
+			{ "auth_param ntlm children 5",
+			  "test.conf:2: auth_param ntlm: only the basic" },
+			{ "auth_param basic children 5 startup=9",
+			  "test.conf:2: auth_param basic children: startup=9 "
+			  "is more than 5: 5 are started" },
+			{ "auth_param basic children 5 idle=0",
+			  "test.conf:2: auth_param basic children: idle=0 is "
+			  "taken as idle=1" },
+			{ "auth_param basic children 5 "
+			  "on-persistent-overload=die",
+			  "test.conf:2: auth_param basic children: "
+			  "on-persistent-overload=die is ignored" },
+			{ "auth_param basic children 5 reservation-timeout=60",
+			  "test.conf:2: auth_param basic children: "
+			  "reservation-timeout= is ignored" },
+		};
+
+		for (i = 0; i < sizeof(warned) / sizeof(warned[0]); i++) {
+			c = load_line(warned[i].line, &d);
+			ok(c != NULL && d.nerrors == 0 && d.n == 1 &&
+			           has_message(&d, false, warned[i].warning),
+			   "'%s': warning", warned[i].line);
+			if (c == NULL || d.n != 1)
+				dump(&d);
+			conf_unref(c);
+			conf_diag_clear(&d);
+		}
+	}
+	c = load_line("auth_param basic children 5 startup=9", &d);
+	ok(c != NULL && c->auth.startup == 5, "startup= cut to children");
+	conf_unref(c);
+	conf_diag_clear(&d);
+
+	{
+		static const struct {
+			const char *line, *err;
+		} bad[] = {
+			{ "auth_param", "test.conf:2: auth_param: expected "
+			                "SCHEME PARAMETER [VALUE...]" },
+			{ "auth_param basic", "test.conf:2: auth_param: "
+			                      "expected SCHEME PARAMETER" },
+			{ "auth_param kerberos program /bin/sh",
+			  "test.conf:2: auth_param: unknown scheme "
+			  "'kerberos'" },
+			{ "auth_param basic program",
+			  "test.conf:2: auth_param basic program: expected a "
+			  "command" },
+			{ "auth_param basic program /nonexistent/helper -x",
+			  "test.conf:2: auth_param basic program: "
+			  "'/nonexistent/helper': No such file or directory" },
+			{ "auth_param basic realm",
+			  "test.conf:2: auth_param basic realm: expected a "
+			  "text" },
+			{ "auth_param basic children",
+			  "test.conf:2: auth_param basic children: '' is not "
+			  "a number of helpers from 1 to 100" },
+			{ "auth_param basic children 0",
+			  "test.conf:2: auth_param basic children: '0' is not "
+			  "a number of helpers" },
+			{ "auth_param basic children 101",
+			  "test.conf:2: auth_param basic children: '101' is "
+			  "not a number of helpers" },
+			{ "auth_param basic children five",
+			  "test.conf:2: auth_param basic children: 'five' is "
+			  "not a number of helpers" },
+			{ "auth_param basic children -1",
+			  "test.conf:2: auth_param basic children: '-1' is "
+			  "not a number of helpers" },
+			{ "auth_param basic children 5 concurrency=x",
+			  "test.conf:2: auth_param basic children: bad value "
+			  "in 'concurrency=x'" },
+			{ "auth_param basic children 5 concurrency=1001",
+			  "test.conf:2: auth_param basic children: bad value "
+			  "in 'concurrency=1001'" },
+			{ "auth_param basic children 5 startup=",
+			  "test.conf:2: auth_param basic children: bad value "
+			  "in 'startup='" },
+			{ "auth_param basic children 5 "
+			  "on-persistent-overload=maybe",
+			  "test.conf:2: auth_param basic children: bad value "
+			  "in 'on-persistent-overload=maybe'" },
+			{ "auth_param basic children 5 frob=1",
+			  "test.conf:2: auth_param basic children: unknown "
+			  "option 'frob=1'" },
+			{ "auth_param basic credentialsttl forever",
+			  "test.conf:2: auth_param basic credentialsttl: " },
+			{ "auth_param basic casesensitive maybe",
+			  "test.conf:2: auth_param basic casesensitive: "
+			  "expected on or off, not 'maybe'" },
+			{ "auth_param basic concurrency x",
+			  "test.conf:2: auth_param basic concurrency: "
+			  "expected a number from 0 to 1000" },
+			{ "auth_param basic nonce_max_count 5",
+			  "test.conf:2: auth_param basic: unknown parameter "
+			  "'nonce_max_count'" },
+			{ "acl x proxy_auth_regex ^a",
+			  "test.conf:2: acl x: invalid acl: proxy_auth needs "
+			  "'auth_param basic program'" },
+			{ "auth_param basic program /bin/sh\n"
+			  "acl x proxy_auth_regex (",
+			  "test.conf:3: acl x: '(': not a valid regular "
+			  "expression" },
 		};
 
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -2278,6 +2488,7 @@ main(void)
 	test_ssl_bump();
 	test_cache_peer();
 	test_acl_directive();
+	test_auth_param();
 	test_ssl_error_acl();
 	test_cert_error();
 	test_tls_outgoing();

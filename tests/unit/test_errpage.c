@@ -118,6 +118,21 @@ test_render(void)
 	   "German labels");
 	ok(strstr(out, "URL: <code>-</code>") != NULL, "no URL: a dash");
 
+	len = errpage_render(en, out, sizeof(out), 407,
+	                     "ERR_CACHE_ACCESS_DENIED", "log in", NULL, "h");
+	ok(len > 0 &&
+	           strstr(out, "<title>407 Proxy Authentication Required") !=
+	                   NULL &&
+	           strstr(out, "logs in with a name and password") != NULL,
+	   "407: English title and explanation");
+	len = errpage_render(de, out, sizeof(out), 407,
+	                     "ERR_CACHE_ACCESS_DENIED", "log in", NULL, "h");
+	ok(len > 0 &&
+	           strstr(out, "Proxy-Authentifizierung erforderlich") !=
+	                   NULL &&
+	           strstr(out, "mit einem Namen und Passwort anmelden") != NULL,
+	   "407: German title and explanation");
+
 	len = errpage_render(de, out, sizeof(out), 418, "ERR_NEW", "r", "u",
 	                     "h");
 	ok(len > 0 && strstr(out, "418 Unknown") != NULL &&

@@ -340,6 +340,35 @@ test_error_page(void)
 	ok(http_proxy_error(out, errpage_default(), 500, "X", "y", NULL, "p") < 0,
 	   "too small a buffer fails");
 	buf_free(out);
+
+	/* 407: RFC 9110 11.7.1, the realm a quoted-string (5.6.4) */
+	out = buf_new(8192);
+	ok(http_proxy_error_challenge(
+	           out, errpage_default(), 407, "ERR_CACHE_ACCESS_DENIED",
+	           "log in", "http://x/", "proxy", "Our \"lab\" \\ proxy") == 0,
+	   "407 fits");
+	buf_append(out, "", 1);
+	s = (const char *)buf_data(out);
+	ok(strncmp(s, "HTTP/1.1 407 Proxy Authentication Required\r\n", 44) ==
+	           0,
+	   "407 status line");
+	ok(strstr(s, "\r\nProxy-Authenticate: Basic realm=\"Our \\\"lab\\\" "
+	             "\\\\ proxy\"\r\n") != NULL,
+	   "Proxy-Authenticate: Basic, the realm's quote and backslash "
+	   "escaped");
+	ok(strstr(s, "\r\nConnection: close\r\n\r\n") != NULL &&
+	           strstr(s, "ERR_CACHE_ACCESS_DENIED") != NULL,
+	   "the rest of the error response");
+	buf_free(out);
+	out = buf_new(8192);
+	ok(http_proxy_error_challenge(out, errpage_default(), 403,
+	                              "ERR_ACCESS_DENIED", "r", NULL, "p",
+	                              NULL) == 0 &&
+	           buf_append(out, "", 1) == 0 &&
+	           strstr((const char *)buf_data(out), "Proxy-Authenticate") ==
+	                   NULL,
+	   "no realm: no challenge");
+	buf_free(out);
 }
 
 int
