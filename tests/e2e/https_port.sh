@@ -198,23 +198,7 @@ check "...logged as resumed" errlog_has "TLS with the client: TLSv1.3, resumed"
 # The PROXY protocol in front of TLS: HAProxy passes the client address.
 if command -v haproxy >/dev/null 2>&1; then
 	HA_PORT=$(free_port)
-	cat >"$T/haproxy.cfg" <<HAP
-global
-	maxconn 64
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 10s
-	timeout server 10s
-frontend tls
-	bind 127.0.0.1:$HA_PORT
-	default_backend b
-backend b
-	server bascule 127.0.0.1:$PP_PORT send-proxy-v2
-HAP
-	haproxy -db -f "$T/haproxy.cfg" >"$T/haproxy.log" 2>&1 &
-	PIDS="$PIDS $!"
-	wait_port "$HA_PORT" || fail "haproxy did not start"
+	haproxy_start "$HA_PORT" "" "bascule 127.0.0.1:$PP_PORT send-proxy-v2"
 	body=$(tls_curl "$HA_PORT" --interface 127.0.0.2 \
 		"http://origin.test:$NGINX_PORT/hello")
 	check "TLS to the proxy behind HAProxy's PROXY header" [ "$body" = hello ]

@@ -280,6 +280,30 @@ leaf_cert() {
 		--template "$lc_prefix.tmpl" --outfile "$lc_prefix.pem" >/dev/null 2>&1
 }
 
+# haproxy_start PORT BIND_OPTIONS SERVER: HAProxy in TCP mode on
+# 127.0.0.1:PORT (BIND_OPTIONS such as "ssl crt FILE", or empty), passing
+# every connection to SERVER ("NAME ADDR:PORT [OPTION...]"); returns once
+# it listens.
+haproxy_start() {
+	cat >"$T/haproxy.cfg" <<HAP
+global
+	maxconn 64
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 10s
+	timeout server 10s
+frontend f
+	bind 127.0.0.1:$1 $2
+	default_backend b
+backend b
+	server $3
+HAP
+	haproxy -db -f "$T/haproxy.cfg" >"$T/haproxy.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_port "$1" || fail "haproxy did not start"
+}
+
 # bascule_start: reads configuration lines on stdin and starts bascule
 # in the foreground with them, plus an access log, a pid file and a hosts
 # file.  The configuration listens on $PROXY_PORT, chosen when this file is

@@ -70,23 +70,8 @@ PROXY_PORT=$CHILD_PORT
 HA_PORT=""
 if command -v haproxy >/dev/null 2>&1; then
 	HA_PORT=$(free_port)
-	cat >"$T/haproxy.cfg" <<HAP
-global
-	maxconn 64
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 10s
-	timeout server 10s
-frontend tls
-	bind 127.0.0.1:$HA_PORT ssl crt $T/proxy-both.pem
-	default_backend b
-backend b
-	server parent 127.0.0.1:$PARENT_PLAIN
-HAP
-	haproxy -db -f "$T/haproxy.cfg" >"$T/haproxy.log" 2>&1 &
-	PIDS="$PIDS $!"
-	wait_port "$HA_PORT" || fail "haproxy did not start"
+	haproxy_start "$HA_PORT" "ssl crt $T/proxy-both.pem" \
+		"parent 127.0.0.1:$PARENT_PLAIN"
 fi
 
 # The child: every request through a parent, chosen by name; bump.test

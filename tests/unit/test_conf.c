@@ -1072,6 +1072,31 @@ test_http_port(void)
 	conf_diag_clear(&d);
 }
 
+/* A line after "http_port 3130" and the start of its only error. */
+struct bad_line {
+	const char *line, *err;
+};
+
+/* Each line of v fails to load, with its error. */
+static void
+check_bad_lines(const struct bad_line *v, size_t n)
+{
+	struct conf_diag d = { 0 };
+	struct conf     *c;
+
+	for (size_t i = 0; i < n; i++) {
+		c = load_line(v[i].line, &d);
+		ok(c == NULL && d.nerrors == 1 &&
+		           strncmp(error_text(&d, 0), v[i].err,
+		                   strlen(v[i].err)) == 0,
+		   "'%s': %s", oneline(v[i].line), v[i].err);
+		if (c != NULL || d.nerrors != 1)
+			dump(&d);
+		conf_unref(c);
+		conf_diag_clear(&d);
+	}
+}
+
 static void
 test_acl_directive(void)
 {
@@ -1133,9 +1158,7 @@ test_acl_directive(void)
 	conf_diag_clear(&d);
 
 	{
-		static const struct {
-			const char *line, *err;
-		} bad[] = {
+		static const struct bad_line bad[] = {
 			{ "acl x src 1.2.3.4\nacl x dst 1.2.3.4",
 			  "test.conf:3: acl 'x' is already defined with type "
 			  "'src'" },
@@ -1200,17 +1223,7 @@ test_acl_directive(void)
 			  "test.conf:2: http_access: unknown acl 'later'" },
 		};
 
-		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			c = load_line(bad[i].line, &d);
-			ok(c == NULL && d.nerrors == 1 &&
-			           strncmp(error_text(&d, 0), bad[i].err,
-			                   strlen(bad[i].err)) == 0,
-			   "'%s': %s", oneline(bad[i].line), bad[i].err);
-			if (c != NULL || d.nerrors != 1)
-				dump(&d);
-			conf_unref(c);
-			conf_diag_clear(&d);
-		}
+		check_bad_lines(bad, sizeof(bad) / sizeof(bad[0]));
 	}
 }
 
@@ -1340,9 +1353,7 @@ test_auth_param(void)
 	conf_diag_clear(&d);
 
 	{
-		static const struct {
-			const char *line, *err;
-		} bad[] = {
+		static const struct bad_line bad[] = {
 			{ "auth_param", "test.conf:2: auth_param: expected "
 			                "SCHEME PARAMETER [VALUE...]" },
 			{ "auth_param basic", "test.conf:2: auth_param: "
@@ -1410,17 +1421,7 @@ test_auth_param(void)
 			  "expression" },
 		};
 
-		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			c = load_line(bad[i].line, &d);
-			ok(c == NULL && d.nerrors == 1 &&
-			           strncmp(error_text(&d, 0), bad[i].err,
-			                   strlen(bad[i].err)) == 0,
-			   "'%s': %s", oneline(bad[i].line), bad[i].err);
-			if (c != NULL || d.nerrors != 1)
-				dump(&d);
-			conf_unref(c);
-			conf_diag_clear(&d);
-		}
+		check_bad_lines(bad, sizeof(bad) / sizeof(bad[0]));
 	}
 }
 
