@@ -56,6 +56,17 @@ nginx_run "$TLS_PORT" <<NGINX
 NGINX
 wait_port "$NGINX_PORT" || fail "nginx listens on $NGINX_PORT"
 
+# A Basic helper (Squid's protocol) for private.test: credentials go
+# inside the TLS with the proxy.
+cat >"$T/helper.sh" <<'SH'
+#!/bin/sh
+while read -r user pass; do
+	if [ "$user" = alice ] && [ "$pass" = s3cret ]; then echo OK; else echo ERR; fi
+done
+SH
+chmod 755 "$T/helper.sh"
+printf '127.0.0.1 localhost origin.test private.test\n' >"$T/hosts"
+
 P13_PORT=$(free_port)
 PP_PORT=$(free_port)
 bascule_start <<EOF
@@ -66,8 +77,13 @@ proxy_protocol_access allow localhost
 acl SSL_ports port $TLS_PORT
 acl CONNECT method CONNECT
 acl denied dstdomain denied.test
+auth_param basic program $T/helper.sh
+auth_param basic realm bascule-test
+acl authed proxy_auth REQUIRED
+acl private dstdomain private.test
 http_access deny CONNECT !SSL_ports
 http_access deny denied
+http_access deny private !authed
 http_access allow all
 request_timeout 2 seconds
 EOF
@@ -134,6 +150,16 @@ check "...and the denial is logged" \
 code=$(tls_curl "$PROXY_PORT" -o /dev/null -w '%{http_connect}' \
 	--proxytunnel "http://origin.test:$NGINX_PORT/hello")
 check "CONNECT to a port not in SSL_ports: 403" [ "$code" = 403 ]
+
+# Proxy authentication inside TLS: the credentials never cross in clear.
+code=$(tls_curl "$PROXY_PORT" -o /dev/null -w '%{http_code}' \
+	"http://private.test:$NGINX_PORT/hello")
+check "no credentials inside TLS: 407" [ "$code" = 407 ]
+body=$(tls_curl "$PROXY_PORT" --proxy-user alice:s3cret \
+	"http://private.test:$NGINX_PORT/hello")
+check "Basic credentials inside TLS to the proxy" [ "$body" = hello ]
+check "...the user is logged" \
+	log_has "TCP_MISS/200 [0-9]+ GET http://private.test:$NGINX_PORT/hello alice "
 
 # A client that does not trust the proxy's certificate.
 curl -sS --max-time 10 --proxy "https://proxy.test:$PROXY_PORT" \
