@@ -1756,8 +1756,8 @@ peer_basic_login(struct peer_conf *p, const char *userpass, char *cause)
 	    userpass[0] == '*') {
 		set_cause(cause, "%s",
 		          _("login= takes USER:PASSWORD or PASSTHRU "
-		            "(PASS, *:PASSWORD and NEGOTIATE need proxy "
-		            "authentication, which is not supported yet)"));
+		            "(PASS, *:PASSWORD and NEGOTIATE are not "
+		            "supported yet)"));
 		return -1;
 	}
 	if (len > 1024) {
