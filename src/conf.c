@@ -2020,8 +2020,13 @@ parse_cache_peer(struct loader *ld, const struct token *args, size_t nargs)
 		           p.name, find_peer(c, p.name)->where);
 		bad = true;
 	}
-	if (!bad && asprintf(&p.key, "peer %s %s:%u", p.name, p.host,
-	                     (unsigned)p.port) < 0)
+	/*
+	 * The key names the transport too: after a reload that adds tls, a
+	 * pooled plain connection to the same address must not carry the
+	 * requests (and login= credentials) meant for the TLS session.
+	 */
+	if (!bad && asprintf(&p.key, "peer %s %s:%u%s", p.name, p.host,
+	                     (unsigned)p.port, p.tls ? " tls" : "") < 0)
 		p.key = NULL; /* asprintf() leaves it undefined */
 	if (!bad && (p.key == NULL || (p.where = where_now(ld)) == NULL ||
 	             array_grow((void **)&c->peers, c->npeers, sizeof(p)) < 0)) {

@@ -94,8 +94,8 @@ struct peer_conf {
 	                        NULL: host, when a name */
 	struct tls_outgoing tls_opts; /* tls-cafile=, tls-flags=, ... */
 	struct access_list access; /* cache_peer_access; empty: allow */
-	char              *key;    /* "peer NAME HOST:PORT": pool and health
-	                              key; a reload may move the name */
+	char              *key;    /* "peer NAME HOST:PORT[ tls]": pool and
+	                              health key; a reload may move the name */
 	char              *where;  /* "FILE:LINE" */
 };
 

@@ -34,7 +34,7 @@ check "-k parse: Squid 3's ssl* names" [ $? -eq 0 ]
 # The origin, plain and TLS; every name is 127.0.0.1 for the parent.
 NGINX_PORT=$(free_port)
 TLS_PORT=$(free_port)
-printf '127.0.0.1 localhost origin.test bump.test untrusted.test wrongname.test noname.test ha.test\n' >"$T/hosts"
+printf '127.0.0.1 localhost origin.test bump.test untrusted.test wrongname.test noname.test ha.test swap.test\n' >"$T/hosts"
 nginx_run "$TLS_PORT" <<NGINX
 	server {
 		listen 127.0.0.1:$NGINX_PORT;
@@ -212,6 +212,41 @@ if [ -n "$HA_PORT" ]; then
 	check "...and the parent saw the request" \
 		parent_log_has "GET http://ha.test:$NGINX_PORT/hello "
 fi
+
+# A reload that adds tls to a parent: an idle plain connection to it in
+# the pool must not take the requests meant for TLS.  The parent's plain
+# port speaks no TLS, so the request fails, as it must, instead of going
+# out in clear over the pooled connection.
+swap_lines() { # [tls]
+	echo "cache_peer 127.0.0.1 parent $PARENT_PLAIN 0 no-query name=swap login=alice:secret $*"
+	echo "acl via_swap dstdomain swap.test"
+	echo "cache_peer_access swap allow via_swap"
+	echo "cache_peer_access swap deny all"
+	echo "cache_peer_access good deny via_swap"
+}
+{ cat "$T/child.lines"; swap_lines; } >"$T/child2.lines"
+bascule_conf_reload() { # LINES-FILE
+	sed -n '1,4p' "$T/bascule.conf" >"$T/bascule.conf.new"
+	cat "$1" >>"$T/bascule.conf.new"
+	mv "$T/bascule.conf.new" "$T/bascule.conf"
+	before=$(grep -c reloaded "$T/bascule.err")
+	kill -HUP "$BASCULE_PID"
+	wait_for sh -c "[ \$(grep -c reloaded '$T/bascule.err') -gt $before ]"
+}
+bascule_conf_reload "$T/child2.lines"
+body=$(curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" \
+	"http://swap.test:$NGINX_PORT/hello")
+check "a plain parent, before the reload" [ "$body" = hello ]
+{ cat "$T/child.lines"; swap_lines tls tls-cafile="$T/root.pem" tls-domain=proxy.test; } >"$T/child3.lines"
+bascule_conf_reload "$T/child3.lines"
+code=$(curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" \
+	-o /dev/null -w '%{http_code}' "http://swap.test:$NGINX_PORT/hello")
+check "a reload adding tls: no pooled plain connection carries the request" \
+	[ "$code" = 503 ]
+check "...which tried TLS with the parent" \
+	errlog_has "TLS with cache_peer swap failed"
+check "...and the parent saw the request only once" \
+	[ "$(grep -c "GET http://swap.test:$NGINX_PORT/hello " "$T/parent.access.log")" -eq 1 ]
 
 check "the child is still running" kill -0 "$BASCULE_PID"
 check "the parent is still running" kill -0 "$PARENT_PID"
