@@ -106,6 +106,15 @@ check "8 MB through a tunnel inside TLS arrive whole" [ "$got" = "$want" ]
 got=$(tls_curl "$PROXY_PORT" "http://origin.test:$NGINX_PORT/big" | sum)
 check "8 MB of a plain response inside TLS arrive whole" [ "$got" = "$want" ]
 
+# A TLS 1.3 client that asks bascule to update its keys (RFC 8446 4.6.3)
+# while bascule's writes to it wait: GnuTLS would send the record it holds
+# half-sent a second time after the KeyUpdate, and the client would get
+# 16 KiB twice (struct bump_io, src/bump.h).
+got=$(python3 "$E2E/gnutls_peer.py" keyupdate "$PROXY_PORT" \
+	"http://origin.test:$NGINX_PORT/big" --hold 2 --updates 3)
+check "a KeyUpdate while bascule's writes wait: each byte arrives once" \
+	[ "$got" = "8000000 $want" ]
+
 # Uploads, echoed: through the tunnel, and inside TLS to the proxy.
 head -c 3000000 /dev/urandom >"$T/upload"
 want=$(sum <"$T/upload")

@@ -34,7 +34,7 @@ check "-k parse: Squid 3's ssl* names" [ $? -eq 0 ]
 # The origin, plain and TLS; every name is 127.0.0.1 for the parent.
 NGINX_PORT=$(free_port)
 TLS_PORT=$(free_port)
-printf '127.0.0.1 localhost origin.test bump.test untrusted.test wrongname.test noname.test ha.test swap.test\n' >"$T/hosts"
+printf '127.0.0.1 localhost origin.test bump.test untrusted.test wrongname.test noname.test ha.test swap.test hr.test\n' >"$T/hosts"
 nginx_run "$TLS_PORT" <<NGINX
 	server {
 		listen 127.0.0.1:$NGINX_PORT;
@@ -89,6 +89,14 @@ HAP
 	wait_port "$HA_PORT" || fail "haproxy did not start"
 fi
 
+# A TLS 1.2 parent that sends a HelloRequest in the middle of a request
+# body, once bascule's writes to it wait (tests/e2e/gnutls_peer.py).
+HR_PORT=$(free_port)
+python3 "$E2E/gnutls_peer.py" hellorequest "$HR_PORT" "$T/proxy.pem" \
+	"$T/proxy.key" --hold 2 >"$T/hr.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$HR_PORT" || fail "the HelloRequest parent did not start"
+
 # The child: every request through a parent, chosen by name; bump.test
 # is bumped, other TLS peeked at and spliced.
 mkdir "$T/ca"
@@ -111,6 +119,11 @@ acl via_untrusted dstdomain untrusted.test
 acl via_wrongname dstdomain wrongname.test
 acl via_noname dstdomain noname.test
 acl via_ha dstdomain ha.test
+cache_peer 127.0.0.1 parent $HR_PORT 0 no-query name=hr tls tls-cafile=$T/root.pem tls-domain=proxy.test
+acl via_hr dstdomain hr.test
+cache_peer_access hr allow via_hr
+cache_peer_access hr deny all
+cache_peer_access good deny via_hr
 cache_peer_access untrusted allow via_untrusted
 cache_peer_access untrusted deny all
 cache_peer_access wrongname allow via_wrongname
@@ -203,7 +216,18 @@ check "tls-flags=DONT_VERIFY_DOMAIN takes another name" [ "$body" = hello ]
 check "...through its parent" \
 	parent_log_has "GET http://noname.test:$NGINX_PORT/hello "
 
-# HAProxy's TLS (OpenSSL) in front of the parent's plain port.
+# The parent's HelloRequest arrives while bascule waits to write the body
+# to it: the no_renegotiation alert must not make GnuTLS send the record
+# it holds half-sent twice (struct bump_io, src/bump.h).
+head -c 8000000 /dev/urandom >"$T/upload"
+want=$(sum <"$T/upload")
+got=$(curl -sS --max-time 30 -x "http://127.0.0.1:$PROXY_PORT" -H 'Expect:' \
+	--data-binary @"$T/upload" "http://hr.test/upload")
+check "a parent's HelloRequest during an 8 MB upload: the body arrives whole" \
+	[ "$got" = "8000000 $want" ]
+check "...and bascule refused the renegotiation" \
+	grep -q "alert: No renegotiation" "$T/hr.log"
+
 if [ -n "$HA_PORT" ]; then
 	body=$(curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" \
 		"http://ha.test:$NGINX_PORT/hello")
