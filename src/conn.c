@@ -4203,9 +4203,7 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_log(c, LOG_INFO, "the missing issuer did not arrive in "
 		                      "time (AIA)");
 		aia_cancel(&c->aia);
-		conn_bump_verified(c);
-		if (c->state != CONN_CLOSING && c->state != CONN_REPLY)
-			conn_run(c); /* the client's handshake */
+		conn_bump_verified(c); /* then the client's handshake */
 		break;
 	case CONN_BUMP_CLIENT:
 		conn_log(c, LOG_INFO, "the client's TLS handshake did not "
@@ -4260,7 +4258,13 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_fail(c, CONN_ERR_TIMEOUT);
 		break;
 	}
-	if (c->state == CONN_REPLY)
+	/*
+	 * The state the timeout led to may have work before any event: the
+	 * reply, a bumped client's handshake that shows it the error (its
+	 * ClientHello is read already: no EV_READ comes for it), the TLS
+	 * with the next parent.
+	 */
+	if (c->state != CONN_CLOSING)
 		conn_run(c);
 	conn_after(loop, c);
 }

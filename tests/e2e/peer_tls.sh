@@ -34,7 +34,7 @@ check "-k parse: Squid 3's ssl* names" [ $? -eq 0 ]
 # The origin, plain and TLS; every name is 127.0.0.1 for the parent.
 NGINX_PORT=$(free_port)
 TLS_PORT=$(free_port)
-printf '127.0.0.1 localhost origin.test bump.test untrusted.test wrongname.test noname.test ha.test swap.test hr.test\n' >"$T/hosts"
+printf '127.0.0.1 localhost origin.test bump.test untrusted.test wrongname.test noname.test ha.test swap.test hr.test stall.test\n' >"$T/hosts"
 nginx_run "$TLS_PORT" <<NGINX
 	server {
 		listen 127.0.0.1:$NGINX_PORT;
@@ -97,6 +97,19 @@ python3 "$E2E/gnutls_peer.py" hellorequest "$HR_PORT" "$T/proxy.pem" \
 PIDS="$PIDS $!"
 wait_port "$HR_PORT" || fail "the HelloRequest parent did not start"
 
+# A "parent" that takes the TCP connection and never says a word: its TLS
+# handshake times out.
+STALL_PORT=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+held = []
+while True:
+    held.append(s.accept()[0])' "$STALL_PORT" &
+PIDS="$PIDS $!"
+wait_port "$STALL_PORT" || fail "the silent parent did not start"
+
 # The child: every request through a parent, chosen by name; bump.test
 # is bumped, other TLS peeked at and spliced.
 mkdir "$T/ca"
@@ -106,7 +119,7 @@ BUMP_PORT=$(free_port)
 	cat <<EOF
 http_port 127.0.0.1:$PROXY_PORT
 http_port 127.0.0.1:$BUMP_PORT ssl-bump tls-cert=$T/ca/ca.crt tls-key=$T/ca/ca.key
-acl bumping ssl::server_name bump.test
+acl bumping ssl::server_name bump.test stall.test
 acl step1 at_step SslBump1
 ssl_bump peek step1
 ssl_bump bump bumping
@@ -120,6 +133,11 @@ acl via_wrongname dstdomain wrongname.test
 acl via_noname dstdomain noname.test
 acl via_ha dstdomain ha.test
 cache_peer 127.0.0.1 parent $HR_PORT 0 no-query name=hr tls tls-cafile=$T/root.pem tls-domain=proxy.test
+cache_peer 127.0.0.1 parent $STALL_PORT 0 no-query name=stall tls connect-timeout=2 tls-cafile=$T/root.pem
+acl via_stall dstdomain stall.test
+cache_peer_access stall allow via_stall
+cache_peer_access stall deny all
+cache_peer_access good deny via_stall
 acl via_hr dstdomain hr.test
 cache_peer_access hr allow via_hr
 cache_peer_access hr deny all
@@ -196,6 +214,17 @@ check "...the request inside is logged with its https URL" \
 got=$(curl -sS --max-time 20 -x "http://127.0.0.1:$BUMP_PORT" \
 	--cacert "$T/ca/ca.crt" "https://bump.test:$TLS_PORT/big" | sum)
 check "6 MB bumped through a TLS parent" [ "$got" = "$want" ]
+
+# A bumped client whose parent's TLS handshake times out is told so at
+# once, through its own (bumped) TLS, not left waiting for request_timeout.
+start=$(date +%s)
+code=$(curl -sS --max-time 20 -x "http://127.0.0.1:$BUMP_PORT" \
+	--cacert "$T/ca/ca.crt" -o /dev/null -w '%{http_code}' \
+	"https://stall.test:$TLS_PORT/hello")
+check "a parent's TLS handshake that times out: 504 to a bumped client" \
+	[ "$code" = 504 ]
+check "...after connect-timeout=, not request_timeout" \
+	[ $(($(date +%s) - start)) -lt 10 ]
 
 # Parents that do not verify are parents that failed.
 code=$(curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" \
