@@ -197,6 +197,17 @@ size_t conf_restart_needed(const struct conf *old, const struct conf *new,
                            struct conf_diag *diag);
 
 /*
+ * For a reload: when new's ports differ from old's (added, removed,
+ * moved, their flags changed), new takes a copy of old's, the ports that
+ * stay bound.  The TLS of a generation is found by the index of a port
+ * in conf->listeners (struct listener), so every generation must list
+ * the running ports in their order.  Ports that did not change keep new's
+ * lines, so a reload reads renewed certificates.  -1 on ENOMEM, new
+ * unchanged.
+ */
+int conf_keep_listeners(struct conf *new, const struct conf *old);
+
+/*
  * Name of directive i of all those bascule implements or accepts, in the
  * order of the directive table; NULL past the last one.
  */
