@@ -112,8 +112,12 @@ outer_result(ssize_t r)
 		return 0;
 	if (r == GNUTLS_E_AGAIN)
 		errno = EAGAIN;
-	else if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_WARNING_ALERT_RECEIVED)
-		errno = EINTR; /* the inner session comes back */
+	else if (r == GNUTLS_E_INTERRUPTED ||
+	         r == GNUTLS_E_WARNING_ALERT_RECEIVED ||
+	         r == GNUTLS_E_REHANDSHAKE)
+		errno = EINTR; /* the inner session comes back; a parent's
+		                  HelloRequest may be ignored (RFC 5246
+		                  7.4.1.1) */
 	else
 		errno = EPROTO;
 	return -1;
@@ -172,6 +176,97 @@ outer_push(gnutls_session_t outer, const giovec_t *iov, int iovcnt)
 	return (ssize_t)total;
 }
 
+void
+bump_io_keep_tail(struct bump_io *io)
+{
+	io->keep_tail = true;
+}
+
+size_t
+bump_io_tail_len(const struct bump_io *io)
+{
+	return io->tail_len - io->tail_off;
+}
+
+void
+bump_io_drop_tail(struct bump_io *io)
+{
+	free(io->tail);
+	io->tail = NULL;
+	io->tail_len = io->tail_off = 0;
+	io->tail_err = 0;
+	io->keep_tail = false;
+}
+
+/* After a failed write nothing more goes out: the stream has a hole. */
+static void
+tail_fail(struct bump_io *io, int err)
+{
+	free(io->tail);
+	io->tail = NULL;
+	io->tail_len = io->tail_off = 0;
+	io->tail_err = err;
+}
+
+int
+bump_io_flush(struct bump_io *io)
+{
+	ssize_t n;
+
+	if (io->tail_err != 0) {
+		errno = io->tail_err;
+		return -1;
+	}
+	while (io->tail_off < io->tail_len) {
+		do
+			n = send(io->fd, io->tail + io->tail_off,
+			         io->tail_len - io->tail_off, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0) {
+			tail_fail(io, errno);
+			return -1;
+		}
+		io->tail_off += (size_t)n;
+	}
+	free(io->tail);
+	io->tail = NULL;
+	io->tail_len = io->tail_off = 0;
+	return 1;
+}
+
+/* Appends iov[0..iovcnt) to io's tail, from byte skip on.  -1: too much. */
+static int
+tail_append(struct bump_io *io, const giovec_t *iov, int iovcnt, size_t skip)
+{
+	if (io->tail == NULL && (io->tail = malloc(BUMP_TAIL_MAX)) == NULL)
+		return -1;
+	if (io->tail_off > 0) { /* room at the end for what comes */
+		memmove(io->tail, io->tail + io->tail_off,
+		        io->tail_len - io->tail_off);
+		io->tail_len -= io->tail_off;
+		io->tail_off = 0;
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t         len = iov[i].iov_len;
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
+		}
+		p += skip;
+		len -= skip;
+		skip = 0;
+		if (len > BUMP_TAIL_MAX - io->tail_len)
+			return -1;
+		memcpy(io->tail + io->tail_len, p, len);
+		io->tail_len += len;
+	}
+	return 0;
+}
+
 /* GnuTLS hands its records over in pieces: one sendmsg(2) for them. */
 static ssize_t
 bump_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
@@ -179,16 +274,41 @@ bump_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
 	struct bump_io *io = ptr;
 	struct msghdr   msg;
 	ssize_t         n;
+	size_t          total = 0;
 
 	if (io->outer != NULL)
 		return outer_push(io->outer, iov, iovcnt);
+	if (io->tail_err != 0) {
+		errno = io->tail_err;
+		return -1;
+	}
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (bump_io_tail_len(io) > 0) {
+		/* Behind what already waits, in order. */
+		if (tail_append(io, iov, iovcnt, 0) < 0) {
+			tail_fail(io, ENOBUFS);
+			errno = ENOBUFS;
+			return -1;
+		}
+		return (ssize_t)total;
+	}
 	memset(&msg, 0, sizeof(msg));
 	msg.msg_iov = (struct iovec *)(uintptr_t)iov;
 	msg.msg_iovlen = (size_t)iovcnt;
 	do
 		n = sendmsg(io->fd, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
-	return n;
+	if (!io->keep_tail || (size_t)n == total ||
+	    (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		return n;
+	/* The socket is full: the rest waits here, not in GnuTLS. */
+	if (tail_append(io, iov, iovcnt, n > 0 ? (size_t)n : 0) < 0) {
+		tail_fail(io, ENOBUFS);
+		errno = ENOBUFS;
+		return -1;
+	}
+	return (ssize_t)total;
 }
 
 void
@@ -196,6 +316,16 @@ bump_io_nest(struct bump_io *io, struct bump_io *raw, gnutls_session_t outer)
 {
 	memset(raw, 0, sizeof(*raw));
 	raw->fd = io->fd;
+	/* What the outer session left unsent is raw's now. */
+	raw->keep_tail = io->keep_tail;
+	raw->tail_err = io->tail_err;
+	raw->tail = io->tail;
+	raw->tail_len = io->tail_len;
+	raw->tail_off = io->tail_off;
+	io->keep_tail = false;
+	io->tail_err = 0;
+	io->tail = NULL;
+	io->tail_len = io->tail_off = 0;
 	gnutls_transport_set_ptr(outer, raw);
 	io->outer = outer;
 }

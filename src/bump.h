@@ -40,6 +40,14 @@ struct mimic_cert;
  * set, the session's records travel inside that session's instead of the
  * socket's bytes: TLS to an origin through a TLS parent.  outer is the
  * caller's.
+ *
+ * Once keep_tail is set (after the handshake), what the socket does not
+ * take of a record GnuTLS writes waits in tail, owned, and GnuTLS is told
+ * it went out: GnuTLS then never holds a half-sent record of its own.  It
+ * would send such a record again when a TLS 1.3 KeyUpdate or an alert
+ * comes between the GNUTLS_E_AGAIN and the retry (gnutls_record_send2()
+ * keeps the retried data as new data after a KeyUpdate request; an alert
+ * flushes the record and is dropped), and the peer would get bytes twice.
  */
 struct bump_io {
 	int              fd;
@@ -47,7 +55,21 @@ struct bump_io {
 	size_t           pre_len;
 	size_t           pre_off;
 	gnutls_session_t outer;
+	bool             keep_tail;
+	int              tail_err; /* errno that ended the socket's writes */
+	uint8_t         *tail;     /* BUMP_TAIL_MAX bytes; NULL when empty */
+	size_t           tail_len;
+	size_t           tail_off;
 };
+
+/*
+ * The most a tail holds: what one gnutls_record_send() writes after the
+ * last flush (a KeyUpdate and a record of 16 KiB and its overhead, some
+ * 17 KiB through a TLS parent, whose session wraps the inner record in
+ * two of its own), and a few alerts.  More is the peer misbehaving (a
+ * stream of HelloRequests while it does not read): the session fails.
+ */
+#define BUMP_TAIL_MAX (32 * 1024)
 
 struct bump_gen;
 
@@ -75,10 +97,26 @@ struct mimic *bump_gen_mimic(const struct bump_gen *g, size_t port);
 int bump_io_preload(struct bump_io *io, const uint8_t *p, size_t len);
 void bump_io_clear(struct bump_io *io);
 
+/* From now on, unsent record bytes wait in io's tail (see struct bump_io). */
+void bump_io_keep_tail(struct bump_io *io);
+
+/* Bytes waiting in io's tail. */
+size_t bump_io_tail_len(const struct bump_io *io);
+
+/*
+ * Writes what waits in io's tail: 1 when it is empty, 0 if the socket is
+ * full, -1 when writing failed (errno; the tail is dropped, and so is
+ * everything written after).
+ */
+int bump_io_flush(struct bump_io *io);
+
+/* Drops io's tail and ends keep_tail: the socket is closed or reused. */
+void bump_io_drop_tail(struct bump_io *io);
+
 /*
  * Puts the session that runs on io (its transport) under the next one:
  * io's data become outer's records, and outer moves onto raw, the plain
- * socket, which must live as long as outer.
+ * socket, which must live as long as outer.  raw takes io's tail.
  */
 void bump_io_nest(struct bump_io *io, struct bump_io *raw,
                   gnutls_session_t outer);

@@ -2038,8 +2038,13 @@ parse_cache_peer(struct loader *ld, const struct token *args, size_t nargs)
 		           p.name, find_peer(c, p.name)->where);
 		bad = true;
 	}
-	if (!bad && asprintf(&p.key, "peer %s %s:%u", p.name, p.host,
-	                     (unsigned)p.port) < 0)
+	/*
+	 * The key names the transport too: after a reload that adds tls, a
+	 * pooled plain connection to the same address must not carry the
+	 * requests (and login= credentials) meant for the TLS session.
+	 */
+	if (!bad && asprintf(&p.key, "peer %s %s:%u%s", p.name, p.host,
+	                     (unsigned)p.port, p.tls ? " tls" : "") < 0)
 		p.key = NULL; /* asprintf() leaves it undefined */
 	if (!bad && (p.key == NULL || (p.where = where_now(ld)) == NULL ||
 	             array_grow((void **)&c->peers, c->npeers, sizeof(p)) < 0)) {
@@ -3315,6 +3320,53 @@ directive_same(const struct directive *d, const struct conf *a,
 	}
 	assert(!"DIR_RESTART on a type that cannot be compared");
 	return true;
+}
+
+/* A copy of the strings of l into l itself; -1 on ENOMEM (l cleared). */
+static int
+listen_conf_dup(struct listen_conf *l)
+{
+	char **s[] = { &l->text, &l->where, &l->tls_cert, &l->tls_key };
+	bool   bad = false;
+
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+		if (*s[i] != NULL && (*s[i] = strdup(*s[i])) == NULL)
+			bad = true;
+	if (bad) {
+		/* strdup() left NULL where it failed, a copy elsewhere */
+		listen_conf_clear(l);
+		memset(l, 0, sizeof(*l));
+	}
+	return bad ? -1 : 0;
+}
+
+int
+conf_keep_listeners(struct conf *new, const struct conf *old)
+{
+	struct listen_conf *copy;
+	bool                same = new->nlisteners == old->nlisteners;
+
+	for (size_t i = 0; same && i < old->nlisteners; i++)
+		same = listen_same(&new->listeners[i], &old->listeners[i]);
+	if (same)
+		return 0; /* new's lines: renewed certificates are read */
+	if ((copy = calloc(old->nlisteners + 1, sizeof(*copy))) == NULL)
+		return -1;
+	for (size_t i = 0; i < old->nlisteners; i++) {
+		copy[i] = old->listeners[i];
+		if (listen_conf_dup(&copy[i]) < 0) {
+			while (i-- > 0)
+				listen_conf_clear(&copy[i]);
+			free(copy);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < new->nlisteners; i++)
+		listen_conf_clear(&new->listeners[i]);
+	free(new->listeners);
+	new->listeners = copy;
+	new->nlisteners = old->nlisteners;
+	return 0;
 }
 
 size_t

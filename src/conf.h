@@ -94,8 +94,8 @@ struct peer_conf {
 	                        NULL: host, when a name */
 	struct tls_outgoing tls_opts; /* tls-cafile=, tls-flags=, ... */
 	struct access_list access; /* cache_peer_access; empty: allow */
-	char              *key;    /* "peer NAME HOST:PORT": pool and health
-	                              key; a reload may move the name */
+	char              *key;    /* "peer NAME HOST:PORT[ tls]": pool and
+	                              health key; a reload may move the name */
 	char              *where;  /* "FILE:LINE" */
 };
 
@@ -219,6 +219,17 @@ void         conf_diag_clear(struct conf_diag *d);
  */
 size_t conf_restart_needed(const struct conf *old, const struct conf *new,
                            struct conf_diag *diag);
+
+/*
+ * For a reload: when new's ports differ from old's (added, removed,
+ * moved, their flags changed), new takes a copy of old's, the ports that
+ * stay bound.  The TLS of a generation is found by the index of a port
+ * in conf->listeners (struct listener), so every generation must list
+ * the running ports in their order.  Ports that did not change keep new's
+ * lines, so a reload reads renewed certificates.  -1 on ENOMEM, new
+ * unchanged.
+ */
+int conf_keep_listeners(struct conf *new, const struct conf *old);
 
 /*
  * Name of directive i of all those bascule implements or accepts, in the

@@ -178,9 +178,13 @@ side_clear(struct ev_loop *loop, struct conn_side *s)
 		s->tio.outer = NULL;
 	}
 	bump_io_clear(&s->tio);
+	bump_io_drop_tail(&s->tio);
+	bump_io_drop_tail(&s->tio_raw);
 	s->tls_up = false;
 	s->tls_want = 0;
 	s->tls_err = 0;
+	s->tls_tail_user = 0;
+	s->fin_pending = false;
 	if (s->fd >= 0) {
 		ev_io_stop(loop, &s->io);
 		close(s->fd);
@@ -278,8 +282,9 @@ side_recv_tls(struct conn_side *s, uint8_t *p, size_t room)
 		if (n == GNUTLS_E_INTERRUPTED ||
 		    (n == GNUTLS_E_WARNING_ALERT_RECEIVED && ++warnings < 16))
 			continue; /* a warning is no end; a flood of them is */
-		if (n == GNUTLS_E_REHANDSHAKE) {
-			/* No renegotiation inside a bump (RFC 5746 4.5). */
+		if (n == GNUTLS_E_REHANDSHAKE && ++warnings < 16) {
+			/* No renegotiation (RFC 5746 4.5).  The alert never
+			 * meets a half-sent record: see struct bump_io. */
 			(void)gnutls_alert_send(s->tls, GNUTLS_AL_WARNING,
 			                        GNUTLS_A_NO_RENEGOTIATION);
 			continue;
@@ -299,25 +304,77 @@ side_recv_tls(struct conn_side *s, uint8_t *p, size_t room)
 	return (ssize_t)got;
 }
 
+/* The transport that writes s's socket: a TLS parent's, under a bump. */
+static struct bump_io *
+side_wire_io(struct conn_side *s)
+{
+	return s->tio.outer != NULL ? &s->tio_raw : &s->tio;
+}
+
+/*
+ * Sends the record bytes that wait in the tail of s's socket (struct
+ * bump_io), then the FIN side_shutdown() held back for them.  As
+ * bump_io_flush(): 1 nothing waits, 0 the socket is full, -1 error.
+ */
+static int
+side_tail_flush(struct conn_side *s)
+{
+	int r = bump_io_flush(side_wire_io(s));
+
+	if (r == 1 && s->fin_pending) {
+		shutdown(s->fd, SHUT_WR);
+		s->fin_pending = false;
+	}
+	return r;
+}
+
+static bool
+side_tail_pending(struct conn_side *s)
+{
+	return s->fd >= 0 && bump_io_tail_len(side_wire_io(s)) > 0;
+}
+
 /* Encrypts iov into records: sendmsg(2)'s contract, as side_recv_tls(). */
 static ssize_t
 side_send_tls(struct conn_side *s, const struct iovec *iov, size_t n)
 {
-	size_t  total = 0;
+	size_t  total, skip, offered = 0;
 	ssize_t r;
 
 	/*
-	 * After GNUTLS_E_AGAIN the session holds the record it made and the
-	 * next call must offer the same bytes again: it does, because the
-	 * caller consumes only what was counted here.
+	 * A record the socket took only in part waits in our tail, and is
+	 * counted once the tail is out: until then the caller offers the
+	 * same bytes again, as it would to GnuTLS after GNUTLS_E_AGAIN,
+	 * because it consumes only what was counted here.
 	 */
+	switch (side_tail_flush(s)) {
+	case -1:
+		return -1;
+	case 0:
+		errno = EAGAIN;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		offered += iov[i].iov_len;
+	total = skip = s->tls_tail_user < offered ? s->tls_tail_user : offered;
+	s->tls_tail_user = 0;
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *p = iov[i].iov_base;
 		size_t         off = 0;
 
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		off = skip;
+		skip = 0;
 		while (off < iov[i].iov_len) {
 			r = gnutls_record_send(s->tls, p + off,
 			                       iov[i].iov_len - off);
+			if (r > 0 && side_tail_pending(s)) {
+				s->tls_tail_user = (size_t)r;
+				goto out;
+			}
 			if (r > 0) {
 				off += (size_t)r;
 				total += (size_t)r;
@@ -458,7 +515,11 @@ side_shutdown(struct conn_side *s)
 		(void)gnutls_bye(s->tls, GNUTLS_SHUT_WR);
 		s->tls_up = false; /* said once */
 	}
-	shutdown(s->fd, SHUT_WR);
+	/* Not before the close_notify, which may wait in the tail. */
+	if (side_tail_pending(s))
+		s->fin_pending = true;
+	else
+		shutdown(s->fd, SHUT_WR);
 	s->shut = true;
 }
 
@@ -502,6 +563,7 @@ side_handshake(struct conn_side *s)
 		return -1;
 	}
 	s->tls_up = true;
+	bump_io_keep_tail(side_wire_io(s));
 	return 1;
 }
 
@@ -4186,6 +4248,9 @@ conn_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	if (revents & EV_READ)
 		side->readable = true;
+	/* Our tail first; an error shows at the next write. */
+	if (revents & EV_WRITE)
+		(void)side_tail_flush(side);
 	if (side == &c->server && c->state == CONN_CONNECTING) {
 		conn_connected(c);
 	} else if (c->state == CONN_BUMP_SERVER ||
@@ -4390,6 +4455,11 @@ conn_update_watchers(struct ev_loop *loop, struct conn *c)
 	case CONN_CLOSING:
 		break;
 	}
+	/* Record bytes in a tail (struct bump_io) go out whatever the state. */
+	if (side_tail_pending(&c->client))
+		ce |= EV_WRITE;
+	if (side_tail_pending(&c->server))
+		se |= EV_WRITE;
 	side_watch(loop, &c->client, ce);
 	side_watch(loop, &c->server, se);
 	side_feed_pending(loop, &c->client, ce);
@@ -4477,9 +4547,7 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_log(c, LOG_INFO, "the missing issuer did not arrive in "
 		                      "time (AIA)");
 		aia_cancel(&c->aia);
-		conn_bump_verified(c);
-		if (c->state != CONN_CLOSING && c->state != CONN_REPLY)
-			conn_run(c); /* the client's handshake */
+		conn_bump_verified(c); /* then the client's handshake */
 		break;
 	case CONN_BUMP_CLIENT:
 		conn_log(c, LOG_INFO, "the client's TLS handshake did not "
@@ -4534,7 +4602,13 @@ conn_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		conn_fail(c, CONN_ERR_TIMEOUT);
 		break;
 	}
-	if (c->state == CONN_REPLY)
+	/*
+	 * The state the timeout led to may have work before any event: the
+	 * reply, a bumped client's handshake that shows it the error (its
+	 * ClientHello is read already: no EV_READ comes for it), the TLS
+	 * with the next parent.
+	 */
+	if (c->state != CONN_CLOSING)
 		conn_run(c);
 	conn_after(loop, c);
 }

@@ -113,6 +113,9 @@ struct conn_side {
 	int                tls_want; /* a handshake waits for EV_READ or
 	                                EV_WRITE */
 	int                tls_err;  /* the GnuTLS error that ended it */
+	size_t             tls_tail_user; /* bytes of the last record sent,
+	                                     counted once the tail is out */
+	bool               fin_pending;   /* shut: the FIN waits for the tail */
 	uint64_t           nread;
 	uint64_t           nwritten;
 };

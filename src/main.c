@@ -501,6 +501,13 @@ worker_reload(struct worker *w)
 	conf_restart_needed(w->conf, c, &d);
 	print_diag(&d, true);
 	conf_diag_clear(&d);
+	if (conf_keep_listeners(c, w->conf) < 0) {
+		log_msg(LOG_ERR, _("reload: out of memory: keeping the running "
+		                 "configuration"));
+		conf_unref(c);
+		notify("READY=1");
+		return;
+	}
 	/* Loaded at start with privileges, a CA key may be out of reach now. */
 	if (worker_load_bump(c, w->bump, &bump) < 0) {
 		log_msg(LOG_ERR, _("reload: keeping the CAs and the trust store "
@@ -809,6 +816,13 @@ master_signal_cb(struct ev_loop *loop, ev_signal *s, int revents)
 			log_msg(LOG_ERR, _("reload: %s has errors: keeping the "
 			                 "running configuration"),
 			        opt.config);
+			return;
+		}
+		/* Restarted workers run the sockets bound at start. */
+		if (conf_keep_listeners(c, master_conf) < 0) {
+			log_msg(LOG_ERR, _("reload: out of memory: keeping the "
+			                 "running configuration"));
+			conf_unref(c);
 			return;
 		}
 		notify("RELOADING=1");

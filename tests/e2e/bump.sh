@@ -102,7 +102,7 @@ nginx_run "$TLS_PORT" <"$T/vhosts" # not in a pipe: its PID is kept
 DEAD_PORT=$(free_port)
 
 printf '127.0.0.1 localhost good.test stare.test splice.test bare.test evil.test lab.test first.test far.test\n' >"$T/hosts"
-printf '127.0.0.1 aia.test aia-der.test aia-p7.test aia-pem.test aia-deep.test aia-wait.test aia-404.test aia-slow.test aia-junk.test\n' >>"$T/hosts"
+printf '127.0.0.1 aia.test aia-der.test aia-p7.test aia-pem.test aia-deep.test aia-wait.test aia-404.test aia-slow.test aia-junk.test silent.test\n' >>"$T/hosts"
 bascule_start <<EOF
 http_port 127.0.0.1:$PROXY_PORT ssl-bump tls-cert=$T/ca/ca.crt tls-key=$T/ca/ca.key
 tls_outgoing_options cafile=$T/root.pem
@@ -382,6 +382,28 @@ check "AIA timeout: the server stays untrusted: 503" [ "$(cat "$T/slow.code")" =
 check "AIA timeout: logged" \
 	aia_log "aia http://$esc_port/slow\?s=20: no complete response in time \(read_timeout\)"
 check "AIA: bascule is still running" kill -0 "$AIA_PID"
+
+# A server that takes the connection and never answers the ClientHello:
+# after read_timeout the client is bumped to be shown the 504, at once,
+# not left without a word until request_timeout (conn_idle_cb() ran
+# nothing after the timeout moved the connection to the client's
+# handshake).
+SILENT_PORT=$(free_port)
+python3 -c 'import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+held = []
+while True:
+    held.append(s.accept()[0])' "$SILENT_PORT" &
+PIDS="$PIDS $!"
+wait_port "$SILENT_PORT" || fail "the silent server did not start"
+start=$(date +%s)
+code=$(pcurl -o /dev/null -w '%{http_code}' "https://silent.test:$SILENT_PORT/")
+check "a server that never answers the ClientHello: 504 to the client" \
+	[ "$code" = 504 ]
+check "...after read_timeout, not request_timeout" \
+	[ $(($(date +%s) - start)) -lt 8 ]
 
 # Where every client must log in, the AIA fetch still needs no credentials:
 # it is bascule's own, and passes no http_access (DESIGN: mission item 5).

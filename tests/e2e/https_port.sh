@@ -122,6 +122,15 @@ check "8 MB through a tunnel inside TLS arrive whole" [ "$got" = "$want" ]
 got=$(tls_curl "$PROXY_PORT" "http://origin.test:$NGINX_PORT/big" | sum)
 check "8 MB of a plain response inside TLS arrive whole" [ "$got" = "$want" ]
 
+# A TLS 1.3 client that asks bascule to update its keys (RFC 8446 4.6.3)
+# while bascule's writes to it wait: GnuTLS would send the record it holds
+# half-sent a second time after the KeyUpdate, and the client would get
+# 16 KiB twice (struct bump_io, src/bump.h).
+got=$(python3 "$E2E/gnutls_peer.py" keyupdate "$PROXY_PORT" \
+	"http://origin.test:$NGINX_PORT/big" --hold 2 --updates 3 --timeout 90)
+check "a KeyUpdate while bascule's writes wait: each byte arrives once" \
+	[ "$got" = "8000000 $want" ]
+
 # Uploads, echoed: through the tunnel, and inside TLS to the proxy.
 head -c 3000000 /dev/urandom >"$T/upload"
 want=$(sum <"$T/upload")
@@ -240,5 +249,30 @@ kill -HUP "$BASCULE_PID"
 check "reload" errlog_has "reloaded"
 body=$(tls_curl "$PROXY_PORT" "http://origin.test:$NGINX_PORT/hello")
 check "TLS to the proxy after a reload" [ "$body" = hello ]
+
+# A reload that moves the port lines (which needs a restart: the running
+# ports stay) must not move the ports' certificates and versions with
+# them: the first two https_port lines swapped, and a new port in front.
+reloads() { grep -c "reloaded" "$T/bascule.err"; }
+before=$(reloads)
+awk -v extra="http_port 127.0.0.1:$(free_port)" '
+	/^https_port .*:'"$PROXY_PORT"' / { first = $0; next }
+	/^https_port .*:'"$P13_PORT"' / { print extra; print; print first; next }
+	{ print }' "$T/bascule.conf" >"$T/moved.conf"
+cp "$T/moved.conf" "$T/bascule.conf"
+kill -HUP "$BASCULE_PID"
+wait_for sh -c "[ \$(grep -c reloaded '$T/bascule.err') -gt $before ]"
+check "moved port lines: a restart is asked for" \
+	errlog_has "http_port cannot change on reload"
+body=$(tls_curl "$PROXY_PORT" "http://origin.test:$NGINX_PORT/hello")
+check "...and TLS to the proxy still works" [ "$body" = hello ]
+printf 'GET http://origin.test:%s/hello HTTP/1.1\r\nHost: origin.test\r\nConnection: close\r\n\r\n' \
+	"$NGINX_PORT" | openssl s_client -quiet -connect "127.0.0.1:$PROXY_PORT" \
+	-servername proxy.test -CAfile "$T/root.pem" -tls1_2 \
+	>"$T/moved12.out" 2>&1
+check "...with the port's own tls-min-version (1.2)" grep -q '^hello' "$T/moved12.out"
+openssl s_client -connect "127.0.0.1:$P13_PORT" -servername proxy.test \
+	-tls1_2 </dev/null >"$T/moved13.out" 2>&1
+check "...and the other port's (1.3)" [ $? -ne 0 ]
 check "bascule is still running" kill -0 "$BASCULE_PID"
 finish

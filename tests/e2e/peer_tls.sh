@@ -34,7 +34,7 @@ check "-k parse: Squid 3's ssl* names" [ $? -eq 0 ]
 # The origin, plain and TLS; every name is 127.0.0.1 for the parent.
 NGINX_PORT=$(free_port)
 TLS_PORT=$(free_port)
-printf '127.0.0.1 localhost origin.test bump.test untrusted.test wrongname.test noname.test ha.test\n' >"$T/hosts"
+printf '127.0.0.1 localhost origin.test bump.test untrusted.test wrongname.test noname.test ha.test swap.test hr.test stall.test\n' >"$T/hosts"
 nginx_run "$TLS_PORT" <<NGINX
 	server {
 		listen 127.0.0.1:$NGINX_PORT;
@@ -74,6 +74,27 @@ if command -v haproxy >/dev/null 2>&1; then
 		"parent 127.0.0.1:$PARENT_PLAIN"
 fi
 
+# A TLS 1.2 parent that sends a HelloRequest in the middle of a request
+# body, once bascule's writes to it wait (tests/e2e/gnutls_peer.py).
+HR_PORT=$(free_port)
+python3 "$E2E/gnutls_peer.py" hellorequest "$HR_PORT" "$T/proxy.pem" \
+	"$T/proxy.key" --hold 2 --timeout 90 >"$T/hr.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_port "$HR_PORT" || fail "the HelloRequest parent did not start"
+
+# A "parent" that takes the TCP connection and never says a word: its TLS
+# handshake times out.
+STALL_PORT=$(free_port)
+python3 -c 'import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+held = []
+while True:
+    held.append(s.accept()[0])' "$STALL_PORT" &
+PIDS="$PIDS $!"
+wait_port "$STALL_PORT" || fail "the silent parent did not start"
+
 # The child: every request through a parent, chosen by name; bump.test
 # is bumped, other TLS peeked at and spliced.
 mkdir "$T/ca"
@@ -83,7 +104,7 @@ BUMP_PORT=$(free_port)
 	cat <<EOF
 http_port 127.0.0.1:$PROXY_PORT
 http_port 127.0.0.1:$BUMP_PORT ssl-bump tls-cert=$T/ca/ca.crt tls-key=$T/ca/ca.key
-acl bumping ssl::server_name bump.test
+acl bumping ssl::server_name bump.test stall.test
 acl step1 at_step SslBump1
 ssl_bump peek step1
 ssl_bump bump bumping
@@ -96,6 +117,16 @@ acl via_untrusted dstdomain untrusted.test
 acl via_wrongname dstdomain wrongname.test
 acl via_noname dstdomain noname.test
 acl via_ha dstdomain ha.test
+cache_peer 127.0.0.1 parent $HR_PORT 0 no-query name=hr tls tls-cafile=$T/root.pem tls-domain=proxy.test
+cache_peer 127.0.0.1 parent $STALL_PORT 0 no-query name=stall tls connect-timeout=2 tls-cafile=$T/root.pem
+acl via_stall dstdomain stall.test
+cache_peer_access stall allow via_stall
+cache_peer_access stall deny all
+cache_peer_access good deny via_stall
+acl via_hr dstdomain hr.test
+cache_peer_access hr allow via_hr
+cache_peer_access hr deny all
+cache_peer_access good deny via_hr
 cache_peer_access untrusted allow via_untrusted
 cache_peer_access untrusted deny all
 cache_peer_access wrongname allow via_wrongname
@@ -173,6 +204,17 @@ got=$(curl -sS --max-time 20 -x "http://127.0.0.1:$BUMP_PORT" \
 	--cacert "$T/ca/ca.crt" "https://bump.test:$TLS_PORT/big" | sum)
 check "6 MB bumped through a TLS parent" [ "$got" = "$want" ]
 
+# A bumped client whose parent's TLS handshake times out is told so at
+# once, through its own (bumped) TLS, not left waiting for request_timeout.
+start=$(date +%s)
+code=$(curl -sS --max-time 20 -x "http://127.0.0.1:$BUMP_PORT" \
+	--cacert "$T/ca/ca.crt" -o /dev/null -w '%{http_code}' \
+	"https://stall.test:$TLS_PORT/hello")
+check "a parent's TLS handshake that times out: 504 to a bumped client" \
+	[ "$code" = 504 ]
+check "...after connect-timeout=, not request_timeout" \
+	[ $(($(date +%s) - start)) -lt 10 ]
+
 # Parents that do not verify are parents that failed.
 code=$(curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" \
 	-o "$T/untrusted.html" -w '%{http_code}' "http://untrusted.test/")
@@ -192,7 +234,20 @@ check "tls-flags=DONT_VERIFY_DOMAIN takes another name" [ "$body" = hello ]
 check "...through its parent" \
 	parent_log_has "GET http://noname.test:$NGINX_PORT/hello "
 
-# HAProxy's TLS (OpenSSL) in front of the parent's plain port.
+# The parent's HelloRequest arrives while bascule waits to write the body
+# to it: the no_renegotiation alert must not make GnuTLS send the record
+# it holds half-sent twice (struct bump_io, src/bump.h).
+head -c 8000000 /dev/urandom >"$T/upload"
+want=$(sum <"$T/upload")
+# Slow on purpose (a 4 KiB receive buffer): bounded at 90 s for loaded
+# machines.
+got=$(curl -sS --max-time 90 -x "http://127.0.0.1:$PROXY_PORT" -H 'Expect:' \
+	--data-binary @"$T/upload" "http://hr.test/upload")
+check "a parent's HelloRequest during an 8 MB upload: the body arrives whole" \
+	[ "$got" = "8000000 $want" ]
+check "...and bascule refused the renegotiation" \
+	grep -q "alert: No renegotiation" "$T/hr.log"
+
 if [ -n "$HA_PORT" ]; then
 	body=$(curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" \
 		"http://ha.test:$NGINX_PORT/hello")
@@ -201,6 +256,41 @@ if [ -n "$HA_PORT" ]; then
 	check "...and the parent saw the request" \
 		parent_log_has "GET http://ha.test:$NGINX_PORT/hello "
 fi
+
+# A reload that adds tls to a parent: an idle plain connection to it in
+# the pool must not take the requests meant for TLS.  The parent's plain
+# port speaks no TLS, so the request fails, as it must, instead of going
+# out in clear over the pooled connection.
+swap_lines() { # [tls]
+	echo "cache_peer 127.0.0.1 parent $PARENT_PLAIN 0 no-query name=swap login=alice:secret $*"
+	echo "acl via_swap dstdomain swap.test"
+	echo "cache_peer_access swap allow via_swap"
+	echo "cache_peer_access swap deny all"
+	echo "cache_peer_access good deny via_swap"
+}
+{ cat "$T/child.lines"; swap_lines; } >"$T/child2.lines"
+bascule_conf_reload() { # LINES-FILE
+	sed -n '1,4p' "$T/bascule.conf" >"$T/bascule.conf.new"
+	cat "$1" >>"$T/bascule.conf.new"
+	mv "$T/bascule.conf.new" "$T/bascule.conf"
+	before=$(grep -c reloaded "$T/bascule.err")
+	kill -HUP "$BASCULE_PID"
+	wait_for sh -c "[ \$(grep -c reloaded '$T/bascule.err') -gt $before ]"
+}
+bascule_conf_reload "$T/child2.lines"
+body=$(curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" \
+	"http://swap.test:$NGINX_PORT/hello")
+check "a plain parent, before the reload" [ "$body" = hello ]
+{ cat "$T/child.lines"; swap_lines tls tls-cafile="$T/root.pem" tls-domain=proxy.test; } >"$T/child3.lines"
+bascule_conf_reload "$T/child3.lines"
+code=$(curl -sS --max-time 10 -x "http://127.0.0.1:$PROXY_PORT" \
+	-o /dev/null -w '%{http_code}' "http://swap.test:$NGINX_PORT/hello")
+check "a reload adding tls: no pooled plain connection carries the request" \
+	[ "$code" = 503 ]
+check "...which tried TLS with the parent" \
+	errlog_has "TLS with cache_peer swap failed"
+check "...and the parent saw the request only once" \
+	[ "$(grep -c "GET http://swap.test:$NGINX_PORT/hello " "$T/parent.access.log")" -eq 1 ]
 
 check "the child is still running" kill -0 "$BASCULE_PID"
 check "the parent is still running" kill -0 "$PARENT_PID"
