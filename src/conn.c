@@ -1159,9 +1159,8 @@ conn_connected(struct conn *c)
 }
 
 /*
- * Connected to a parent with tls: our handshake with it.  The TLS
- * contexts come from the generation the connection holds, taken now if
- * it holds none.
+ * Connected to a parent with tls: our handshake with it, with the trust of
+ * the generation the connection was accepted under.
  */
 static void
 conn_peer_tls(struct conn *c)
@@ -1170,8 +1169,6 @@ conn_peer_tls(struct conn *c)
 	char                    why[256];
 	int                     r;
 
-	if (c->bump_gen == NULL && c->worker->bump != NULL)
-		c->bump_gen = bump_gen_ref(c->worker->bump);
 	r = c->bump_gen != NULL ? bump_peer_session(c->bump_gen, p,
 	                                            &c->server.tio,
 	                                            &c->server.tls)
@@ -3679,17 +3676,14 @@ conn_peek_server(struct conn *c)
 static int
 conn_bump_start(struct conn *c)
 {
-	struct bump_gen *g = c->worker->bump;
-
-	if (g == NULL || bump_gen_mimic(g, c->listener->index) == NULL) {
+	if (c->bump_gen == NULL ||
+	    bump_gen_mimic(c->bump_gen, c->listener->index) == NULL) {
 		conn_log(c, LOG_WARNING, "ssl_bump: port %s has no CA to bump "
 		                         "with (tls-cert=, tls-key=)",
 		         c->listener->text);
 		conn_terminate(c);
 		return -1;
 	}
-	if (c->bump_gen == NULL)
-		c->bump_gen = bump_gen_ref(g);
 	return 0;
 }
 
@@ -4060,7 +4054,7 @@ conn_bump_client_hs(struct conn *c)
 static void
 conn_https_begin(struct conn *c)
 {
-	struct bump_gen *g = c->worker->bump;
+	struct bump_gen *g = c->bump_gen;
 	size_t           port = c->listener->index;
 	int              r;
 
@@ -4080,8 +4074,6 @@ conn_https_begin(struct conn *c)
 		conn_fail(c, CONN_ERR_NOMEM);
 		return;
 	}
-	/* A reload must not free the certificate under the session. */
-	c->bump_gen = bump_gen_ref(g);
 	c->action = "in a TLS handshake with the client";
 	c->deadline = ev_now(c->worker->loop) +
 	              (double)c->conf->request_timeout / 1000.0;
@@ -4769,6 +4761,10 @@ conn_new(struct worker *w, struct listener *l, int fd,
 	c->worker = w;
 	c->listener = l;
 	c->conf = conf_ref(w->conf);
+	/* Its TLS contexts, for as long as it lives: a reload replaces them
+	 * for later connections only. */
+	if (w->bump != NULL)
+		c->bump_gen = bump_gen_ref(w->bump);
 	c->client_addr = *addr;
 	sockaddr_unmap(&c->client_addr);
 	sockaddr_ip(&c->client_addr, c->client_ip, sizeof(c->client_ip));

@@ -229,7 +229,8 @@ struct conn {
 	struct conn_side        server; /* origin */
 
 	/* Bump: both sides decrypted, HTTP/1.1 inside, the server pinned. */
-	struct bump_gen   *bump_gen; /* reference taken when bumping starts */
+	struct bump_gen   *bump_gen; /* TLS contexts of the generation it was
+	                                accepted under; NULL: none */
 	struct mimic_cert *leaf;     /* what the client is shown */
 	bool               bumped;   /* the client's handshake is done */
 	char              *bump_user; /* the CONNECT's user: the requests'
