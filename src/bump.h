@@ -9,12 +9,14 @@
  * conn.c drives the handshakes and the records from its event loop.
  *
  * The same sessions serve the clients of an https_port, which speak TLS to
- * the proxy itself: there bascule presents its own certificate.
+ * the proxy itself: there bascule presents its own certificate; and the
+ * parents with tls, which bascule speaks TLS to as a client.
  *
  * A struct bump_gen is what one worker needs for one configuration
  * generation: the trust store for servers, per ssl-bump port the signing
- * context and the credentials that hand out its leaves, and per https_port
- * its own certificate chain and the key of its session tickets.
+ * context and the credentials that hand out its leaves, per https_port
+ * its own certificate chain and the key of its session tickets, and per
+ * TLS parent its trust and the session to resume.
  * Connections hold a reference, so a reload never pulls a context from
  * under a handshake.
  */
@@ -75,7 +77,8 @@ struct bump_gen;
 
 /*
  * Loads, for the ports of cf that have tls-cert=, their CAs (ssl-bump) or
- * their own certificates (https_port), and the trust store for servers.
+ * their own certificates (https_port), the trust of its TLS parents, and
+ * the trust store for servers.
  * NULL with a message in err on failure (a certificate that does not load
  * names its port).  One that no longer loads (its key is read at start,
  * with privileges; a reload runs without) is taken from prev, the running
