@@ -389,15 +389,7 @@ check "AIA: bascule is still running" kill -0 "$AIA_PID"
 # nothing after the timeout moved the connection to the client's
 # handshake).
 SILENT_PORT=$(free_port)
-python3 -c 'import socket, sys
-s = socket.socket()
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(8)
-held = []
-while True:
-    held.append(s.accept()[0])' "$SILENT_PORT" &
-PIDS="$PIDS $!"
-wait_port "$SILENT_PORT" || fail "the silent server did not start"
+silent_start "$SILENT_PORT"
 start=$(date +%s)
 code=$(pcurl -o /dev/null -w '%{http_code}' "https://silent.test:$SILENT_PORT/")
 check "a server that never answers the ClientHello: 504 to the client" \

@@ -280,6 +280,20 @@ leaf_cert() {
 		--template "$lc_prefix.tmpl" --outfile "$lc_prefix.pem" >/dev/null 2>&1
 }
 
+# silent_start PORT: a server on 127.0.0.1:PORT that accepts connections
+# and never says a word, nor closes them; returns once it listens.
+silent_start() {
+	python3 -c 'import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+held = []
+while True:
+    held.append(s.accept()[0])' "$1" &
+	PIDS="$PIDS $!"
+	wait_port "$1" || fail "the silent server did not start"
+}
+
 # haproxy_start PORT BIND_OPTIONS SERVER: HAProxy in TCP mode on
 # 127.0.0.1:PORT (BIND_OPTIONS such as "ssl crt FILE", or empty), passing
 # every connection to SERVER ("NAME ADDR:PORT [OPTION...]"); returns once

@@ -85,15 +85,7 @@ wait_port "$HR_PORT" || fail "the HelloRequest parent did not start"
 # A "parent" that takes the TCP connection and never says a word: its TLS
 # handshake times out.
 STALL_PORT=$(free_port)
-python3 -c 'import socket, sys, time
-s = socket.socket()
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(8)
-held = []
-while True:
-    held.append(s.accept()[0])' "$STALL_PORT" &
-PIDS="$PIDS $!"
-wait_port "$STALL_PORT" || fail "the silent parent did not start"
+silent_start "$STALL_PORT"
 
 # The child: every request through a parent, chosen by name; bump.test
 # is bumped, other TLS peeked at and spliced.

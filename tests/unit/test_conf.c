@@ -1583,35 +1583,11 @@ test_cert_error(void)
 static int  enter_data_dir(void);
 static void leave_data_dir(int fd);
 
-/* A line that names a file and the start of the only error it gives. */
-struct bad_file {
-	const char *line, *err;
-};
-
-static void
-check_bad_files(const struct bad_file *v, size_t n)
-{
-	struct conf_diag d = { 0 };
-	struct conf     *c;
-
-	for (size_t i = 0; i < n; i++) {
-		c = load_line(v[i].line, &d);
-		ok(c == NULL && d.nerrors == 1 &&
-		           strncmp(error_text(&d, 0), v[i].err,
-		                   strlen(v[i].err)) == 0,
-		   "'%s': %s", v[i].line, v[i].err);
-		if (c != NULL || d.nerrors != 1)
-			dump(&d);
-		conf_unref(c);
-		conf_diag_clear(&d);
-	}
-}
-
 /* tls_outgoing_options: Squid's options, the files they name, defaults. */
 static void
 test_tls_outgoing(void)
 {
-	static const struct bad_file bad_files[] = {
+	static const struct bad_line bad_files[] = {
 		{ "tls_outgoing_options cafile=tls_none.pem",
 		  "test.conf:2: tls_outgoing_options: 'tls_none.pem' holds no "
 		  "PEM certificate" },
@@ -1729,7 +1705,7 @@ test_tls_outgoing(void)
 	   "relative names: from the current directory, kept as written");
 	conf_unref(c);
 	conf_diag_clear(&d);
-	check_bad_files(bad_files, sizeof(bad_files) / sizeof(bad_files[0]));
+	check_bad_lines(bad_files, sizeof(bad_files) / sizeof(bad_files[0]));
 	leave_data_dir(fd);
 }
 
@@ -1737,7 +1713,7 @@ test_tls_outgoing(void)
 static void
 test_intermediates(void)
 {
-	static const struct bad_file bad_files[] = {
+	static const struct bad_line bad_files[] = {
 		{ "sslproxy_foreign_intermediate_certs tls_corrupt.pem",
 		  "test.conf:2: sslproxy_foreign_intermediate_certs: "
 		  "'tls_corrupt.pem' is not a file of PEM certificates: " },
@@ -1786,7 +1762,7 @@ test_intermediates(void)
 	conf_unref(c);
 	conf_diag_clear(&d);
 
-	check_bad_files(bad_files, sizeof(bad_files) / sizeof(bad_files[0]));
+	check_bad_lines(bad_files, sizeof(bad_files) / sizeof(bad_files[0]));
 	leave_data_dir(fd);
 }
 
