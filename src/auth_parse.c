@@ -224,22 +224,19 @@ auth_helper_request(char *out, size_t outsz, long channel,
 		memcpy(out, id + i, sizeof(id) - i);
 		o = sizeof(id) - i;
 	}
-	n = auth_escape((const uint8_t *)cred->user, cred->user_len, out + o,
-	                outsz - o);
-	if (n < 0)
-		goto toobig;
-	o += (size_t)n;
-	if (outsz - o < 2)
-		goto toobig;
-	out[o++] = ' ';
-	n = auth_escape((const uint8_t *)cred->pass, cred->pass_len, out + o,
-	                outsz - o);
-	if (n < 0)
-		goto toobig;
-	o += (size_t)n;
-	if (outsz - o < 2)
-		goto toobig;
-	out[o++] = '\n';
+	/* "USER PASS\n", each escaped */
+	for (int f = 0; f < 2; f++) {
+		n = f == 0 ? auth_escape((const uint8_t *)cred->user,
+		                         cred->user_len, out + o, outsz - o)
+		           : auth_escape((const uint8_t *)cred->pass,
+		                         cred->pass_len, out + o, outsz - o);
+		if (n < 0)
+			goto toobig;
+		o += (size_t)n;
+		if (outsz - o < 2)
+			goto toobig;
+		out[o++] = f == 0 ? ' ' : '\n';
+	}
 	out[o] = '\0';
 	return (int)o;
 toobig:

@@ -795,6 +795,16 @@ conn_hop_peer(const struct conn *c)
 	return t->nhops > 0 ? t->hops[t->hop].peer : NULL;
 }
 
+/* How long connecting to the hop in use may take, its handshake too. */
+static uint64_t
+conn_connect_ms(const struct conn *c)
+{
+	const struct peer_conf *p = conn_hop_peer(c);
+
+	return p != NULL && p->connect_timeout > 0 ? p->connect_timeout
+	                                           : c->conf->connect_timeout;
+}
+
 /* The persistent-connection pool key of the hop in use. */
 static const char *
 conn_pool_key(const struct conn *c)
@@ -1181,10 +1191,7 @@ conn_peer_tls(struct conn *c)
 	}
 	c->action = "in a TLS handshake with the cache_peer";
 	c->deadline = ev_now(c->worker->loop) +
-	              (double)(p->connect_timeout > 0
-	                               ? p->connect_timeout
-	                               : c->conf->connect_timeout) /
-	                      1000.0;
+	              (double)conn_connect_ms(c) / 1000.0;
 	c->state = CONN_PEER_TLS;
 }
 
@@ -4291,10 +4298,7 @@ conn_timeout(const struct conn *c)
 		ms = cf->connect_timeout;
 		break;
 	case CONN_CONNECTING:
-		ms = conn_hop_peer(c) != NULL &&
-		                     conn_hop_peer(c)->connect_timeout > 0
-		             ? conn_hop_peer(c)->connect_timeout
-		             : cf->connect_timeout;
+		ms = conn_connect_ms(c);
 		break;
 	case CONN_PEER_CONNECT:
 	case CONN_PEER_TLS:
